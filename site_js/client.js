@@ -1,0 +1,134 @@
+/**
+ * The main thread's handle on the computation worker: one worker per page, shared by every widget.
+ * Requests go out one at a time; per channel only the newest waiting request is kept, so a user
+ * typing fast never builds a queue. Results come back with their arrays as Float32Arrays.
+ */
+
+/** Thrown (as a rejection) for a request replaced by a newer one on the same channel. */
+export class Superseded extends Error {}
+
+/**
+ * @typedef {{data: Float32Array, shape: number[]}} Tensor
+ * @typedef {{stage: string, loaded: number, file?: string, ready?: boolean, fatal?: string}} Status
+ */
+
+/** Replace {"$array": i, "shape"} references in parsed JSON with tensors. */
+function attachArrays(value, buffers) {
+  if (Array.isArray(value)) return value.map((v) => attachArrays(v, buffers));
+  if (value && typeof value === "object") {
+    if (typeof value.$array === "number") return { data: buffers[value.$array], shape: value.shape };
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = attachArrays(v, buffers);
+    return out;
+  }
+  return value;
+}
+
+export class AttnvizClient {
+  /** @param {string} workerURL */
+  constructor(workerURL) {
+    this.workerURL = workerURL;
+    /** @type {Set<(s: Status) => void>} */
+    this.listeners = new Set();
+    /** @type {Status} */
+    this.status = { stage: "start", loaded: 0 };
+    this.nextId = 1;
+    this.inFlight = null; // {id, request, resolve, reject, channel}
+    /** @type {Map<string, {request: object, resolve: Function, reject: Function}>} */
+    this.waiting = new Map();
+    this.start();
+  }
+
+  start() {
+    this.status = { stage: "start", loaded: 0 };
+    this.worker = new Worker(this.workerURL, { type: "module" });
+    this.worker.onmessage = (e) => this.onMessage(e.data);
+    this.worker.onerror = (e) => {
+      e.preventDefault();
+      this.fail(`The computation worker stopped: ${e.message || "it could not start"}.`);
+    };
+    this.emit();
+  }
+
+  /** Stop the worker and start a fresh one; waiting and failed requests are sent again. */
+  retry() {
+    const resend = this.inFlight;
+    this.worker.terminate();
+    this.inFlight = null;
+    this.start();
+    if (resend && !this.waiting.has(resend.channel)) this.waiting.set(resend.channel, resend);
+    this.pump();
+  }
+
+  /** @param {(s: Status) => void} fn @returns {() => void} unsubscribe */
+  subscribe(fn) {
+    this.listeners.add(fn);
+    fn(this.status);
+    return () => this.listeners.delete(fn);
+  }
+
+  emit() { for (const fn of this.listeners) fn(this.status); }
+
+  /** @param {string} message */
+  fail(message) {
+    this.status = { ...this.status, fatal: message, ready: false };
+    this.emit();
+  }
+
+  /**
+   * Compute a request. Rejects with Superseded when a newer request on the same channel replaces it.
+   * @param {object} request @param {string} [channel]
+   * @returns {Promise<{ok: boolean, error?: {field: string|null, message: string}, ms?: number} & Record<string, any>>}
+   */
+  run(request, channel = "default") {
+    return new Promise((resolve, reject) => {
+      const old = this.waiting.get(channel);
+      if (old) old.reject(new Superseded());
+      this.waiting.set(channel, { request, resolve, reject, channel });
+      this.pump();
+    });
+  }
+
+  pump() {
+    if (this.inFlight || this.status.fatal || this.waiting.size === 0) return;
+    const [channel, job] = this.waiting.entries().next().value;
+    this.waiting.delete(channel);
+    this.inFlight = { ...job, id: this.nextId++ };
+    this.worker.postMessage({ type: "run", id: this.inFlight.id, request: job.request });
+  }
+
+  onMessage(msg) {
+    if (msg.type === "progress") {
+      this.status = { stage: msg.stage, loaded: msg.loaded, file: msg.file };
+      this.emit();
+    } else if (msg.type === "ready") {
+      this.status = { stage: "ready", loaded: msg.loaded, ready: true, timings: msg.timings };
+      this.emit();
+    } else if (msg.type === "fatal") {
+      this.fail(`Loading failed while ${STAGE_TEXT[msg.stage] || msg.stage}: ${msg.message}`);
+    } else if (msg.type === "result" && this.inFlight && msg.id === this.inFlight.id) {
+      const job = this.inFlight;
+      this.inFlight = null;
+      const result = attachArrays(JSON.parse(msg.meta), msg.buffers);
+      result.ms = msg.ms;
+      job.resolve(result);
+      this.pump();
+    }
+  }
+}
+
+/** Human words for each loading stage. */
+export const STAGE_TEXT = {
+  start: "starting the worker",
+  runtime: "loading the Python runtime (Pyodide)",
+  packages: "loading numpy and attnviz",
+  ready: "ready",
+};
+
+let shared = null;
+
+/** The page's one client (the worker starts on first use). @returns {AttnvizClient} */
+export function getClient() {
+  if (!shared) shared = new AttnvizClient(new URL("./worker.js", import.meta.url).href);
+  return shared;
+}

@@ -1,0 +1,30 @@
+/**
+ * Viridis, the perceptually uniform, colour-blind-safe map (van der Walt & Smith), as a 256-entry
+ * lookup table. The polynomial fit reproduces the published table to within about 1/255.
+ */
+const C = [
+  [0.2777273272234177, 0.005407344544966578, 0.3340998053353061],
+  [0.1050930431085774, 1.404613529898575, 1.384590162594685],
+  [-0.3308618287255563, 0.214847559468213, 0.09509516302823659],
+  [-4.634230498983486, -5.799100973351585, -19.33244095627987],
+  [6.228269936347081, 14.17993336680509, 56.69055260068105],
+  [4.776384997670288, -13.74514537774601, -65.35303263337234],
+  [-5.435455855934631, 4.645852612178535, 26.3124352495832],
+];
+
+/** @type {Uint8ClampedArray} (256 * 3) RGB bytes */
+export const VIRIDIS = new Uint8ClampedArray(256 * 3);
+for (let i = 0; i < 256; i++) {
+  const t = i / 255;
+  for (let ch = 0; ch < 3; ch++) {
+    let v = 0;
+    for (let p = C.length - 1; p >= 0; p--) v = v * t + C[p][ch];
+    VIRIDIS[i * 3 + ch] = Math.round(Math.min(1, Math.max(0, v)) * 255);
+  }
+}
+
+/** @param {number} t in [0, 1] @returns {string} css colour */
+export function cssColor(t) {
+  const i = Math.round(Math.min(1, Math.max(0, t)) * 255) * 3;
+  return `rgb(${VIRIDIS[i]}, ${VIRIDIS[i + 1]}, ${VIRIDIS[i + 2]})`;
+}

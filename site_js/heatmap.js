@@ -1,0 +1,247 @@
+/**
+ * A canvas heatmap of one attention matrix: rows are queries (attending from), columns are keys
+ * (attending to). Cells are drawn one pixel each into an offscreen canvas and scaled up with
+ * smoothing off (crisp at any size, fast at 512 x 512); labels are drawn as canvas text, so user
+ * text is never interpreted as HTML. Hover and keyboard focus draw on an overlay canvas and never
+ * touch the cells or Python.
+ */
+import { VIRIDIS, cssColor } from "./colormap.js";
+
+const LABEL_FONT = "12px system-ui, sans-serif";
+const MAX_LABEL_CHARS = 12;
+
+/** @param {string} s */
+function shortLabel(s) {
+  const chars = Array.from(s);
+  return chars.length > MAX_LABEL_CHARS ? chars.slice(0, MAX_LABEL_CHARS - 1).join("") + "…" : s;
+}
+
+/**
+ * @typedef {object} HeatmapData
+ * @property {Float32Array} weights (rows * cols) row-major
+ * @property {number} rows
+ * @property {number} cols
+ * @property {string[]} rowLabels
+ * @property {string[]} colLabels
+ * @property {boolean} [rowScale] colour each row by its own maximum
+ */
+
+export class Heatmap {
+  /**
+   * @param {HTMLElement} host
+   * @param {{maxCell?: number, minCell?: number, label?: string, onSelect?: (row: number) => void}} [opts]
+   */
+  constructor(host, opts = {}) {
+    this.opts = { maxCell: 34, minCell: 2, label: "Attention heatmap", ...opts };
+    this.host = host;
+    host.classList.add("av-heatmap");
+    this.scroller = el("div", "av-heatmap__scroll", host);
+    this.stack = el("div", "av-heatmap__stack", this.scroller);
+    this.canvas = el("canvas", "av-heatmap__cells", this.stack);
+    this.overlay = el("canvas", "av-heatmap__overlay", this.stack);
+    this.overlay.tabIndex = 0;
+    this.overlay.setAttribute("role", "img");
+    this.overlay.setAttribute("aria-label", `${this.opts.label}. Use the arrow keys to read cells.`);
+    this.tooltip = el("div", "av-tooltip", host);
+    this.tooltip.hidden = true;
+    this.legend = el("canvas", "av-legend", host);
+    this.live = el("div", "av-sr-only", host);
+    this.live.setAttribute("aria-live", "polite");
+    /** @type {HeatmapData|null} */
+    this.data = null;
+    this.hover = null; // {row, col}
+    this.overlay.addEventListener("mousemove", (e) => this.onPointer(e));
+    this.overlay.addEventListener("mouseleave", () => this.setHover(null));
+    this.overlay.addEventListener("click", (e) => {
+      const cell = this.cellAt(e);
+      if (cell && this.opts.onSelect) this.opts.onSelect(cell.row);
+    });
+    this.overlay.addEventListener("keydown", (e) => this.onKey(e));
+    new ResizeObserver(() => this.data && this.draw()).observe(host);
+  }
+
+  /** @param {HeatmapData} data */
+  set(data) {
+    this.data = data;
+    this.draw();
+  }
+
+  /** Geometry for the current size: label margins and the cell size. */
+  layout() {
+    const { rows, cols, rowLabels, colLabels } = this.data;
+    const ctx = this.canvas.getContext("2d");
+    ctx.font = LABEL_FONT;
+    const widest = (labels) => labels.reduce((m, s) => Math.max(m, ctx.measureText(shortLabel(s)).width), 0);
+    const width = Math.max(200, this.host.clientWidth - 4);
+    let cell = Math.floor((width - 90) / cols);
+    cell = Math.max(this.opts.minCell, Math.min(this.opts.maxCell, cell));
+    const showLabels = cell >= 9;
+    const left = showLabels ? Math.ceil(widest(rowLabels)) + 10 : 8;
+    const top = showLabels ? Math.ceil(widest(colLabels) * 0.75) + 14 : 8;
+    return { cell, left, top, showLabels, width: left + cols * cell + 2, height: top + rows * cell + 2 };
+  }
+
+  draw() {
+    const d = this.data;
+    const g = (this.geom = this.layout());
+    const dpr = window.devicePixelRatio || 1;
+    for (const c of [this.canvas, this.overlay]) {
+      c.width = Math.round(g.width * dpr);
+      c.height = Math.round(g.height * dpr);
+      c.style.width = `${g.width}px`;
+      c.style.height = `${g.height}px`;
+    }
+    const ctx = this.canvas.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, g.width, g.height);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(this.cellImage(), g.left, g.top, d.cols * g.cell, d.rows * g.cell);
+    if (g.showLabels) this.drawLabels(ctx, g);
+    this.drawLegend();
+    this.setHover(this.hover);
+  }
+
+  /** One pixel per cell, coloured through the LUT. @returns {HTMLCanvasElement} */
+  cellImage() {
+    const { weights, rows, cols, rowScale } = this.data;
+    const off = document.createElement("canvas");
+    off.width = cols;
+    off.height = rows;
+    const octx = off.getContext("2d");
+    const img = octx.createImageData(cols, rows);
+    const px = img.data;
+    const vmax = rowScale ? 0 : maxOf(weights) || 1;
+    for (let r = 0; r < rows; r++) {
+      const rowMax = rowScale ? maxOf(weights.subarray(r * cols, (r + 1) * cols)) || 1 : vmax;
+      for (let c = 0; c < cols; c++) {
+        const i = r * cols + c;
+        const lut = Math.round(Math.min(1, Math.max(0, weights[i] / rowMax)) * 255) * 3;
+        px[i * 4] = VIRIDIS[lut];
+        px[i * 4 + 1] = VIRIDIS[lut + 1];
+        px[i * 4 + 2] = VIRIDIS[lut + 2];
+        px[i * 4 + 3] = 255;
+      }
+    }
+    octx.putImageData(img, 0, 0);
+    return off;
+  }
+
+  drawLabels(ctx, g) {
+    const { rowLabels, colLabels } = this.data;
+    ctx.font = LABEL_FONT;
+    ctx.fillStyle = getComputedStyle(this.host).color;
+    ctx.textBaseline = "middle";
+    ctx.textAlign = "right";
+    rowLabels.forEach((s, r) => ctx.fillText(shortLabel(s), g.left - 6, g.top + (r + 0.5) * g.cell));
+    ctx.textAlign = "left";
+    colLabels.forEach((s, c) => {
+      ctx.save();
+      ctx.translate(g.left + (c + 0.5) * g.cell, g.top - 6);
+      ctx.rotate(-Math.PI / 3);
+      ctx.fillText(shortLabel(s), 0, 0);
+      ctx.restore();
+    });
+  }
+
+  drawLegend() {
+    const { weights, rowScale } = this.data;
+    const dpr = window.devicePixelRatio || 1;
+    const w = 220, h = 34;
+    this.legend.width = w * dpr;
+    this.legend.height = h * dpr;
+    this.legend.style.width = `${w}px`;
+    this.legend.style.height = `${h}px`;
+    const ctx = this.legend.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    for (let x = 0; x < w - 20; x++) {
+      ctx.fillStyle = cssColor(x / (w - 21));
+      ctx.fillRect(10 + x, 2, 1, 12);
+    }
+    ctx.font = LABEL_FONT;
+    ctx.fillStyle = getComputedStyle(this.host).color;
+    ctx.textBaseline = "top";
+    ctx.textAlign = "left";
+    ctx.fillText("0", 10, 18);
+    ctx.textAlign = "right";
+    ctx.fillText(rowScale ? "row max" : maxOf(weights).toFixed(3), w - 10, 18);
+    this.legend.setAttribute("aria-label", rowScale ? "Colour scale: 0 to each row's maximum"
+      : `Colour scale: 0 to ${maxOf(weights).toFixed(3)}`);
+    this.legend.setAttribute("role", "img");
+  }
+
+  /** @param {MouseEvent} e @returns {{row: number, col: number}|null} */
+  cellAt(e) {
+    const g = this.geom;
+    const rect = this.overlay.getBoundingClientRect();
+    const col = Math.floor((e.clientX - rect.left - g.left) / g.cell);
+    const row = Math.floor((e.clientY - rect.top - g.top) / g.cell);
+    if (row < 0 || col < 0 || row >= this.data.rows || col >= this.data.cols) return null;
+    return { row, col };
+  }
+
+  onPointer(e) {
+    this.setHover(this.cellAt(e), e);
+  }
+
+  /** @param {KeyboardEvent} e */
+  onKey(e) {
+    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    if (e.key === "Enter" && this.hover && this.opts.onSelect) this.opts.onSelect(this.hover.row);
+    if (!moves[e.key] || !this.data) return;
+    e.preventDefault();
+    const cur = this.hover || { row: 0, col: 0 };
+    const row = Math.min(this.data.rows - 1, Math.max(0, cur.row + moves[e.key][0]));
+    const col = Math.min(this.data.cols - 1, Math.max(0, cur.col + moves[e.key][1]));
+    this.setHover({ row, col });
+    this.live.textContent = this.describe(row, col);
+  }
+
+  /** "query → key: weight (rank k of n in this row)". */
+  describe(row, col) {
+    const { weights, cols, rowLabels, colLabels } = this.data;
+    const w = weights[row * cols + col];
+    let rank = 1;
+    for (let c = 0; c < cols; c++) if (weights[row * cols + c] > w) rank++;
+    return `${rowLabels[row]} → ${colLabels[col]}: ${w.toFixed(4)} (rank ${rank} of ${cols} in this row)`;
+  }
+
+  /** @param {{row: number, col: number}|null} cell @param {MouseEvent} [e] */
+  setHover(cell, e) {
+    this.hover = cell;
+    const g = this.geom;
+    const dpr = window.devicePixelRatio || 1;
+    const ctx = this.overlay.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, g.width, g.height);
+    if (!cell) { this.tooltip.hidden = true; return; }
+    const { rows, cols } = this.data;
+    ctx.fillStyle = "rgba(255, 255, 255, 0.18)";
+    ctx.fillRect(g.left, g.top + cell.row * g.cell, cols * g.cell, g.cell);
+    ctx.fillRect(g.left + cell.col * g.cell, g.top, g.cell, rows * g.cell);
+    ctx.strokeStyle = "#ff7043";
+    ctx.lineWidth = 2;
+    ctx.strokeRect(g.left + cell.col * g.cell, g.top + cell.row * g.cell, g.cell, g.cell);
+    this.tooltip.textContent = this.describe(cell.row, cell.col);
+    this.tooltip.hidden = false;
+    const hostRect = this.host.getBoundingClientRect();
+    const x = e ? e.clientX - hostRect.left : g.left + (cell.col + 1) * g.cell;
+    const y = e ? e.clientY - hostRect.top : g.top + cell.row * g.cell;
+    this.tooltip.style.left = `${Math.min(x + 14, hostRect.width - 220)}px`;
+    this.tooltip.style.top = `${y + 14}px`;
+  }
+}
+
+/** @param {Float32Array} a */
+export function maxOf(a) {
+  let m = -Infinity;
+  for (let i = 0; i < a.length; i++) if (a[i] > m) m = a[i];
+  return m;
+}
+
+/** Create an element with a class inside a parent. */
+export function el(tag, className, parent) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (parent) parent.appendChild(node);
+  return node;
+}

@@ -1,0 +1,75 @@
+/**
+ * The loading and error line every widget shows: stage, bytes, a progress bar, and on failure
+ * the reason with a Retry button. Messages are set as text, never as HTML.
+ */
+import { STAGE_TEXT } from "./client.js";
+import { el } from "./heatmap.js";
+
+/** @param {number} n bytes */
+export function formatBytes(n) {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`;
+}
+
+/** Approximate download of a cold start (runtime + numpy + attnviz), for the bar's scale. */
+const EXPECTED_BYTES = 9.5e6;
+
+export class StatusLine {
+  /** @param {HTMLElement} parent @param {import("./client.js").AttnvizClient} client */
+  constructor(parent, client) {
+    this.client = client;
+    this.root = el("div", "av-status", parent);
+    this.root.setAttribute("role", "status");
+    this.text = el("span", "av-status__text", this.root);
+    this.bar = el("progress", "av-status__bar", this.root);
+    this.bar.max = 1;
+    this.retryButton = el("button", "md-button av-status__retry", this.root);
+    this.retryButton.type = "button";
+    this.retryButton.textContent = "Retry";
+    this.retryButton.hidden = true;
+    this.retryButton.addEventListener("click", () => {
+      this.clearError();
+      client.retry();
+    });
+    this.unsubscribe = client.subscribe((s) => this.show(s));
+  }
+
+  /** @param {import("./client.js").Status} s */
+  show(s) {
+    if (s.fatal) return this.error(s.fatal);
+    if (this.errorText) return;
+    this.retryButton.hidden = true;
+    this.root.classList.remove("av-status--error");
+    if (s.ready) {
+      this.bar.hidden = true;
+      this.text.textContent = this.busy ? "Computing…" : "";
+      this.root.dataset.state = "ready";
+      return;
+    }
+    this.root.dataset.state = "loading";
+    this.bar.hidden = false;
+    this.bar.value = Math.min(0.99, s.loaded / EXPECTED_BYTES);
+    this.text.textContent = `Loading: ${STAGE_TEXT[s.stage] || s.stage}… ${formatBytes(s.loaded)}`;
+  }
+
+  /** @param {boolean} busy */
+  setBusy(busy) {
+    this.busy = busy;
+    this.show(this.client.status);
+  }
+
+  /** A problem with the user's input or a request: shown until the next good result. */
+  /** @param {string} message @param {boolean} [retry] offer the Retry button */
+  error(message, retry = true) {
+    this.errorText = message;
+    this.root.dataset.state = "error";
+    this.root.classList.add("av-status--error");
+    this.bar.hidden = true;
+    this.text.textContent = message;
+    this.retryButton.hidden = !retry;
+  }
+
+  clearError() {
+    this.errorText = null;
+    this.show(this.client.status);
+  }
+}

@@ -1,0 +1,44 @@
+"""MkDocs hook: put the browser runtime into every build, for `mkdocs build` and `mkdocs serve` alike.
+
+- before the build: assemble Pyodide + numpy + the attnviz wheel (tools/runtime.py, cached);
+- after the build: copy the runtime to site/pyodide/, site_js/ to site/js/ and KaTeX to
+  site/vendor/katex/, all under relative URLs so the site works from any sub-path;
+- while serving: watch site_js/ and pysrc/ so edits there rebuild and reload the page.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+import runtime  # noqa: E402  (tools/ is not a package)
+
+KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
+
+
+def copy_tree(src: Path, dest: Path, *, skip: tuple[str, ...] = ()) -> None:
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".stamp", "__pycache__", *skip))
+
+
+def on_pre_build(config, **kwargs) -> None:
+    try:
+        runtime.build_served()
+    except runtime.BuildError as err:
+        raise SystemExit(f"attnviz runtime: {err}") from err
+
+
+def on_post_build(config, **kwargs) -> None:
+    site = Path(config["site_dir"])
+    copy_tree(runtime.SERVED_DIR, site / "pyodide", skip=("package.json",))
+    copy_tree(ROOT / "site_js", site / "js")
+    copy_tree(KATEX_DIST, site / "vendor" / "katex", skip=("contrib", "*.mjs", "katex.js", "katex.css", "README.md"))
+
+
+def on_serve(server, config, builder, **kwargs):
+    server.watch(str(ROOT / "site_js"))
+    server.watch(str(ROOT / "pysrc"))
+    return server

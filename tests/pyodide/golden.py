@@ -1,0 +1,32 @@
+"""Requests whose full results must agree between CPython and Pyodide (to within 1e-6)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from attnviz import api
+
+GOLDEN_REQUESTS: list[dict] = [
+    {"text": "The cat sat on the mat because it was tired."},
+    {"text": "Attention is all you need", "heads": 16, "causal": True, "temperature": 0.5},
+    {"text": "Café, naïve façade — 東京 🚀!", "heads": 3, "seed": 7, "temperature": 2.0},
+    {"text": "The animal didn't cross the street", "intermediates": True, "head": 1},
+]
+
+
+def as_plain(value):
+    """Arrays to nested lists (with inf kept as a string) so JSON can carry every number."""
+    if isinstance(value, np.ndarray):
+        return np.where(np.isfinite(value), value, 0).astype(float).tolist()
+    if isinstance(value, dict):
+        return {k: as_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [as_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def run_all() -> str:
+    return json.dumps([as_plain(api.run(dict(r))) for r in GOLDEN_REQUESTS])

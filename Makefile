@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Python 3.12 (the CPython minor version of Pyodide 0.27.7): on PATH, or under pyenv.
-PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12.*/bin/python3.12 2>/dev/null | tail -n1)
+PYTHON312 ?= $(shell tools/find-python312)
 VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1

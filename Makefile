@@ -15,6 +15,7 @@ help:
 	@echo "make serve   set everything up, build, and serve the site on http://$(HOST):$(PORT)"
 	@echo "make test    set everything up (Chromium included) and run every test"
 	@echo "make site    static build into site/"
+	@echo "make bench   benchmark load, recompute and hover times in Chromium (prints a table)"
 	@echo "make clean   remove the virtual environment, node_modules and build outputs"
 
 $(VENV)/.stamp: requirements/dev.txt requirements/model.txt pyproject.toml
@@ -55,3 +56,6 @@ test: setup chromium site
 
 clean:
 	rm -rf $(VENV) node_modules site build dist test-artifacts .pytest_cache .hypothesis
+
+bench: site
+	$(PY) tools/bench.py

@@ -26,8 +26,8 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 class SiteServer:
     """Serve `root` at http://127.0.0.1:<free port><prefix> in a background thread."""
 
-    def __init__(self, root: Path, prefix: str = "/") -> None:
-        handler = type("Handler", (SiteHandler,), {"prefix": prefix})
+    def __init__(self, root: Path, prefix: str = "/", handler_base: type = SiteHandler) -> None:
+        handler = type("Handler", (handler_base,), {"prefix": prefix})
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
         self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.url = self.origin + prefix

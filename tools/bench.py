@@ -1,0 +1,201 @@
+"""Benchmark what a reader feels, in headless Chromium against the built site on 127.0.0.1.
+
+Prints a table of medians and p95 over several runs and writes it as JSON (build/bench.json):
+
+- floor        a bare page whose worker only boots Pyodide and loads numpy from the same files;
+- cold / warm  navigation -> first heatmap pixels on the home page (fresh browser context; then a
+               reload in the same context, served from the HTTP cache or the service worker);
+- ratio        cold first heatmap / floor;
+- recompute    request -> result -> redrawn heatmap, through the page's own worker client, for
+               8, 64, 256 and 512 tokens with 8 heads, and the 16-head grid at 64 tokens;
+- hover        pointer move -> tooltip updated, at 512 tokens;
+- bytes        bytes the server sent for a cold home-page visit.
+
+usage: python tools/bench.py [--runs N] [--out FILE]     (make bench)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.browser import chromium_path, launch  # noqa: E402
+from tests.support.server import SiteServer, SiteHandler  # noqa: E402
+
+SITE = ROOT / "site"
+BENCH_DIR = SITE / "_bench"
+
+FLOOR_HTML = """<!doctype html><meta charset="utf-8"><title>floor</title>
+<script type="module">
+const worker = new Worker("./floor-worker.js", {type: "module"});
+worker.onmessage = () => { window.floorDone = performance.now(); };
+</script>"""
+FLOOR_WORKER = """import { loadPyodide } from "../pyodide/pyodide.mjs";
+const py = await loadPyodide({ indexURL: new URL("../pyodide/", import.meta.url).href });
+await py.loadPackage(["numpy"]);
+py.runPython("import numpy");
+self.postMessage("done");"""
+
+# Runs inside the page: time request -> result -> heatmap drawn, through the page's worker client.
+RECOMPUTE_JS = """async ([n, heads, grid]) => {
+  const { getClient } = await import(new URL("js/client.js", document.baseURI).href);
+  const { Heatmap } = await import(new URL("js/heatmap.js", document.baseURI).href);
+  const words = "the quick brown fox jumps over a lazy dog while it rains".split(" ");
+  const text = Array.from({length: n}, (_, i) => words[i % words.length]).join(" ");
+  const host = document.createElement("div");
+  host.style.width = "900px";
+  document.body.appendChild(host);
+  const maps = Array.from({length: grid ? heads : 1}, () => new Heatmap(host.appendChild(document.createElement("div"))));
+  const t0 = performance.now();
+  const r = await getClient().run({text, heads, temperature: 0.5 + Math.random()}, "bench");
+  if (!r.ok) throw new Error(r.error.message);
+  const [, , q, k] = r.weights.shape;
+  const labels = r.query_tokens.map((t) => t.text);
+  maps.forEach((m, h) => m.set({weights: r.weights.data.subarray(h * q * k, (h + 1) * q * k), rows: q, cols: k,
+                                rowLabels: labels, colLabels: labels}));
+  const ms = performance.now() - t0;
+  host.remove();
+  return ms;
+}"""
+
+HOVER_JS = """async (n) => {
+  const { Heatmap } = await import(new URL("js/heatmap.js", document.baseURI).href);
+  const host = document.body.appendChild(document.createElement("div"));
+  host.style.width = "1100px";
+  const m = new Heatmap(host);
+  const w = new Float32Array(n * n).map(() => Math.random());
+  const labels = Array.from({length: n}, (_, i) => "t" + i);
+  m.set({weights: w, rows: n, cols: n, rowLabels: labels, colLabels: labels});
+  const rect = m.overlay.getBoundingClientRect();
+  const times = [];
+  for (let i = 0; i < 60; i++) {
+    const x = rect.left + m.geom.left + ((i * 37) % n + 0.5) * m.geom.cell;
+    const y = rect.top + m.geom.top + ((i * 53) % n + 0.5) * m.geom.cell;
+    const t0 = performance.now();
+    m.overlay.dispatchEvent(new MouseEvent("mousemove", {clientX: x, clientY: y, bubbles: true}));
+    if (!m.tooltip.textContent) throw new Error("no tooltip");
+    times.push(performance.now() - t0);
+  }
+  host.remove();
+  return times;
+}"""
+
+
+class CountingHandler(SiteHandler):
+    """Counts the bytes of every response body it sends."""
+    sent = 0
+    lock = threading.Lock()
+
+    def copyfile(self, source, outputfile):
+        data = source.read()
+        outputfile.write(data)
+        with CountingHandler.lock:
+            CountingHandler.sent += len(data)
+
+
+def quantiles(values: list[float]) -> dict:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"median": statistics.median(ordered), "p95": p95, "runs": len(ordered)}
+
+
+def first_heatmap_ms(page, url: str, selector: str = "[data-attnviz='heatmap'][data-ready='true']") -> float:
+    page.goto(url)
+    page.wait_for_selector(selector, timeout=120_000)
+    return page.evaluate("performance.now()")
+
+
+def bench_loads(browser, server, runs: int) -> dict:
+    floor, cold, warm, sent = [], [], [], []
+    for _ in range(runs):
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(server.url + "_bench/floor.html")
+        page.wait_for_function("window.floorDone", timeout=120_000)
+        floor.append(page.evaluate("window.floorDone"))
+        context.close()
+
+        context = browser.new_context()
+        page = context.new_page()
+        CountingHandler.sent = 0
+        cold.append(first_heatmap_ms(page, server.url))
+        page.wait_for_timeout(300)  # let late small requests (search index) finish counting
+        sent.append(CountingHandler.sent)
+        warm.append(first_heatmap_ms(page, server.url))
+        context.close()
+    ratio = [c / f for c, f in zip(cold, floor)]
+    return {"floor_ms": quantiles(floor), "cold_first_heatmap_ms": quantiles(cold),
+            "warm_first_heatmap_ms": quantiles(warm), "cold_over_floor": quantiles(ratio),
+            "cold_bytes": quantiles(sent)}
+
+
+def bench_interaction(browser, server, runs: int) -> dict:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    first_heatmap_ms(page, server.url)
+    out = {}
+    for n, heads, grid in [(8, 8, False), (64, 8, False), (256, 8, False), (512, 8, False), (64, 16, True)]:
+        name = f"recompute_{n}tok_{heads}h" + ("_grid" if grid else "")
+        page.evaluate(RECOMPUTE_JS, [n, heads, grid])  # warm-up
+        out[name + "_ms"] = quantiles([page.evaluate(RECOMPUTE_JS, [n, heads, grid]) for _ in range(runs)])
+    out["hover_512tok_ms"] = quantiles(page.evaluate(HOVER_JS, 512))
+    context.close()
+    return out
+
+
+def machine() -> dict:
+    version = subprocess.run([chromium_path(), "--version"], capture_output=True, text=True).stdout.strip()
+    return {"cores": os.cpu_count(), "platform": platform.platform(), "browser": version,
+            "python": platform.python_version()}
+
+
+def print_table(results: dict) -> None:
+    print(f"{'measure':<34}{'median':>12}{'p95':>12}{'runs':>6}")
+    for name, q in results.items():
+        if isinstance(q, dict) and "median" in q:
+            unit = "" if name.endswith(("_ms", "bytes")) else ""
+            fmt = (lambda v: f"{v / 1e6:.2f} MB") if name.endswith("bytes") else (
+                (lambda v: f"{v:.2f}x") if name.endswith("floor") else (lambda v: f"{v:.1f} ms"))
+            print(f"{name + unit:<34}{fmt(q['median']):>12}{fmt(q['p95']):>12}{q['runs']:>6}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--out", default=str(ROOT / "build" / "bench.json"))
+    args = parser.parse_args()
+    if not (SITE / "index.html").exists():
+        print("bench: build the site first (make site)", file=sys.stderr)
+        return 1
+    BENCH_DIR.mkdir(exist_ok=True)
+    (BENCH_DIR / "floor.html").write_text(FLOOR_HTML)
+    (BENCH_DIR / "floor-worker.js").write_text(FLOOR_WORKER)
+    try:
+        with SiteServer(SITE, "/", handler_base=CountingHandler) as server, sync_playwright() as pw:
+            browser = launch(pw)
+            results = {"machine": machine(), **bench_loads(browser, server, args.runs),
+                       **bench_interaction(browser, server, max(10, args.runs * 2))}
+            browser.close()
+    finally:
+        shutil.rmtree(BENCH_DIR, ignore_errors=True)
+    print_table(results)
+    print(json.dumps(results["machine"]))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

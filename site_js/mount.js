@@ -5,6 +5,10 @@
  */
 const WIDGETS = {
   heatmap: () => import("./widgets/heatmap.js"),
+  softmax: () => import("./widgets/softmax.js"),
+  variance: () => import("./widgets/variance.js"),
+  masking: () => import("./widgets/masking.js"),
+  cross: () => import("./widgets/cross.js"),
 };
 
 /** @param {HTMLElement} host @param {string} message */

@@ -1,0 +1,85 @@
+/**
+ * Pieces the small article widgets share: a debounced text box, a head picker, slicing one head
+ * out of the (layers, heads, q, k) weights, and running a request with status and error display.
+ */
+import { getClient, Superseded } from "../client.js";
+import { el } from "../heatmap.js";
+
+/** Slice one head's (q, k) matrix out of the (layers, heads, q, k) weights tensor. */
+export function headMatrix(weights, layer, head) {
+  const [, heads, q, k] = weights.shape;
+  const start = (layer * heads + head) * q * k;
+  return weights.data.subarray(start, start + q * k);
+}
+
+/** Heatmap input for one head of a result. */
+export function heatmapData(result, layer, head, extra = {}) {
+  const [, , q, k] = result.weights.shape;
+  return { weights: headMatrix(result.weights, layer, head), rows: q, cols: k,
+    rowLabels: result.query_tokens.map((t) => t.text), colLabels: result.key_tokens.map((t) => t.text), ...extra };
+}
+
+/**
+ * A labelled text box that calls onChange (debounced) as the user types.
+ * @param {HTMLElement} parent @param {string} label @param {string} value @param {(v: string) => void} onChange
+ */
+export function textBox(parent, label, value, onChange, delay = 250) {
+  const wrap = el("label", "av-control av-control--text", parent);
+  el("span", null, wrap).textContent = label;
+  const input = el("input", null, wrap);
+  input.type = "text";
+  input.value = value;
+  input.spellcheck = false;
+  let timer = 0;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => onChange(input.value), delay);
+  });
+  return input;
+}
+
+/** A head picker filled from a result's head roles. @returns {{update: (heads: object[]) => void}} */
+export function headPicker(parent, state, onChange) {
+  const wrap = el("label", "av-control", parent);
+  el("span", null, wrap).textContent = "Head";
+  const select = el("select", null, wrap);
+  select.addEventListener("change", () => { state.head = Number(select.value); onChange(); });
+  return {
+    update(heads) {
+      const names = heads.map((h, i) => `${i}: ${h.role}`);
+      if ([...select.options].map((o) => o.textContent).join() !== names.join()) {
+        select.replaceChildren(...names.map((name, i) => Object.assign(document.createElement("option"),
+          { value: String(i), textContent: name })));
+      }
+      state.head = Math.min(state.head, heads.length - 1);
+      select.value = String(state.head);
+    },
+  };
+}
+
+let counter = 0;
+
+/**
+ * Bind a widget to the page's worker: `request(req, key)` resolves with the result, or shows
+ * the error in the status line and resolves null (a superseded request also resolves null).
+ * @param {HTMLElement} host @param {import("../status.js").StatusLine} status
+ */
+export function requester(host, status) {
+  const client = getClient();
+  const id = `w${++counter}`;
+  host.dataset.avId = id;
+  return async (request, key = "main") => {
+    status.setBusy(true);
+    try {
+      const result = await client.run(request, `${id}-${key}`);
+      if (!result.ok) { status.error(result.error.message, false); return null; }
+      status.clearError();
+      return result;
+    } catch (err) {
+      if (!(err instanceof Superseded)) status.error(String(err.message || err), false);
+      return null;
+    } finally {
+      status.setBusy(false);
+    }
+  };
+}

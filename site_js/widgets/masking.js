@@ -1,0 +1,43 @@
+/**
+ * Masking before/after: the same sentence and head without a mask and with a causal mask,
+ * side by side. Options: {text, heads, head}.
+ */
+import { getClient } from "../client.js";
+import { Heatmap, el } from "../heatmap.js";
+import { StatusLine } from "../status.js";
+import { headPicker, heatmapData, requester, textBox } from "./common.js";
+
+/** @param {HTMLElement} host @param {{text?: string, heads?: number, head?: number}} options */
+export function mount(host, options) {
+  const state = { text: options.text || "The robot picked up the ball because it was light.",
+    heads: options.heads || 8, head: options.head ?? 4 };
+  host.classList.add("av-widget", "av-masking");
+  const controls = el("div", "av-controls", host);
+  textBox(controls, "Sentence", state.text, (v) => { state.text = v; compute(); });
+  const picker = headPicker(controls, state, draw);
+  const status = new StatusLine(host, getClient());
+  const pair = el("div", "av-pair", host);
+  const panels = ["No mask (encoder, e.g. BERT)", "Causal mask (decoder, e.g. GPT)"].map((title) => {
+    const box = el("figure", null, pair);
+    el("figcaption", null, box).textContent = title;
+    return new Heatmap(el("div", null, box), { maxCell: 26, label: title });
+  });
+  const request = requester(host, status);
+  let results = null;
+
+  function draw() {
+    if (!results) return;
+    results.forEach((r, i) => panels[i].set(heatmapData(r, 0, state.head)));
+    host.dataset.ready = "true";
+  }
+
+  async function compute() {
+    const base = { text: state.text, heads: state.heads };
+    const [open, causal] = await Promise.all([request(base, "open"), request({ ...base, causal: true }, "causal")]);
+    if (!open || !causal) return;
+    results = [open, causal];
+    picker.update(open.heads);
+    draw();
+  }
+  compute();
+}

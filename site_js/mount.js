@@ -9,6 +9,8 @@ const WIDGETS = {
   variance: () => import("./widgets/variance.js"),
   masking: () => import("./widgets/masking.js"),
   cross: () => import("./widgets/cross.js"),
+  "model-view": () => import("./widgets/model-view.js"),
+  "head-view": () => import("./widgets/head-view.js"),
 };
 
 /** @param {HTMLElement} host @param {string} message */

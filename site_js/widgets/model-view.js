@@ -1,0 +1,75 @@
+/**
+ * Model view: every head of every layer as a grid of small heatmaps (MiniLM: 6 x 12); click one
+ * to open it large. Options: {text, model ("minilm" by default), hide_special, merge_subwords}.
+ */
+import { getClient } from "../client.js";
+import { Heatmap, el } from "../heatmap.js";
+import { StatusLine } from "../status.js";
+import { drawThumb } from "../thumbs.js";
+import { headMatrix, heatmapData, requester, textBox } from "./common.js";
+import { modelOptions, notesLine } from "./model-options.js";
+
+const THUMB = 64;
+
+/** @param {HTMLElement} host @param {object} options */
+export function mount(host, options) {
+  const state = { text: "The doctor asked the nurse a question because she was unsure.", model: "minilm",
+    hide_special: false, merge_subwords: false, layer: 0, head: 0, ...options };
+  host.classList.add("av-widget", "av-model-view");
+  const controls = el("div", "av-controls", host);
+  textBox(controls, "Sentence", state.text, (v) => { state.text = v; compute(); });
+  modelOptions(controls, state, compute);
+  const status = new StatusLine(host, getClient());
+  const notes = el("p", "av-caption", host);
+  const grid = el("div", "av-grid", host);
+  const detailCaption = el("p", "av-detail-caption", host);
+  const detail = new Heatmap(el("div", null, host), { label: "The selected head" });
+  const request = requester(host, status);
+  let result = null;
+
+  function open(layer, head) {
+    state.layer = layer;
+    state.head = head;
+    grid.querySelectorAll("button").forEach((b) => b.setAttribute("aria-pressed",
+      String(b.dataset.layer === String(layer) && b.dataset.head === String(head))));
+    detail.set(heatmapData(result, layer, head));
+    const info = result.heads[layer * result.model.heads + head];
+    detailCaption.textContent = `Layer ${layer + 1}, head ${head + 1}${info.description ? `: ${info.description}` : ""}`;
+  }
+
+  function drawGrid() {
+    const { layers, heads } = result.model;
+    const [, , q, k] = result.weights.shape;
+    grid.style.gridTemplateColumns = `auto repeat(${heads}, ${THUMB + 6}px)`;
+    const cells = [el("span", "av-grid__corner")];
+    for (let h = 0; h < heads; h++) Object.assign(cells[cells.push(el("span", "av-grid__col")) - 1], { textContent: `H${h + 1}` });
+    for (let l = 0; l < layers; l++) {
+      cells.push(Object.assign(el("span", "av-grid__row"), { textContent: `Layer ${l + 1}` }));
+      for (let h = 0; h < heads; h++) {
+        const button = el("button", "av-thumb");
+        button.type = "button";
+        button.dataset.layer = String(l);
+        button.dataset.head = String(h);
+        const info = result.heads[l * heads + h];
+        button.title = `Layer ${l + 1}, head ${h + 1}${info.description ? `: ${info.description}` : ""}`;
+        button.setAttribute("aria-label", button.title);
+        drawThumb(el("canvas", null, button), headMatrix(result.weights, l, h), q, k, THUMB);
+        button.addEventListener("click", () => open(l, h));
+        cells.push(button);
+      }
+    }
+    grid.replaceChildren(...cells);
+  }
+
+  async function compute() {
+    const r = await request({ text: state.text, model: state.model, hide_special: state.hide_special,
+      merge_subwords: state.merge_subwords });
+    if (!r) return;
+    result = r;
+    notes.textContent = notesLine(r);
+    drawGrid();
+    open(Math.min(state.layer, r.model.layers - 1), Math.min(state.head, r.model.heads - 1));
+    host.dataset.ready = "true";
+  }
+  compute();
+}

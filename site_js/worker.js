@@ -12,6 +12,13 @@ const RUNTIME_URL = new URL("../pyodide/", import.meta.url).href;
 const realFetch = self.fetch.bind(self);
 /** @type {Map<string, Promise<Response>>} wheels fetched early, handed to Pyodide when it asks */
 const prefetched = new Map();
+
+/** Remember an early download; a failure surfaces when Pyodide asks for the file, not before. */
+function prefetch(url, file) {
+  const response = realFetch(url).then((res) => checked(res, file));
+  response.catch(() => {});
+  prefetched.set(url, response);
+}
 /** @type {string[]} downloads that failed: the real reason when Pyodide reports only "exit(1)" */
 const failures = [];
 let bytesLoaded = 0;
@@ -43,29 +50,40 @@ function counted(res, file) {
   return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
-/** Same-origin fetch with byte counting; serves prefetched wheels once. */
+/**
+ * A failed download becomes an error that names the file; a good one counts its bytes.
+ * @param {Response} res @param {string} file @returns {Response}
+ */
+function checked(res, file) {
+  if (!res.ok) {
+    failures.push(`${file} could not be loaded (HTTP ${res.status})`);
+    throw new Error(failures[failures.length - 1]);
+  }
+  return counted(res, file);
+}
+
+/** Same-origin fetch with byte counting; hands out each prefetched response once. */
 self.fetch = async (input, init) => {
   const url = new URL(input instanceof Request ? input.url : String(input), self.location.href).href;
   const early = prefetched.get(url);
   if (early) { prefetched.delete(url); return early; }
-  const res = await realFetch(input, init);
-  if (!res.ok) {
-    failures.push(`${url.split("/").pop()} could not be loaded (HTTP ${res.status})`);
-    throw new Error(failures[failures.length - 1]);
-  }
-  return counted(res, url.split("/").pop());
+  return checked(await realFetch(input, init), url.split("/").pop());
 };
 
-/** Start downloading numpy and attnviz while Pyodide itself boots. @returns {Promise<object>} lock */
-async function prefetchWheels() {
+/** Start downloading the runtime's big files, numpy and attnviz while Pyodide itself boots. */
+async function prefetchRuntime() {
+  // The WebAssembly module and the standard library, too: Pyodide asks for them only after
+  // pyodide.asm.js has loaded, and they are most of the bytes.
+  for (const name of ["pyodide.asm.wasm", "python_stdlib.zip"]) {
+    prefetch(RUNTIME_URL + name, name);
+  }
   const lockURL = RUNTIME_URL + "pyodide-lock.json";
   const res = await realFetch(lockURL);
   if (!res.ok) throw new Error(`pyodide-lock.json could not be loaded (HTTP ${res.status}).`);
   prefetched.set(lockURL, Promise.resolve(res.clone()));
   const lock = await res.json();
   for (const name of ["numpy", "attnviz"]) {
-    const url = RUNTIME_URL + lock.packages[name].file_name;
-    prefetched.set(url, realFetch(url).then((res) => counted(res, lock.packages[name].file_name)));
+    prefetch(RUNTIME_URL + lock.packages[name].file_name, lock.packages[name].file_name);
   }
   return lock;
 }
@@ -74,7 +92,7 @@ async function prefetchWheels() {
 async function boot() {
   const t0 = performance.now();
   progress("runtime");
-  await prefetchWheels();
+  await prefetchRuntime();
   const pyodide = await loadPyodide({ indexURL: RUNTIME_URL, lockFileURL: RUNTIME_URL + "pyodide-lock.json" });
   const tRuntime = performance.now();
   progress("packages");

@@ -3,6 +3,8 @@
 - before the build: assemble Pyodide + numpy + the attnviz wheel (tools/runtime.py, cached);
 - after the build: copy the runtime to site/pyodide/, site_js/ to site/js/ and KaTeX to
   site/vendor/katex/, all under relative URLs so the site works from any sub-path;
+- on pages with widgets: start the worker from <head> (site_js/boot.js), before the page has
+  finished parsing, so Pyodide boots in parallel with the page;
 - while serving: watch site_js/ and pysrc/ so edits there rebuild and reload the page.
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
 import runtime  # noqa: E402  (tools/ is not a package)
+from mkdocs.utils import get_relative_url  # noqa: E402
 
 KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
 
@@ -36,6 +39,13 @@ def on_post_build(config, **kwargs) -> None:
     copy_tree(runtime.SERVED_DIR, site / "pyodide", skip=("package.json",))
     copy_tree(ROOT / "site_js", site / "js")
     copy_tree(KATEX_DIST, site / "vendor" / "katex", skip=("contrib", "*.mjs", "katex.js", "katex.css", "README.md"))
+
+
+def on_post_page(output: str, page, config, **kwargs) -> str:
+    if "data-attnviz=" not in output:
+        return output
+    boot = get_relative_url("js/boot.js", page.url)
+    return output.replace("</head>", f'<script type="module" async src="{boot}"></script>\n</head>', 1)
 
 
 def on_serve(server, config, builder, **kwargs):

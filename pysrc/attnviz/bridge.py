@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import api, demos
+from . import api
 
 
 def split_arrays(value: Any, arrays: list[np.ndarray]) -> Any:
@@ -47,7 +47,7 @@ def handle(request_json: str) -> tuple[str, list[np.ndarray]]:
             result = error("The request must be a JSON object.")
         else:
             try:
-                result = (demos.run if "kind" in request else api.run)(request)
+                result = api.run(request)
             except Exception as exc:  # a bug, not bad input: say so rather than kill the worker
                 result = error(f"Internal error in attnviz: {type(exc).__name__}: {exc}")
     arrays: list[np.ndarray] = []

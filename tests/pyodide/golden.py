@@ -11,7 +11,9 @@ GOLDEN_REQUESTS: list[dict] = [
     {"text": "The cat sat on the mat because it was tired."},
     {"text": "Attention is all you need", "heads": 16, "causal": True, "temperature": 0.5},
     {"text": "Café, naïve façade — 東京 🚀!", "heads": 3, "seed": 7, "temperature": 2.0},
-    {"text": "The animal didn't cross the street", "intermediates": True, "head": 1},
+    {"text": "The animal didn't cross the street", "intermediates": True, "head": 1, "causal": True, "pad_to": 10},
+    {"text": "le chat noir", "mode": "cross", "source": "the black cat sleeps", "heads": 5, "intermediates": True,
+     "head": 4},
 ]
 
 

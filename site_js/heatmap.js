@@ -50,11 +50,12 @@ export class Heatmap {
     /** @type {HeatmapData|null} */
     this.data = null;
     this.hover = null; // {row, col}
+    this.selected = -1; // the selected query row, outlined
     this.overlay.addEventListener("mousemove", (e) => this.onPointer(e));
     this.overlay.addEventListener("mouseleave", () => this.setHover(null));
     this.overlay.addEventListener("click", (e) => {
-      const cell = this.cellAt(e);
-      if (cell && this.opts.onSelect) this.opts.onSelect(cell.row);
+      const row = this.rowAt(e); // a cell or a row label: both select the row's query token
+      if (row !== null && this.opts.onSelect) this.opts.onSelect(row);
     });
     this.overlay.addEventListener("keydown", (e) => this.onKey(e));
     new ResizeObserver(() => this.data && this.draw()).observe(host);
@@ -179,6 +180,21 @@ export class Heatmap {
     return { row, col };
   }
 
+  /** The row under the pointer, over a cell or over its label. @param {MouseEvent} e */
+  rowAt(e) {
+    const g = this.geom;
+    const rect = this.overlay.getBoundingClientRect();
+    const x = e.clientX - rect.left, row = Math.floor((e.clientY - rect.top - g.top) / g.cell);
+    if (row < 0 || row >= this.data.rows || x > g.left + this.data.cols * g.cell) return null;
+    return row;
+  }
+
+  /** Mark the selected query row (-1: none). @param {number} row */
+  select(row) {
+    this.selected = row;
+    if (this.data && this.geom) this.setHover(this.hover);
+  }
+
   onPointer(e) {
     this.setHover(this.cellAt(e), e);
   }
@@ -213,8 +229,13 @@ export class Heatmap {
     const ctx = this.overlay.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, g.width, g.height);
-    if (!cell) { this.tooltip.hidden = true; return; }
     const { rows, cols } = this.data;
+    if (this.selected >= 0 && this.selected < rows) {
+      ctx.strokeStyle = getComputedStyle(this.host).getPropertyValue("--md-accent-fg-color").trim() || "#ff6e42";
+      ctx.lineWidth = 2;
+      ctx.strokeRect(1, g.top + this.selected * g.cell, g.left + cols * g.cell - 1, g.cell);
+    }
+    if (!cell) { this.tooltip.hidden = true; return; }
     ctx.fillStyle = "rgba(255, 255, 255, 0.18)";
     ctx.fillRect(g.left, g.top + cell.row * g.cell, cols * g.cell, g.cell);
     ctx.fillRect(g.left + cell.col * g.cell, g.top, g.cell, rows * g.cell);

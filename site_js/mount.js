@@ -11,6 +11,7 @@ const WIDGETS = {
   cross: () => import("./widgets/cross.js"),
   "model-view": () => import("./widgets/model-view.js"),
   "head-view": () => import("./widgets/head-view.js"),
+  explorer: () => import("./widgets/explorer.js"),
 };
 
 /** @param {HTMLElement} host @param {string} message */

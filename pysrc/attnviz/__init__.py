@@ -10,12 +10,13 @@ every intermediate), `multi_head`, and the metrics in `attnviz.metrics`.
 """
 from __future__ import annotations
 
+__version__ = "0.1.0"  # before the imports below: api reports it
+
 from .api import run
 from .attention import causal_mask, multi_head, padding_mask, scaled_dot_product, softmax
 from .errors import RequestError
 from .tokens import Token, tokenize
 
-__version__ = "0.1.0"
 __all__ = ["attention", "run", "tokenize", "Token", "softmax", "scaled_dot_product", "multi_head",
            "causal_mask", "padding_mask", "RequestError", "__version__"]
 

@@ -20,7 +20,7 @@ Request (schema 1; JSON in the browser). Unknown fields and wrong types are erro
     kind          "softmax" | "variance": the articles' small demos (see demos.py) instead
 
 Result:
-    schema, ok: true, request (with defaults filled in),
+    schema, ok: true, version (of attnviz), request (with defaults filled in),
     model: {name, layers, heads, d_model, d_head},
     query_tokens, key_tokens: [{text, start, end, special}] (spans index the original text),
     weights: float32 array (layers, heads, q, k),
@@ -36,7 +36,7 @@ import math
 
 import numpy as np
 
-from . import demos, metrics, synthetic_run
+from . import __version__, demos, metrics, synthetic_run
 from .errors import RequestError
 from .request import SCHEMA, normalise
 
@@ -92,7 +92,7 @@ def assemble(req: dict, raw: dict) -> dict:
         "most_attended": int(column_total.argmax()),
     }
     result = {
-        "schema": SCHEMA, "ok": True, "request": req, "model": raw["model"],
+        "schema": SCHEMA, "ok": True, "version": __version__, "request": req, "model": raw["model"],
         "query_tokens": raw["query_tokens"], "key_tokens": raw["key_tokens"],
         "weights": weights.astype(np.float32),
         "heads": head_info,

@@ -1,0 +1,117 @@
+/**
+ * Files from the current view: the JSON document (the same as `python -m attnviz --format json`
+ * for the same request, see attnviz/export.py), a CSV of the current head, and the heatmap as
+ * PNG or as SVG (vector, for papers). Everything is made in the page: no request leaves it.
+ */
+import { VIRIDIS } from "../colormap.js";
+import { maxOf } from "../heatmap.js";
+import { headMatrix } from "../widgets/common.js";
+
+export const DOCUMENT_FORMAT = "attnviz-result";
+
+/** Tensors ({data, shape}) to nested arrays; -inf/nan to null, as JSON has no such numbers. */
+function plain(value) {
+  if (value && value.data instanceof Float32Array && Array.isArray(value.shape)) return nest(value.data, value.shape, 0);
+  if (Array.isArray(value)) return value.map(plain);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  if (typeof value === "number" && !Number.isFinite(value)) return null;
+  return value;
+}
+
+function nest(data, shape, offset) {
+  if (shape.length === 0) return Number.isFinite(data[offset]) ? data[offset] : null;
+  if (shape.length === 1) return Array.from(data.subarray(offset, offset + shape[0]), (v) => (Number.isFinite(v) ? v : null));
+  const stride = shape.slice(1).reduce((a, b) => a * b, 1);
+  return Array.from({ length: shape[0] }, (_, i) => nest(data, shape.slice(1), offset + i * stride));
+}
+
+/** The exportable document of a result (keys in the same order as attnviz.export). */
+export function jsonDocument(result, version) {
+  const doc = { format: DOCUMENT_FORMAT, attnviz: version, schema: result.schema, options: result.request,
+    model: result.model, query_tokens: result.query_tokens, key_tokens: result.key_tokens,
+    weights: result.weights, heads: result.heads, metrics: result.metrics, notes: result.notes };
+  if (result.intermediates) doc.intermediates = result.intermediates;
+  return plain(doc);
+}
+
+/** CSV cell quoting (RFC 4180). */
+function csvCell(s) {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One head as a labelled matrix, like attnviz.export.to_csv. */
+export function csv(result, layer, head) {
+  const w = headMatrix(result.weights, layer, head);
+  const k = result.key_tokens.length;
+  const lines = [["query \\ key", ...result.key_tokens.map((t) => t.text)].map(csvCell).join(",")];
+  result.query_tokens.forEach((t, i) => {
+    const row = Array.from(w.subarray(i * k, (i + 1) * k), (v) => String(Number(v.toPrecision(6))));
+    lines.push([csvCell(t.text), ...row].join(","));
+  });
+  return lines.join("\n") + "\n";
+}
+
+/** Escape text for XML. */
+export function xmlEscape(s) {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+function hex(t) {
+  const i = Math.round(Math.min(1, Math.max(0, t)) * 255) * 3;
+  return `#${[0, 1, 2].map((c) => VIRIDIS[i + c].toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** A vector heatmap with labels, title and legend, like attnviz.export.to_svg. */
+export function svg(result, layer, head, { rowScale = false } = {}) {
+  const w = headMatrix(result.weights, layer, head);
+  const q = result.query_tokens, k = result.key_tokens;
+  const cell = 18;
+  const longest = Math.max(...q.concat(k).map((t) => Array.from(t.text).length));
+  const margin = 16 + 7 * Math.min(longest, 24);
+  const vmax = maxOf(w) || 1;
+  const width = margin + k.length * cell + 90, height = margin + q.length * cell + 40;
+  const info = result.heads[layer * result.model.heads + head];
+  const title = `${result.model.name} layer ${layer} head ${head}${info.role ? ` (${info.role})` : ""}`;
+  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<title>${xmlEscape(title)}</title>`, `<text x="4" y="14" font-size="13">${xmlEscape(title)}</text>`];
+  q.forEach((t, i) => out.push(`<text x="${margin - 4}" y="${(margin + i * cell + cell * 0.7).toFixed(1)}" text-anchor="end">${xmlEscape(t.text)}</text>`));
+  k.forEach((t, j) => out.push(`<text transform="translate(${(margin + j * cell + cell * 0.7).toFixed(1)},${margin - 4}) rotate(-60)">${xmlEscape(t.text)}</text>`));
+  for (let i = 0; i < q.length; i++) {
+    const rowMax = rowScale ? maxOf(w.subarray(i * k.length, (i + 1) * k.length)) || 1 : vmax;
+    for (let j = 0; j < k.length; j++) {
+      const v = w[i * k.length + j];
+      out.push(`<rect x="${margin + j * cell}" y="${margin + i * cell}" width="${cell}" height="${cell}" fill="${hex(v / rowMax)}"><title>${xmlEscape(q[i].text)} → ${xmlEscape(k[j].text)}: ${v.toFixed(4)}</title></rect>`);
+    }
+  }
+  const lx = margin + k.length * cell + 24, span = q.length * cell;
+  for (let s = 0; s < 64; s++) {
+    out.push(`<rect x="${lx}" y="${(margin + (s * span) / 64).toFixed(2)}" width="14" height="${(span / 64 + 0.5).toFixed(2)}" fill="${hex(1 - s / 63)}"/>`);
+  }
+  out.push(`<text x="${lx + 18}" y="${margin + 8}">${rowScale ? "row max" : Number(vmax.toPrecision(3))}</text>`);
+  out.push(`<text x="${lx + 18}" y="${margin + span}">0</text>`, "</svg>");
+  return out.join("\n");
+}
+
+/** A PNG of a canvas, with the page's background behind it. @returns {Promise<Blob>} */
+export function png(canvas, background) {
+  const out = document.createElement("canvas");
+  out.width = canvas.width;
+  out.height = canvas.height;
+  const ctx = out.getContext("2d");
+  ctx.fillStyle = background;
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.drawImage(canvas, 0, 0);
+  return new Promise((resolve, reject) => out.toBlob((b) => (b ? resolve(b) : reject(new Error("PNG encoding failed"))), "image/png"));
+}
+
+/** Offer data as a file download. @param {Blob|string} data */
+export function download(data, filename, type) {
+  const blob = data instanceof Blob ? data : new Blob([data], { type });
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}

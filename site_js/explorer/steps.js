@@ -1,0 +1,192 @@
+/**
+ * Step-by-step mode: X → Q, K, V → QKᵀ → ÷√d_k → ÷T → mask → softmax → A·V → concat · W_O, each
+ * stage as small labelled matrices with their shape and formula. Hovering a cell of a (q × k)
+ * stage explains where its number came from (the dot product, scaling, exp and row sum), computed
+ * here from the intermediates attnviz returned: hovering never calls Python.
+ */
+import { VIRIDIS } from "../colormap.js";
+import { el } from "../heatmap.js";
+
+/** Each stage: title, KaTeX formula, the intermediates it shows, a sentence. */
+export const STAGES = [
+  { title: "Input X", tex: "X \\in \\mathbb{R}^{n \\times d_{model}}", show: ["x_query", "x_key"],
+    text: "One row per token: its embedding (here: position code, word features, punctuation flag)." },
+  { title: "Queries, keys, values", tex: "Q = XW_Q,\\; K = XW_K,\\; V = XW_V", show: ["q", "k", "v"],
+    text: "Three linear projections of the same rows (keys and values from the source in cross-attention)." },
+  { title: "Scores", tex: "S = QK^\\top", show: ["scores"],
+    text: "Every query's dot product with every key: large when they point the same way." },
+  { title: "Scale", tex: "S / \\sqrt{d_k}", show: ["scaled"],
+    text: "Dividing by √d_k keeps the scores' spread independent of the head size." },
+  { title: "Temperature", tex: "S / (\\sqrt{d_k}\\, T)", show: ["tempered"],
+    text: "T < 1 sharpens the softmax that follows, T > 1 flattens it." },
+  { title: "Mask", tex: "S_{ij} = -\\infty \\text{ where } j \\text{ is hidden}", show: ["mask", "masked"],
+    text: "Hidden keys (the future under a causal mask, padding) get −∞, so softmax gives them 0." },
+  { title: "Softmax", tex: "A_{ij} = \\frac{e^{S_{ij}}}{\\sum_{j'} e^{S_{ij'}}}", show: ["weights"],
+    text: "Each row becomes positive weights that sum to 1: the attention heatmap." },
+  { title: "Output", tex: "O = AV", show: ["output"],
+    text: "Each token's output is the weighted average of the value rows." },
+  { title: "All heads", tex: "\\operatorname{MultiHead} = \\operatorname{Concat}(O_1,\\dots,O_h)\\,W_O", show: ["concat", "w_o", "attention_output"],
+    text: "The heads' outputs side by side, mixed back to d_model by the output projection." },
+];
+
+const NAMES = { x_query: "X (queries)", x_key: "X (keys)", q: "Q", k: "K", v: "V", scores: "QKᵀ",
+  scaled: "÷ √d_k", tempered: "÷ T", mask: "mask (1 = visible)", masked: "masked scores", weights: "A = softmax",
+  output: "O = AV", concat: "concat", w_o: "W_O", attention_output: "output" };
+const QK = new Set(["scores", "scaled", "tempered", "mask", "masked", "weights"]);
+
+/** PuOr, a colour-blind-safe diverging map: purple (negative), light grey (0), orange (positive). */
+function diverging(t) {
+  const ends = t < 0 ? [84, 39, 136] : [179, 88, 6];
+  const a = Math.min(1, Math.abs(t));
+  return [247, 247, 247].map((c, i) => Math.round(c + (ends[i] - c) * a));
+}
+
+/** Draw a matrix one pixel per cell, scaled up. @returns {{cell: number}} */
+function drawMatrix(canvas, tensor, weightsLike) {
+  const [rows, cols] = tensor.shape.length === 2 ? tensor.shape : [1, tensor.shape[0]];
+  const data = tensor.data;
+  let absMax = 0;
+  for (const v of data) if (Number.isFinite(v)) absMax = Math.max(absMax, Math.abs(v));
+  absMax = absMax || 1;
+  const off = document.createElement("canvas");
+  off.width = cols;
+  off.height = rows;
+  const octx = off.getContext("2d");
+  const img = octx.createImageData(cols, rows);
+  for (let i = 0; i < rows * cols; i++) {
+    const v = data[i];
+    let rgb;
+    if (!Number.isFinite(v)) rgb = [40, 40, 40]; // -inf: masked
+    else if (weightsLike) { const l = Math.round(Math.min(1, v / absMax) * 255) * 3; rgb = [VIRIDIS[l], VIRIDIS[l + 1], VIRIDIS[l + 2]]; }
+    else rgb = diverging(v / absMax);
+    img.data.set([...rgb, 255], i * 4);
+  }
+  octx.putImageData(img, 0, 0);
+  const cell = Math.max(1, Math.min(16, Math.floor(260 / Math.max(rows, cols))));
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = cols * cell * dpr;
+  canvas.height = rows * cell * dpr;
+  canvas.style.width = `${cols * cell}px`;
+  canvas.style.height = `${rows * cell}px`;
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
+  return { cell, rows, cols };
+}
+
+const fmt = (v) => (Number.isFinite(v) ? (Math.abs(v) >= 1000 || (Math.abs(v) < 0.001 && v !== 0) ? v.toExponential(2) : v.toFixed(3)) : "−∞");
+
+export class Steps {
+  /** @param {HTMLElement} parent @param {(stage: number) => void} onStage */
+  constructor(parent, onStage) {
+    this.onStage = onStage;
+    this.root = el("section", "av-steps", parent);
+    this.root.tabIndex = 0;
+    this.root.setAttribute("aria-label", "Step-by-step computation. Left and right arrow keys change the step.");
+    const nav = el("div", "av-steps__nav", this.root);
+    this.back = el("button", "md-button", nav);
+    this.back.type = "button";
+    this.back.textContent = "← Back";
+    this.title = el("strong", "av-steps__title", nav);
+    this.title.setAttribute("aria-live", "polite");
+    this.next = el("button", "md-button", nav);
+    this.next.type = "button";
+    this.next.textContent = "Next →";
+    this.formula = el("div", "av-steps__formula", this.root);
+    this.text = el("p", "av-caption", this.root);
+    this.mats = el("div", "av-steps__mats", this.root);
+    this.explain = el("pre", "av-steps__explain", this.root);
+    this.explain.setAttribute("aria-live", "polite");
+    this.back.addEventListener("click", () => this.go(this.stage - 1));
+    this.next.addEventListener("click", () => this.go(this.stage + 1));
+    this.root.addEventListener("keydown", (e) => {
+      if (e.target !== this.root) return;
+      if (e.key === "ArrowRight") { e.preventDefault(); this.go(this.stage + 1); }
+      if (e.key === "ArrowLeft") { e.preventDefault(); this.go(this.stage - 1); }
+    });
+    this.stage = 0;
+    this.result = null;
+  }
+
+  go(stage) {
+    const s = Math.max(0, Math.min(STAGES.length - 1, stage));
+    if (s === this.stage) return;
+    this.stage = s;
+    this.onStage(s);
+    this.render();
+  }
+
+  /** @param {object} result with intermediates @param {number} stage */
+  draw(result, stage) {
+    this.result = result;
+    this.stage = Math.max(0, Math.min(STAGES.length - 1, stage));
+    this.render();
+  }
+
+  render() {
+    const st = STAGES[this.stage];
+    const inter = this.result && this.result.intermediates;
+    this.title.textContent = `Step ${this.stage + 1} of ${STAGES.length}: ${st.title}`;
+    this.back.disabled = this.stage === 0;
+    this.next.disabled = this.stage === STAGES.length - 1;
+    if (window.katex) window.katex.render(st.tex, this.formula, { throwOnError: false, displayMode: true });
+    else this.formula.textContent = st.tex;
+    this.text.textContent = st.text;
+    this.explain.textContent = "";
+    if (!inter) { this.mats.replaceChildren(); return; }
+    const selfAttention = this.result.request.mode === "self";
+    const figures = [];
+    for (const name of st.show) {
+      const tensor = inter[name];
+      if (!tensor || (name === "x_key" && selfAttention)) continue;
+      const fig = el("figure", "av-steps__mat");
+      const canvas = el("canvas", null, fig);
+      const geom = drawMatrix(canvas, tensor, name === "weights" || name === "mask");
+      canvas.dataset.matrix = name;
+      const cap = el("figcaption", null, fig);
+      cap.textContent = `${name === "x_query" && selfAttention ? "X" : NAMES[name]}  (${geom.rows} × ${geom.cols})`;
+      canvas.setAttribute("role", "img");
+      canvas.setAttribute("aria-label", `${NAMES[name]}, ${geom.rows} by ${geom.cols}`);
+      canvas.addEventListener("mousemove", (e) => {
+        const r = canvas.getBoundingClientRect();
+        const i = Math.floor((e.clientY - r.top) / geom.cell), j = Math.floor((e.clientX - r.left) / geom.cell);
+        if (i >= 0 && j >= 0 && i < geom.rows && j < geom.cols) this.explainCell(name, i, j);
+      });
+      figures.push(fig);
+    }
+    this.mats.replaceChildren(...figures);
+  }
+
+  /** Where the number at (i, j) of a stage came from. */
+  explainCell(name, i, j) {
+    const r = this.result, inter = r.intermediates;
+    const cols = inter[name].shape[1];
+    const value = inter[name].data[i * cols + j];
+    if (!QK.has(name)) {
+      this.explain.textContent = `${NAMES[name]}[${i}, ${j}] = ${fmt(value)}`;
+      return;
+    }
+    const q = r.query_tokens[i].text, k = r.key_tokens[j].text;
+    const dk = inter.d_k, T = inter.temperature;
+    const [, d] = inter.q.shape;
+    let dot = 0;
+    for (let t = 0; t < d; t++) dot += inter.q.data[i * d + t] * inter.k.data[j * d + t];
+    const visible = inter.mask.data[i * cols + j] > 0;
+    const row = inter.masked.data.subarray(i * cols, (i + 1) * cols);
+    let max = -Infinity;
+    for (const v of row) if (v > max) max = v;
+    let sum = 0;
+    for (const v of row) if (Number.isFinite(v)) sum += Math.exp(v - max);
+    const e = visible ? Math.exp(inter.masked.data[i * cols + j] - max) : 0;
+    this.explain.textContent = [
+      `“${q}” (query ${i}) → “${k}” (key ${j})`,
+      `q·k = Σ_t q[t]·k[t] over ${d} dims = ${fmt(dot)}`,
+      `÷ √d_k = ÷ ${fmt(Math.sqrt(dk))}  → ${fmt(dot / Math.sqrt(dk))}`,
+      `÷ T = ÷ ${fmt(T)}  → ${fmt(dot / Math.sqrt(dk) / T)}`,
+      visible ? "mask: visible" : "mask: hidden → −∞",
+      `exp(s − row max) = exp(${fmt(visible ? inter.masked.data[i * cols + j] : -Infinity)} − ${fmt(max)}) = ${fmt(e)}`,
+      `row sum of exp = ${fmt(sum)}`,
+      `weight = ${fmt(e)} / ${fmt(sum)} = ${fmt(sum > 0 ? e / sum : 0)}   (attnviz: ${fmt(inter.weights.data[i * cols + j])})`,
+    ].join("\n");
+  }
+}

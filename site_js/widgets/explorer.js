@@ -1,0 +1,302 @@
+/**
+ * The Explorer: type text, pick heads, mask, temperature, self or cross, the synthetic model or
+ * MiniLM, and see every head's attention; select a token for its arcs and top keys; walk through
+ * the computation step by step; share the state as a link; export PNG, SVG, CSV and JSON.
+ * All numbers come from attnviz through the worker; this module only draws and listens.
+ */
+import { getClient } from "../client.js";
+import { Heatmap, el } from "../heatmap.js";
+import { StatusLine } from "../status.js";
+import { drawThumb } from "../thumbs.js";
+import { Arcs } from "../explorer/arcs.js";
+import * as files from "../explorer/export.js";
+import { fromHash, requestFor, toHash } from "../explorer/state.js";
+import { Stats } from "../explorer/stats.js";
+import { Steps } from "../explorer/steps.js";
+import { headMatrix, heatmapData, requester } from "./common.js";
+
+const THUMB = 96;
+
+/** @param {HTMLElement} host */
+export function mount(host) {
+  const parsed = fromHash(location.hash);
+  const state = parsed.state;
+  host.classList.add("av-widget", "av-explorer");
+  const ui = buildControls(el("div", "av-explorer__controls", host), state, changed);
+  const status = new StatusLine(host, getClient());
+  const notes = el("p", "av-caption av-explorer__notes", host);
+  notes.setAttribute("aria-live", "polite");
+  const chips = el("div", "av-chips", host);
+  chips.setAttribute("aria-label", "Tokens; choose one to see where it looks");
+  const caption = el("p", "av-detail-caption", host);
+  const main = el("div", "av-explorer__main", host);
+  const heatmap = new Heatmap(el("div", "av-explorer__heatmap", main), {
+    label: "Attention heatmap: rows are queries, columns are keys", maxCell: 40,
+    onSelect: (row) => changed({ token: row }),
+  });
+  const grid = el("div", "av-grid av-explorer__grid", main);
+  const side = el("div", "av-explorer__side", host);
+  const arcs = new Arcs(side);
+  const stats = new Stats(side, () => state.self, (v) => changed({ self: v }));
+  const steps = new Steps(host, (stage) => { state.stage = stage; saveHash(); });
+  const request = requester(host, status);
+  /** @type {object|null} */
+  let result = null;
+  let resultKey = "";
+  let pendingKey = "";
+  let changeStarted = 0;
+  const timing = (window.__attnvizExplorer = { latencies: [], computes: 0 });
+  const urlProblems = parsed.rejected.length
+    ? `The link had values that could not be used (${parsed.rejected.join(", ")}); defaults are shown for those.` : "";
+
+  /** Apply a change from a control, then recompute or just redraw. @param {Partial<typeof state>} patch */
+  function changed(patch = {}) {
+    changeStarted = performance.now();
+    Object.assign(state, patch);
+    normalise();
+    saveHash();
+    ui.sync(result);
+    update();
+  }
+
+  /** Keep the state consistent: MiniLM has no cross-attention, head within range, ... */
+  function normalise() {
+    if (state.model === "minilm" && state.mode === "cross") state.mode = "self";
+    const heads = state.model === "minilm" ? 12 : state.heads;
+    state.head = Math.min(state.head, heads - 1);
+    state.layer = state.model === "minilm" ? Math.min(state.layer, 5) : 0;
+  }
+
+  function saveHash() {
+    history.replaceState(null, "", `${location.pathname}${location.search}${toHash(state)}`);
+  }
+
+  async function update() {
+    const req = requestFor(state);
+    const key = JSON.stringify(req);
+    if (key === resultKey) { draw(); return; }
+    if (key === pendingKey) return;
+    pendingKey = key;
+    const r = await request(req);
+    if (pendingKey === key) pendingKey = "";
+    if (!r) return; // error shown by the status line; the last good view stays
+    timing.computes++;
+    result = r;
+    resultKey = key;
+    ui.sync(result);
+    draw();
+  }
+
+  function draw() {
+    if (!result) return;
+    const layer = Math.min(state.layer, result.model.layers - 1);
+    const head = Math.min(state.head, result.model.heads - 1);
+    const index = layer * result.model.heads + head;
+    const info = result.heads[index];
+    const nq = result.query_tokens.length;
+    const token = state.token >= 0 && state.token < nq ? state.token : 0;
+    const headName = result.model.layers > 1 ? `Layer ${layer + 1}, head ${head + 1}` : `Head ${head}`;
+    caption.textContent = `${headName}${info.role ? ` — ${info.role}` : ""}: ${info.description}`;
+    notes.textContent = [urlProblems, ...(result.notes || [])].filter(Boolean).join(" ");
+    drawChips(token);
+    const single = state.view === "single";
+    heatmap.host.hidden = !single;
+    grid.hidden = single;
+    if (single) heatmap.set({ ...heatmapData(result, layer, head), rowScale: state.rowscale });
+    else drawGrid(layer, head);
+    heatmap.select(token);
+    const [, , , k] = result.weights.shape;
+    const row = headMatrix(result.weights, layer, head).subarray(token * k, (token + 1) * k);
+    arcs.draw(result.key_tokens, result.query_tokens[token].text, token, row, result.request.mode === "self");
+    stats.draw(result, index, state.self);
+    steps.root.hidden = !state.step;
+    if (state.step) steps.draw(result, state.stage);
+    host.dataset.ready = "true";
+    host.dataset.tokens = String(nq);
+    if (changeStarted) {
+      timing.latencies.push(performance.now() - changeStarted);
+      changeStarted = 0;
+    }
+  }
+
+  function drawChips(selected) {
+    const items = result.query_tokens.map((t, i) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "av-chip";
+      b.setAttribute("aria-pressed", String(i === selected));
+      b.textContent = t.text; // text, never HTML
+      el("sub", null, b).textContent = String(i);
+      b.addEventListener("click", () => changed({ token: i }));
+      return b;
+    });
+    chips.replaceChildren(...items);
+  }
+
+  function drawGrid(layer, selectedHead) {
+    const { heads } = result.model;
+    const [, , q, k] = result.weights.shape;
+    grid.style.gridTemplateColumns = `repeat(auto-fill, minmax(${THUMB + 10}px, 1fr))`;
+    const cells = [];
+    for (let h = 0; h < heads; h++) {
+      const info = result.heads[layer * heads + h];
+      const b = el("button", "av-thumb av-thumb--labelled");
+      b.type = "button";
+      b.dataset.head = String(h);
+      b.setAttribute("aria-pressed", String(h === selectedHead));
+      b.setAttribute("aria-label", `Open head ${h}${info.role ? `: ${info.role}` : ""}`);
+      drawThumb(el("canvas", null, b), headMatrix(result.weights, layer, h), q, k, THUMB);
+      el("span", "av-thumb__label", b).textContent = `${h}${info.role ? ` ${info.role}` : ""}`;
+      b.addEventListener("click", () => changed({ head: h, view: "single" }));
+      cells.push(b);
+    }
+    grid.replaceChildren(...cells);
+  }
+
+  ui.onExport = async (kind) => {
+    if (!result) return;
+    const layer = Math.min(state.layer, result.model.layers - 1), head = Math.min(state.head, result.model.heads - 1);
+    const base = `attention-${result.model.name}-L${layer}H${head}`;
+    if (kind === "json") files.download(JSON.stringify(files.jsonDocument(result, result.version), null, 1), `${base}.json`, "application/json");
+    if (kind === "csv") files.download(files.csv(result, layer, head), `${base}.csv`, "text/csv");
+    if (kind === "svg") files.download(files.svg(result, layer, head, { rowScale: state.rowscale }), `${base}.svg`, "image/svg+xml");
+    if (kind === "png") {
+      if (state.view !== "single") changed({ view: "single" });
+      const bg = getComputedStyle(document.body).backgroundColor || "#fff";
+      files.download(await files.png(heatmap.canvas, bg), `${base}.png`, "image/png");
+    }
+  };
+
+  window.addEventListener("hashchange", () => {
+    const next = fromHash(location.hash);
+    if (toHash(next.state) === toHash(state)) return;
+    Object.assign(state, next.state);
+    ui.sync(result, true);
+    changed();
+  });
+  ui.sync(null, true);
+  changed();
+}
+
+/**
+ * The control panel. @returns {{sync: (result: object|null, values?: boolean) => void, onExport: (kind: string) => void}}
+ */
+function buildControls(root, state, changed) {
+  const api = { onExport: () => {} };
+  const row1 = el("div", "av-controls", root);
+  const textLabel = el("label", "av-control av-control--wide", row1);
+  el("span", null, textLabel).textContent = "Text";
+  const text = el("textarea", null, textLabel);
+  Object.assign(text, { rows: 2, spellcheck: false });
+  text.dataset.control = "text";
+  const sourceLabel = el("label", "av-control av-control--wide", row1);
+  el("span", null, sourceLabel).textContent = "Source (keys and values)";
+  const source = el("textarea", null, sourceLabel);
+  Object.assign(source, { rows: 2, spellcheck: false });
+  source.dataset.control = "source";
+  let timer = 0;
+  for (const [box, key] of [[text, "text"], [source, "source"]]) {
+    box.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => changed({ [key]: box.value }), 200); // debounce: compute when typing pauses
+    });
+  }
+
+  const row2 = el("div", "av-controls", root);
+  const select = (label, key, options, parse = String) => {
+    const wrap = el("label", "av-control", row2);
+    el("span", null, wrap).textContent = label;
+    const s = el("select", null, wrap);
+    s.dataset.control = key;
+    for (const [value, name] of options) s.appendChild(Object.assign(document.createElement("option"), { value, textContent: name }));
+    s.addEventListener("change", () => changed({ [key]: parse(s.value) }));
+    return s;
+  };
+  const check = (label, key, parent = row2) => {
+    const wrap = el("label", "av-control", parent);
+    const box = el("input", null, wrap);
+    box.type = "checkbox";
+    box.dataset.control = key;
+    el("span", null, wrap).textContent = label;
+    box.addEventListener("change", () => changed({ [key]: box.checked }));
+    return box;
+  };
+  const model = select("Model", "model", [["synthetic", "Synthetic (1 layer, roles)"], ["minilm", "MiniLM-L6 (real, 6 × 12)"]]);
+  const mode = select("Attention", "mode", [["self", "Self"], ["cross", "Cross (text → source)"]]);
+  const heads = select("Heads", "heads", Array.from({ length: 16 }, (_, i) => [String(i + 1), String(i + 1)]), Number);
+  const layer = select("Layer", "layer", Array.from({ length: 6 }, (_, i) => [String(i), String(i + 1)]), Number);
+  const head = select("Head", "head", [["0", "0"]], Number);
+  const view = select("Show", "view", [["single", "One head"], ["grid", "All heads"]]);
+  const causal = check("Causal mask", "causal");
+  const tempWrap = el("label", "av-control", row2);
+  const tempText = el("span", null, tempWrap);
+  const temperature = el("input", null, tempWrap);
+  Object.assign(temperature, { type: "range", min: "0.1", max: "5", step: "0.05" });
+  temperature.dataset.control = "temperature";
+  temperature.addEventListener("input", () => changed({ temperature: Number(temperature.value) }));
+  const rowscale = check("Colour by row max", "rowscale");
+  const step = check("Step by step", "step");
+  const hide = check("Hide [CLS]/[SEP]", "hide");
+  const merge = check("Merge word pieces", "merge");
+
+  const row3 = el("div", "av-controls av-explorer__actions", root);
+  const button = (label, action) => {
+    const b = el("button", "md-button av-button", row3);
+    b.type = "button";
+    b.textContent = label;
+    b.dataset.action = action;
+    return b;
+  };
+  const copy = button("Copy link", "copy");
+  const copied = el("span", "av-caption", row3);
+  copied.setAttribute("aria-live", "polite");
+  copy.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(location.href);
+      copied.textContent = "Link copied.";
+    } catch {
+      copied.textContent = `Copy this link: ${location.href}`;
+    }
+  });
+  for (const [label, kind] of [["PNG", "png"], ["SVG", "svg"], ["CSV", "csv"], ["JSON", "json"]]) {
+    button(`Export ${label}`, `export-${kind}`).addEventListener("click", () => api.onExport(kind));
+  }
+
+  api.sync = (result, values = false) => {
+    const minilm = state.model === "minilm";
+    if (values) {
+      text.value = state.text;
+      source.value = state.source;
+    }
+    model.value = state.model;
+    mode.value = state.mode;
+    mode.disabled = minilm;
+    mode.title = minilm ? "MiniLM is an encoder: self-attention only" : "";
+    heads.value = String(state.heads);
+    heads.parentElement.hidden = minilm;
+    layer.value = String(state.layer);
+    layer.parentElement.hidden = !minilm;
+    sourceLabel.hidden = state.mode !== "cross";
+    view.value = state.view;
+    causal.checked = state.causal;
+    temperature.value = String(state.temperature);
+    tempText.textContent = `Temperature T = ${state.temperature.toFixed(2)}`;
+    rowscale.checked = state.rowscale;
+    step.checked = state.step;
+    hide.checked = state.hide;
+    merge.checked = state.merge;
+    hide.parentElement.hidden = merge.parentElement.hidden = !minilm;
+    if (result) {
+      const n = result.model.heads, l = Math.min(state.layer, result.model.layers - 1);
+      const names = Array.from({ length: n }, (_, h) => {
+        const info = result.heads[l * n + h];
+        return `${h}${info.role ? `: ${info.role}` : ""}`;
+      });
+      if ([...head.options].map((o) => o.textContent).join() !== names.join()) {
+        head.replaceChildren(...names.map((name, h) => Object.assign(document.createElement("option"), { value: String(h), textContent: name })));
+      }
+    }
+    head.value = String(state.head);
+  };
+  return api;
+}

@@ -9,6 +9,8 @@ Prints a table of medians and p95 over several runs and writes it as JSON (build
 - recompute    request -> result -> redrawn heatmap, through the page's own worker client, for
                8, 64, 256 and 512 tokens with 8 heads, and the 16-head grid at 64 tokens;
 - hover        pointer move -> tooltip updated, at 512 tokens;
+- explorer     the Explorer's own control change -> redrawn view (heatmap, chips, arcs, statistics)
+               for 8, 64 and 512 tokens with 8 heads, and its cold first heatmap;
 - bytes        bytes the server sent for a cold home-page visit.
 
 usage: python tools/bench.py [--runs N] [--out FILE]     (make bench)
@@ -24,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import threading
+from urllib.parse import quote
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -155,6 +158,36 @@ def bench_interaction(browser, server, runs: int) -> dict:
     return out
 
 
+def bench_explorer(browser, server, runs: int) -> dict:
+    """Control change -> redrawn Explorer (heatmap, chips, arcs, statistics), as the page measures it
+    itself (window.__attnvizExplorer.latencies), for 8, 64 and 512 tokens with 8 heads, plus the
+    cold first heatmap of the Explorer page."""
+    out, cold = {}, []
+    words = "the quick brown fox jumps over a lazy dog while it rains".split()
+    for _ in range(max(1, runs // 2)):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        cold.append(first_heatmap_ms(page, server.url + "explorer/", ".av-explorer[data-ready='true']"))
+        context.close()
+    out["explorer_cold_first_heatmap_ms"] = quantiles(cold)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    for n in (8, 64, 512):
+        text = " ".join(words[i % len(words)] for i in range(n))
+        page.goto(f"{server.url}explorer/#text={quote(text)}")
+        page.wait_for_selector(f".av-explorer[data-ready='true'][data-tokens='{n}']", timeout=120_000)
+        page.evaluate("window.__attnvizExplorer.latencies = []")
+        for i in range(runs + 1):  # alternate the temperature: every change recomputes and redraws
+            count = page.evaluate("window.__attnvizExplorer.latencies.length")
+            page.eval_on_selector("[data-control=temperature]",
+                                  "(s, v) => { s.value = v; s.dispatchEvent(new Event('input')); }", "0.5" if i % 2 else "1.5")
+            page.wait_for_function("(c) => window.__attnvizExplorer.latencies.length > c", arg=count, timeout=60_000)
+        latencies = page.evaluate("window.__attnvizExplorer.latencies")[1:]  # the first one warms up
+        out[f"explorer_change_{n}tok_8h_ms"] = quantiles(latencies)
+    context.close()
+    return out
+
+
 def machine() -> dict:
     version = subprocess.run([chromium_path(), "--version"], capture_output=True, text=True).stdout.strip()
     return {"cores": os.cpu_count(), "platform": platform.platform(), "browser": version,
@@ -186,7 +219,8 @@ def main() -> int:
         with SiteServer(SITE, "/", handler_base=CountingHandler) as server, sync_playwright() as pw:
             browser = launch(pw)
             results = {"machine": machine(), **bench_loads(browser, server, args.runs),
-                       **bench_interaction(browser, server, max(10, args.runs * 2))}
+                       **bench_interaction(browser, server, max(10, args.runs * 2)),
+                       **bench_explorer(browser, server, max(10, args.runs * 2))}
             browser.close()
     finally:
         shutil.rmtree(BENCH_DIR, ignore_errors=True)

@@ -224,3 +224,16 @@ def test_follows_the_dark_palette(new_page, root_server, scheme):
     wait_ready(page)
     label = page.eval_on_selector(f"{HOST} .av-heatmap", "e => getComputedStyle(e).color")
     assert label != "rgba(0, 0, 0, 0.87)"  # light text on the dark palette
+
+
+def test_colour_by_row_maximum_makes_every_row_reach_the_top_colour(new_page, root_server):
+    page, _ = open_explorer(new_page, root_server, "#head=5")  # a broad head: flat rows
+    top = (252, 231, 33)  # viridis at 1 (our fit)
+
+    def rows_reaching_top() -> int:
+        return sum(any(max(abs(a - b) for a, b in zip(c, top)) < 4 for c in row) for row in cell_colours(page, HOST))
+
+    assert rows_reaching_top() < 11
+    page.check("[data-control=rowscale]")
+    page.wait_for_function("document.querySelector('.av-explorer .av-legend').getAttribute('aria-label').includes('row')")
+    assert rows_reaching_top() == 11

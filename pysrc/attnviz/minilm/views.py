@@ -1,0 +1,46 @@
+"""Ways to look at real attention that the model itself does not have: hide the special tokens,
+or merge WordPiece pieces back into words (Clark et al., 2019, "What Does BERT Look At?")."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def hide_special(weights: np.ndarray, tokens: list[dict]) -> tuple[np.ndarray, list[dict]]:
+    """Drop [CLS]/[SEP] rows and columns, then renormalise each row to sum to 1 again (so a row
+    shows how the attention *not* parked on special tokens is shared). weights: (..., q, k)."""
+    keep = np.array([not t["special"] for t in tokens])
+    kept = weights[..., keep, :][..., keep]
+    total = kept.sum(axis=-1, keepdims=True)
+    out = np.divide(kept, total, out=np.zeros_like(kept), where=total > 0)
+    return out.astype(np.float32), [t for t, k in zip(tokens, keep) if k]
+
+
+def word_groups(tokens: list[dict]) -> list[list[int]]:
+    """Token indices grouped into words: a "##" piece joins the word before it."""
+    groups: list[list[int]] = []
+    for i, t in enumerate(tokens):
+        if t["text"].startswith("##") and groups and not tokens[groups[-1][0]]["special"]:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def merge_subwords(weights: np.ndarray, tokens: list[dict]) -> tuple[np.ndarray, list[dict]]:
+    """Merge pieces into words. Attention *to* a word is the SUM over its pieces (the word gets
+    all the attention its pieces got); attention *from* a word is the MEAN over its pieces (each
+    piece is one reader). Rows therefore still sum to 1. weights: (..., q, k)."""
+    groups = word_groups(tokens)
+    n, m = len(tokens), len(groups)
+    member = np.zeros((n, m), dtype=np.float64)  # (pieces, words) 1 where piece is in word
+    for w, g in enumerate(groups):
+        member[g, w] = 1.0
+    to_words = weights.astype(np.float64) @ member  # (..., q, words): sum over key pieces
+    mean_rows = member / member.sum(axis=0, keepdims=True)  # (pieces, words) averaging weights
+    merged = np.swapaxes(np.swapaxes(to_words, -1, -2) @ mean_rows, -1, -2)  # (..., words, words)
+    words = []
+    for g in groups:
+        first, last = tokens[g[0]], tokens[g[-1]]
+        text = first["text"] + "".join(tokens[i]["text"][2:] for i in g[1:])
+        words.append({"text": text, "start": first["start"], "end": last["end"], "special": first["special"]})
+    return merged.astype(np.float32), words

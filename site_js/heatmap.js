@@ -84,6 +84,8 @@ export class Heatmap {
   draw() {
     const d = this.data;
     const g = (this.geom = this.layout());
+    // Geometry in the DOM, so tests can read exact cells: {left, top, cell, rows, cols} in css px.
+    this.canvas.dataset.geom = JSON.stringify({ left: g.left, top: g.top, cell: g.cell, rows: d.rows, cols: d.cols });
     const dpr = window.devicePixelRatio || 1;
     for (const c of [this.canvas, this.overlay]) {
       c.width = Math.round(g.width * dpr);

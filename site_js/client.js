@@ -104,6 +104,9 @@ export class AttnvizClient {
     } else if (msg.type === "ready") {
       this.status = { stage: "ready", loaded: msg.loaded, ready: true, timings: msg.timings };
       this.emit();
+    } else if (msg.type === "model") {
+      this.status = { ...this.status, model: msg.done ? null : msg };
+      this.emit();
     } else if (msg.type === "fatal") {
       this.fail(`Loading failed while ${STAGE_TEXT[msg.stage] || msg.stage}: ${msg.message}`);
     } else if (msg.type === "result" && this.inFlight && msg.id === this.inFlight.id) {

@@ -39,6 +39,13 @@ export class StatusLine {
     if (this.errorText) return;
     this.retryButton.hidden = true;
     this.root.classList.remove("av-status--error");
+    if (s.ready && s.model) {
+      this.root.dataset.state = "model";
+      this.bar.hidden = false;
+      this.bar.value = s.model.total ? s.model.loaded / s.model.total : 0;
+      this.text.textContent = `Loading MiniLM's weights… ${formatBytes(s.model.loaded)} of ${formatBytes(s.model.total)}`;
+      return;
+    }
     if (s.ready) {
       this.bar.hidden = true;
       this.text.textContent = this.busy ? "Computing…" : "";

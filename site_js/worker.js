@@ -5,8 +5,10 @@
  * Messages in:  {type: "run", id, request}
  * Messages out: {type: "progress", stage, loaded, file} | {type: "ready", timings}
  *               {type: "result", id, meta, buffers} | {type: "fatal", stage, message}
+ *               {type: "model", loaded, total, file} (MiniLM's weights downloading)
  */
 import { loadPyodide } from "../pyodide/pyodide.mjs";
+import { ensureMiniLM } from "./model-files.js";
 
 const RUNTIME_URL = new URL("../pyodide/", import.meta.url).href;
 const realFetch = self.fetch.bind(self);
@@ -88,7 +90,7 @@ async function prefetchRuntime() {
   return lock;
 }
 
-/** @returns {Promise<Function>} attnviz.bridge.handle */
+/** @returns {Promise<{pyodide: any, handle: Function}>} the runtime and attnviz.bridge.handle */
 async function boot() {
   const t0 = performance.now();
   progress("runtime");
@@ -105,7 +107,7 @@ async function boot() {
   const tReady = performance.now();
   self.postMessage({ type: "ready", loaded: bytesLoaded,
     timings: { runtime: tRuntime - t0, packages: tReady - tRuntime, total: tReady - t0 } });
-  return handle;
+  return { pyodide, handle };
 }
 
 /**
@@ -143,7 +145,18 @@ const ready = boot().catch((err) => {
 self.onmessage = async (event) => {
   const { type, id, request } = event.data;
   if (type !== "run") return;
-  const handle = await ready;
+  const { pyodide, handle } = await ready;
+  if (request && request.model === "minilm" && typeof request.text === "string") {
+    try {
+      await ensureMiniLM(pyodide, request.text, (p) => self.postMessage({ type: "model", ...p }));
+    } catch (err) {
+      const message = String(err && err.message ? err.message : err);
+      self.postMessage({ type: "model", done: true });
+      self.postMessage({ type: "result", id, meta: JSON.stringify({ ok: false, error: { field: "model", message } }), buffers: [] });
+      return;
+    }
+    self.postMessage({ type: "model", done: true });
+  }
   try {
     const { meta, buffers, ms } = run(handle, request);
     self.postMessage({ type: "result", id, meta, buffers, ms }, buffers.map((b) => b.buffer));

@@ -1,7 +1,8 @@
 """MkDocs hook: put the browser runtime into every build, for `mkdocs build` and `mkdocs serve` alike.
 
-- before the build: assemble Pyodide + numpy + the attnviz wheel (tools/runtime.py, cached);
-- after the build: copy the runtime to site/pyodide/, site_js/ to site/js/ and KaTeX to
+- before the build: assemble Pyodide + numpy + the attnviz wheel (tools/runtime.py, cached) and
+  MiniLM's weights in the browser format (tools/export_minilm.py, cached);
+- after the build: copy the runtime to site/pyodide/, the model to site/models/, site_js/ to site/js/ and KaTeX to
   site/vendor/katex/, all under relative URLs so the site works from any sub-path;
 - on pages with widgets: start the worker from <head> (site_js/boot.js), before the page has
   finished parsing, so Pyodide boots in parallel with the page;
@@ -16,7 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-import runtime  # noqa: E402  (tools/ is not a package)
+import export_minilm  # noqa: E402  (tools/ is not a package)
+import runtime  # noqa: E402
 from mkdocs.utils import get_relative_url  # noqa: E402
 
 KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
@@ -32,12 +34,14 @@ def on_pre_build(config, **kwargs) -> None:
         runtime.build_served()
     except runtime.BuildError as err:
         raise SystemExit(f"attnviz runtime: {err}") from err
+    export_minilm.build()
 
 
 def on_post_build(config, **kwargs) -> None:
     site = Path(config["site_dir"])
     copy_tree(runtime.SERVED_DIR, site / "pyodide", skip=("package.json",))
     copy_tree(ROOT / "site_js", site / "js")
+    copy_tree(export_minilm.OUT.parent, site / "models")
     copy_tree(KATEX_DIST, site / "vendor" / "katex", skip=("contrib", "*.mjs", "katex.js", "katex.css", "README.md"))
 
 

@@ -53,3 +53,13 @@ def handle(request_json: str) -> tuple[str, list[np.ndarray]]:
     arrays: list[np.ndarray] = []
     meta = split_arrays(result, arrays)
     return json.dumps(meta, ensure_ascii=False, allow_nan=False), arrays
+
+
+def minilm_files(text: str) -> str:
+    """JSON list of the word-embedding chunk files MiniLM needs for text (the worker fetches
+    them before calling handle). Text it cannot tokenize needs none: handle reports the error."""
+    from . import minilm
+    try:
+        return json.dumps(minilm.needed_files(text))
+    except ValueError:
+        return "[]"

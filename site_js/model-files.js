@@ -7,6 +7,8 @@
 const MODEL_URL = new URL("../models/minilm-l6/", import.meta.url).href;
 const FS_DIR = "/models/minilm-l6"; // attnviz.minilm.BROWSER_DIR
 const CACHE_PREFIX = "attnviz-minilm-";
+// Replaced at build time by the content-addressed name, manifest.<sha256 prefix>.json.
+const MANIFEST_FILE = "manifest.json";
 const baseFetch = self.fetch.bind(self); // captured before worker.js wraps fetch for boot progress
 
 /** @typedef {{file: string, bytes: number, sha256: string}} FileEntry */
@@ -50,7 +52,8 @@ async function openCache(version) {
   if (!self.caches) return null; // not a secure context: no Cache API, the HTTP cache still helps
   try {
     for (const name of await caches.keys()) {
-      if (name.startsWith(CACHE_PREFIX) && name !== CACHE_PREFIX + version) await caches.delete(name);
+      const keep = [CACHE_PREFIX + version, CACHE_PREFIX + "manifests"];
+      if (name.startsWith(CACHE_PREFIX) && !keep.includes(name)) await caches.delete(name);
     }
     return await caches.open(CACHE_PREFIX + version);
   } catch {
@@ -77,6 +80,28 @@ async function getFile(entry, cache, onBytes) {
   return bytes;
 }
 
+/** The manifest, from the Cache API when its content-addressed name is already there. */
+async function getManifest() {
+  const url = MODEL_URL + MANIFEST_FILE;
+  const cache = self.caches ? await caches.open(CACHE_PREFIX + "manifests").catch(() => null) : null;
+  const hit = cache && (await cache.match(url));
+  if (hit) return hit.arrayBuffer();
+  let res;
+  try {
+    res = await baseFetch(url);
+  } catch {
+    throw new Error("MiniLM's manifest could not be downloaded (no network?).");
+  }
+  if (!res.ok) throw new Error(`MiniLM's manifest is missing (HTTP ${res.status}): the site was built without the model.`);
+  const raw = await res.arrayBuffer();
+  const hash = MANIFEST_FILE.split(".")[1];
+  if (hash !== "json" && !(await sha256(raw)).startsWith(hash)) {
+    throw new Error(`The model file ${MANIFEST_FILE} is damaged: its checksum does not match its name.`);
+  }
+  if (cache && hash !== "json") await cache.put(url, new Response(raw)).catch(() => {});
+  return raw;
+}
+
 /**
  * Make sure the files for text are in Pyodide's file system.
  * @param {any} pyodide @param {string} text
@@ -84,14 +109,7 @@ async function getFile(entry, cache, onBytes) {
  */
 export async function ensureMiniLM(pyodide, text, report) {
   if (!manifest) {
-    let res;
-    try {
-      res = await baseFetch(MODEL_URL + "manifest.json", { cache: "no-cache" });
-    } catch {
-      throw new Error("MiniLM's manifest could not be downloaded (no network?).");
-    }
-    if (!res.ok) throw new Error(`MiniLM's manifest is missing (HTTP ${res.status}): the site was built without the model.`);
-    const raw = await res.arrayBuffer();
+    const raw = await getManifest();
     manifest = JSON.parse(new TextDecoder().decode(raw));
     pyodide.FS.mkdirTree(FS_DIR);
     pyodide.FS.writeFile(`${FS_DIR}/manifest.json`, new Uint8Array(raw));

@@ -7,7 +7,8 @@
                     fetches only the chunks holding its word pieces;
 - vocab.<hash>.txt  the WordPiece vocabulary;
 - manifest.json     config, tensor offsets, and every file's size and sha256 (the browser checks
-                    them). File names carry their hash, so caches can never serve stale data.
+                    them); also as manifest.<hash>.json, the name the site's JS is given at
+                    build time. File names carry their hash, so caches never serve stale data.
 
 usage: python tools/export_minilm.py [--source DIR] [--out DIR]   (run by the MkDocs hook)
 """
@@ -86,10 +87,17 @@ def export(source: Path, out: Path) -> dict:
         "word_embeddings": {"rows_per_chunk": ROWS, "rows": len(table), "chunks": chunks},
         "total_bytes": sum(f["bytes"] for f in files),
     }
-    (tmp / store.MANIFEST).write_text(json.dumps(manifest, indent=1))
+    text = json.dumps(manifest, indent=1).encode()
+    (tmp / store.MANIFEST).write_bytes(text)
+    write_file(tmp, "manifest", ".json", text)  # the same, under a name the browser may cache forever
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     return manifest
+
+
+def versioned_manifest(out: Path = OUT) -> str:
+    """The file name of the content-addressed copy of the manifest."""
+    return next(out.glob("manifest.*.json")).name
 
 
 def build(source: Path | None = None, out: Path = OUT) -> Path:

@@ -42,6 +42,9 @@ def on_post_build(config, **kwargs) -> None:
     copy_tree(runtime.SERVED_DIR, site / "pyodide", skip=("package.json",))
     copy_tree(ROOT / "site_js", site / "js")
     copy_tree(export_minilm.OUT.parent, site / "models")
+    # Tell the worker the manifest's content-addressed name, so a revisit needs no request for it.
+    loader = site / "js" / "model-files.js"
+    loader.write_text(loader.read_text().replace('"manifest.json"', f'"{export_minilm.versioned_manifest()}"', 1))
     copy_tree(KATEX_DIST, site / "vendor" / "katex", skip=("contrib", "*.mjs", "katex.js", "katex.css", "README.md"))
 
 

@@ -290,7 +290,7 @@ function buildControls(root, state, changed) {
       const n = result.model.heads, l = Math.min(state.layer, result.model.layers - 1);
       const names = Array.from({ length: n }, (_, h) => {
         const info = result.heads[l * n + h];
-        return `${h}${info.role ? `: ${info.role}` : ""}`;
+        return info.role ? `${h}: ${info.role}` : String(h + 1); // MiniLM counts heads from 1, as its views do
       });
       if ([...head.options].map((o) => o.textContent).join() !== names.join()) {
         head.replaceChildren(...names.map((name, h) => Object.assign(document.createElement("option"), { value: String(h), textContent: name })));

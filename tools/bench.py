@@ -11,7 +11,10 @@ Prints a table of medians and p95 over several runs and writes it as JSON (build
 - hover        pointer move -> tooltip updated, at 512 tokens;
 - explorer     the Explorer's own control change -> redrawn view (heatmap, chips, arcs, statistics)
                for 8, 64 and 512 tokens with 8 heads, and its cold first heatmap;
-- bytes        bytes the server sent for a cold home-page visit.
+- bytes        bytes the server sent for a cold home-page visit;
+- minilm       choosing the real model in the Explorer -> its first heatmap for a 12-word sentence,
+               cold and cached, the model bytes each needed, and the forward pass in the browser
+               for 16 and 128 tokens (attnviz's own timing; "request" adds metrics and transfer).
 
 usage: python tools/bench.py [--runs N] [--out FILE]     (make bench)
 """
@@ -97,7 +100,8 @@ HOVER_JS = """async (n) => {
 
 
 class CountingHandler(SiteHandler):
-    """Counts the bytes of every response body it sends."""
+    """Counts the bytes of every response body it sends (and those of model files apart)."""
+    sent_models = 0
     sent = 0
     lock = threading.Lock()
 
@@ -106,6 +110,8 @@ class CountingHandler(SiteHandler):
         outputfile.write(data)
         with CountingHandler.lock:
             CountingHandler.sent += len(data)
+            if "/models/" in self.path:
+                CountingHandler.sent_models += len(data)
 
 
 def quantiles(values: list[float]) -> dict:
@@ -188,6 +194,57 @@ def bench_explorer(browser, server, runs: int) -> dict:
     return out
 
 
+MINILM_SENTENCE = "The doctor asked the nurse a question because she was unsure of the answer."  # 14 words
+MINILM_READY = ("document.querySelector('.av-explorer')?.dataset.ready === 'true'"
+                " && document.querySelector('.av-detail-caption').textContent.startsWith('Layer')")
+
+FORWARD_JS = """async (n) => {
+  const { getClient } = await import(new URL("js/client.js", document.baseURI).href);
+  const words = "the quick brown fox jumps over a lazy dog while it rains".split(" ");
+  const text = Array.from({length: n - 2}, (_, i) => words[i % words.length]).join(" ");  // + [CLS] [SEP]
+  const r = await getClient().run({text, model: "minilm"}, "bench");
+  if (!r.ok) throw new Error(r.error.message);
+  return [r.query_tokens.length, r.timings.model_ms, r.ms];
+}"""
+
+
+def choose_minilm_ms(page, url: str) -> float:
+    """Explorer ready on the synthetic model -> choose MiniLM -> its first heatmap, in ms."""
+    page.goto(url)
+    page.wait_for_selector(".av-explorer[data-ready='true']", timeout=120_000)
+    t0 = page.evaluate("performance.now()")
+    page.select_option("[data-control=model]", "minilm")
+    page.wait_for_function(MINILM_READY, timeout=120_000)
+    return page.evaluate("performance.now()") - t0
+
+
+def bench_minilm(browser, server, runs: int) -> dict:
+    """The real model: bytes and time from choosing it to its first heatmap for a 12-word sentence,
+    cold (empty caches) and cached (a revisit), and the forward pass in the browser."""
+    url = f"{server.url}explorer/#text={quote(MINILM_SENTENCE)}"
+    cold, cached, cold_bytes, cached_bytes = [], [], [], []
+    for _ in range(max(1, runs // 2)):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        CountingHandler.sent_models = 0
+        cold.append(choose_minilm_ms(page, url))
+        cold_bytes.append(CountingHandler.sent_models)
+        CountingHandler.sent_models = 0
+        cached.append(choose_minilm_ms(page, url))
+        cached_bytes.append(CountingHandler.sent_models)
+        out = {}
+        for n in (16, 128):
+            page.evaluate(FORWARD_JS, n)  # warm-up
+            samples = [page.evaluate(FORWARD_JS, n) for _ in range(runs)]
+            assert samples[0][0] == n, samples[0]
+            out.setdefault(f"minilm_forward_{n}tok_ms", []).extend(s[1] for s in samples)
+            out.setdefault(f"minilm_request_{n}tok_ms", []).extend(s[2] for s in samples)
+        context.close()
+    return {"minilm_cold_first_heatmap_ms": quantiles(cold), "minilm_cached_first_heatmap_ms": quantiles(cached),
+            "minilm_cold_bytes": quantiles(cold_bytes), "minilm_cached_bytes": quantiles(cached_bytes),
+            **{k: quantiles(v) for k, v in out.items()}}
+
+
 def machine() -> dict:
     version = subprocess.run([chromium_path(), "--version"], capture_output=True, text=True).stdout.strip()
     return {"cores": os.cpu_count(), "platform": platform.platform(), "browser": version,
@@ -198,10 +255,9 @@ def print_table(results: dict) -> None:
     print(f"{'measure':<34}{'median':>12}{'p95':>12}{'runs':>6}")
     for name, q in results.items():
         if isinstance(q, dict) and "median" in q:
-            unit = "" if name.endswith(("_ms", "bytes")) else ""
             fmt = (lambda v: f"{v / 1e6:.2f} MB") if name.endswith("bytes") else (
                 (lambda v: f"{v:.2f}x") if name.endswith("floor") else (lambda v: f"{v:.1f} ms"))
-            print(f"{name + unit:<34}{fmt(q['median']):>12}{fmt(q['p95']):>12}{q['runs']:>6}")
+            print(f"{name:<34}{fmt(q['median']):>12}{fmt(q['p95']):>12}{q['runs']:>6}")
 
 
 def main() -> int:
@@ -220,7 +276,8 @@ def main() -> int:
             browser = launch(pw)
             results = {"machine": machine(), **bench_loads(browser, server, args.runs),
                        **bench_interaction(browser, server, max(10, args.runs * 2)),
-                       **bench_explorer(browser, server, max(10, args.runs * 2))}
+                       **bench_explorer(browser, server, max(10, args.runs * 2)),
+                       **bench_minilm(browser, server, args.runs)}
             browser.close()
     finally:
         shutil.rmtree(BENCH_DIR, ignore_errors=True)

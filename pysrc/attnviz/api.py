@@ -27,12 +27,14 @@ Result:
     heads: [{layer, head, role, role_id, description, summary}] for every head,
     metrics: {row_entropy_bits: float32 (layers, heads, q), top_pairs: [[...]], overall: {...}},
     notes: [str] (what was done to the request, e.g. causal ignored in cross mode),
+    timings: {model_ms, metrics_ms} (the forward pass, then metrics and summaries),
     intermediates: {name: array} when asked.
 Error: {schema, ok: false, error: {field, message}}
 """
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -53,6 +55,7 @@ def run(request: dict, *, minilm_dir: str | None = None) -> dict:
         return demos.run(request)
     try:
         req = normalise(request)
+        started = time.perf_counter()
         if req["model"] == "minilm":
             try:
                 from . import minilm_run  # imported on first use: the synthetic path never needs it
@@ -63,7 +66,10 @@ def run(request: dict, *, minilm_dir: str | None = None) -> dict:
             raw = synthetic_run.compute(req)
     except RequestError as exc:
         return error_result(exc.message, exc.field)
-    return assemble(req, raw)
+    computed = time.perf_counter()
+    result = assemble(req, raw)
+    result["timings"] = {"model_ms": (computed - started) * 1e3, "metrics_ms": (time.perf_counter() - computed) * 1e3}
+    return result
 
 
 def assemble(req: dict, raw: dict) -> dict:

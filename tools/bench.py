@@ -198,8 +198,8 @@ MINILM_SENTENCE = "The doctor asked the nurse a question because she was unsure 
 MINILM_READY = ("document.querySelector('.av-explorer')?.dataset.ready === 'true'"
                 " && document.querySelector('.av-detail-caption').textContent.startsWith('Layer')")
 
-FORWARD_JS = """async (n) => {
-  const { getClient } = await import(new URL("js/client.js", document.baseURI).href);
+FORWARD_JS = """async ([n, root]) => {
+  const { getClient } = await import(new URL("js/client.js", root).href);
   const words = "the quick brown fox jumps over a lazy dog while it rains".split(" ");
   const text = Array.from({length: n - 2}, (_, i) => words[i % words.length]).join(" ");  // + [CLS] [SEP]
   const r = await getClient().run({text, model: "minilm"}, "bench");
@@ -234,8 +234,8 @@ def bench_minilm(browser, server, runs: int) -> dict:
         cached_bytes.append(CountingHandler.sent_models)
         out = {}
         for n in (16, 128):
-            page.evaluate(FORWARD_JS, n)  # warm-up
-            samples = [page.evaluate(FORWARD_JS, n) for _ in range(runs)]
+            page.evaluate(FORWARD_JS, [n, server.url])  # warm-up
+            samples = [page.evaluate(FORWARD_JS, [n, server.url]) for _ in range(runs)]
             assert samples[0][0] == n, samples[0]
             out.setdefault(f"minilm_forward_{n}tok_ms", []).extend(s[1] for s in samples)
             out.setdefault(f"minilm_request_{n}tok_ms", []).extend(s[2] for s in samples)

@@ -30,5 +30,12 @@ def as_plain(value):
     return value
 
 
+def computed(request: dict) -> dict:
+    """The result without its timings: how long it took is the one thing allowed to differ."""
+    result = api.run(dict(request))
+    result.pop("timings", None)
+    return result
+
+
 def run_all() -> str:
-    return json.dumps([as_plain(api.run(dict(r))) for r in GOLDEN_REQUESTS])
+    return json.dumps([as_plain(computed(r)) for r in GOLDEN_REQUESTS])

@@ -41,13 +41,20 @@ export class AttnvizClient {
 
   start() {
     this.status = { stage: "start", loaded: 0 };
-    this.worker = new Worker(this.workerURL, { type: "module" });
-    this.worker.onmessage = (e) => this.onMessage(e.data);
-    this.worker.onerror = (e) => {
+    const worker = (this.worker = new Worker(this.workerURL, { type: "module" }));
+    // Messages from a worker that has since been replaced are ignored.
+    worker.onmessage = (e) => worker === this.worker && this.onMessage(e.data);
+    worker.onerror = (e) => {
       e.preventDefault();
-      this.fail(`The computation worker stopped: ${e.message || "it could not start"}.`);
+      if (worker === this.worker) this.crash(e.message || "it could not start");
     };
     this.emit();
+  }
+
+  /** The worker died or Python failed beyond repair: stop it; Retry starts a new one. @param {string} why */
+  crash(why) {
+    this.worker.terminate();
+    this.fail(`The computation stopped unexpectedly (${why}). Retry starts it again; the last result stays on screen.`);
   }
 
   /** Stop the worker and start a fresh one; waiting and failed requests are sent again. */
@@ -99,6 +106,7 @@ export class AttnvizClient {
 
   onMessage(msg) {
     if (msg.type === "progress") {
+      if (this.status.fatal) return; // downloads still finishing after a failure change nothing
       this.status = { stage: msg.stage, loaded: msg.loaded, file: msg.file };
       this.emit();
     } else if (msg.type === "ready") {
@@ -107,6 +115,8 @@ export class AttnvizClient {
     } else if (msg.type === "model") {
       this.status = { ...this.status, model: msg.done ? null : msg };
       this.emit();
+    } else if (msg.type === "crashed") {
+      this.crash(msg.message);
     } else if (msg.type === "fatal") {
       this.fail(`Loading failed while ${STAGE_TEXT[msg.stage] || msg.stage}: ${msg.message}`);
     } else if (msg.type === "result" && this.inFlight && msg.id === this.inFlight.id) {
@@ -114,6 +124,7 @@ export class AttnvizClient {
       this.inFlight = null;
       const result = attachArrays(JSON.parse(msg.meta), msg.buffers);
       result.ms = msg.ms;
+      result.memory = msg.memory; // bytes of Pyodide's WebAssembly memory after this request
       job.resolve(result);
       this.pump();
     }

@@ -27,8 +27,8 @@ export class StatusLine {
     this.retryButton.textContent = "Retry";
     this.retryButton.hidden = true;
     this.retryButton.addEventListener("click", () => {
+      client.retry(); // first: clearing the error while the client still reports it would keep it
       this.clearError();
-      client.retry();
     });
     this.unsubscribe = client.subscribe((s) => this.show(s));
   }

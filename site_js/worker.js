@@ -4,8 +4,13 @@
  *
  * Messages in:  {type: "run", id, request}
  * Messages out: {type: "progress", stage, loaded, file} | {type: "ready", timings}
- *               {type: "result", id, meta, buffers} | {type: "fatal", stage, message}
+ *               {type: "result", id, meta, buffers, ms, memory} | {type: "fatal", stage, message}
  *               {type: "model", loaded, total, file} (MiniLM's weights downloading)
+ *               {type: "crashed", message} (Python failed beyond repair: only a new worker helps)
+ *
+ * It fetches only from its own origin (a second line of defence behind the page's
+ * Content-Security-Policy, which a worker served without a CSP header of its own does not get),
+ * and checks numpy's and attnviz's wheels against the sha256 in pyodide-lock.json.
  */
 import { loadPyodide } from "../pyodide/pyodide.mjs";
 import { ensureMiniLM } from "./model-files.js";
@@ -15,16 +20,41 @@ const realFetch = self.fetch.bind(self);
 /** @type {Map<string, Promise<Response>>} wheels fetched early, handed to Pyodide when it asks */
 const prefetched = new Map();
 
-/** Remember an early download; a failure surfaces when Pyodide asks for the file, not before. */
-function prefetch(url, file) {
-  const response = realFetch(url).then((res) => checked(res, file));
-  response.catch(() => {});
-  prefetched.set(url, response);
-}
 /** @type {string[]} downloads that failed: the real reason when Pyodide reports only "exit(1)" */
 const failures = [];
 let bytesLoaded = 0;
 let stage = "start";
+/** Rejects the boot when a runtime file fails (Pyodide itself may wait forever, see below). */
+let abortBoot;
+const bootAborted = new Promise((_, reject) => { abortBoot = reject; });
+/** @type {() => number} bytes of Pyodide's WebAssembly memory, once it runs */
+let wasmMemory = () => 0;
+
+/** Record a failure that stops the boot. @param {string} message @returns {Error} */
+function fail(message) {
+  failures.push(message);
+  abortBoot(new Error(message));
+  return new Error(message);
+}
+
+// Pyodide 0.27 catches a failed WebAssembly compile (a corrupt pyodide.asm.wasm, or a policy
+// without 'wasm-unsafe-eval'), only logs it, and never settles loadPyodide(): turn it into an error.
+const consoleWarn = console.warn.bind(console);
+let wasmFailing = false;
+console.warn = (...args) => {
+  consoleWarn(...args);
+  if (args[0] === "wasm instantiation failed!") wasmFailing = true;
+  else if (wasmFailing) fail(`pyodide.asm.wasm could not be compiled (${args[0]})`);
+};
+
+/**
+ * Remember an early download; a failure surfaces when Pyodide asks for the file, not before.
+ * @param {string} url @param {Promise<Response>} response
+ */
+function prefetch(url, response) {
+  response.catch(() => {});
+  prefetched.set(url, response);
+}
 
 /** @param {string} s @param {string} [file] */
 function progress(s, file) {
@@ -57,35 +87,68 @@ function counted(res, file) {
  * @param {Response} res @param {string} file @returns {Response}
  */
 function checked(res, file) {
-  if (!res.ok) {
-    failures.push(`${file} could not be loaded (HTTP ${res.status})`);
-    throw new Error(failures[failures.length - 1]);
-  }
+  if (!res.ok) throw fail(`${file} could not be loaded (HTTP ${res.status})`);
   return counted(res, file);
 }
 
-/** Same-origin fetch with byte counting; hands out each prefetched response once. */
+/** Same-origin fetch with byte counting; hands out each prefetched response once; refuses other origins. */
 self.fetch = async (input, init) => {
-  const url = new URL(input instanceof Request ? input.url : String(input), self.location.href).href;
-  const early = prefetched.get(url);
-  if (early) { prefetched.delete(url); return early; }
-  return checked(await realFetch(input, init), url.split("/").pop());
+  const url = new URL(input instanceof Request ? input.url : String(input), self.location.href);
+  if (url.origin !== self.location.origin) {
+    throw new TypeError(`Refused to fetch ${url.href}: this worker only loads files from its own site.`);
+  }
+  const early = prefetched.get(url.href);
+  if (early) { prefetched.delete(url.href); return early; }
+  const file = url.pathname.split("/").pop();
+  let res;
+  try {
+    res = await realFetch(input, init);
+  } catch (err) {
+    throw fail(`${file} could not be loaded (${err.message})`);
+  }
+  return checked(res, file);
 };
+
+/** @param {ArrayBuffer} bytes @returns {Promise<string>} sha256 as hex */
+async function sha256Hex(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Download a package's wheel and check it against the lock before Pyodide sees it (Pyodide asks
+ * the browser to check it too, but a prefetched response skips that).
+ * @param {string} name @param {{file_name: string, sha256: string}} entry @returns {Promise<Response>}
+ */
+async function fetchVerified(name, entry) {
+  const res = await self.fetch(RUNTIME_URL + entry.file_name);
+  const bytes = await res.arrayBuffer();
+  if ((await sha256Hex(bytes)) !== entry.sha256) {
+    throw fail(`${name} (${entry.file_name}) is damaged: its sha256 does not match pyodide-lock.json`);
+  }
+  return new Response(bytes, { status: 200, headers: res.headers });
+}
 
 /** Start downloading the runtime's big files, numpy and attnviz while Pyodide itself boots. */
 async function prefetchRuntime() {
   // The WebAssembly module and the standard library, too: Pyodide asks for them only after
   // pyodide.asm.js has loaded, and they are most of the bytes.
   for (const name of ["pyodide.asm.wasm", "python_stdlib.zip"]) {
-    prefetch(RUNTIME_URL + name, name);
+    prefetch(RUNTIME_URL + name, self.fetch(RUNTIME_URL + name));
   }
   const lockURL = RUNTIME_URL + "pyodide-lock.json";
-  const res = await realFetch(lockURL);
-  if (!res.ok) throw new Error(`pyodide-lock.json could not be loaded (HTTP ${res.status}).`);
-  prefetched.set(lockURL, Promise.resolve(res.clone()));
-  const lock = await res.json();
+  const res = await self.fetch(lockURL);
+  const text = await res.text();
+  prefetched.set(lockURL, Promise.resolve(new Response(text, { headers: res.headers })));
+  let lock;
+  try {
+    lock = JSON.parse(text);
+  } catch {
+    throw fail("pyodide-lock.json is damaged (it is not valid JSON)");
+  }
   for (const name of ["numpy", "attnviz"]) {
-    prefetch(RUNTIME_URL + lock.packages[name].file_name, lock.packages[name].file_name);
+    const entry = lock.packages[name];
+    prefetch(RUNTIME_URL + entry.file_name, fetchVerified(name, entry));
   }
   return lock;
 }
@@ -96,6 +159,7 @@ async function boot() {
   progress("runtime");
   await prefetchRuntime();
   const pyodide = await loadPyodide({ indexURL: RUNTIME_URL, lockFileURL: RUNTIME_URL + "pyodide-lock.json" });
+  wasmMemory = () => pyodide._module.HEAP8.length;
   const tRuntime = performance.now();
   progress("packages");
   const problems = [];
@@ -136,7 +200,7 @@ function run(handle, request) {
   }
 }
 
-const ready = boot().catch((err) => {
+const ready = Promise.race([boot(), bootAborted]).catch((err) => {
   const message = failures.length ? failures.join("; ") : String(err && err.message ? err.message : err);
   self.postMessage({ type: "fatal", stage, message });
   throw err;
@@ -159,8 +223,12 @@ self.onmessage = async (event) => {
   }
   try {
     const { meta, buffers, ms } = run(handle, request);
-    self.postMessage({ type: "result", id, meta, buffers, ms }, buffers.map((b) => b.buffer));
+    self.postMessage({ type: "result", id, meta, buffers, ms, memory: wasmMemory() }, buffers.map((b) => b.buffer));
   } catch (err) {
+    if (err && err.pyodide_fatal_error) {
+      self.postMessage({ type: "crashed", message: `Python stopped working (${err.message || err})` });
+      return;
+    }
     const message = `The computation failed: ${err && err.message ? err.message : err}`;
     self.postMessage({ type: "result", id, meta: JSON.stringify({ ok: false, error: { field: null, message } }), buffers: [] });
   }

@@ -132,7 +132,7 @@ def bench_loads(browser, server, runs: int) -> dict:
         context = browser.new_context()
         page = context.new_page()
         page.goto(server.url + "_bench/floor.html")
-        page.wait_for_function("window.floorDone", timeout=120_000)
+        page.wait_for_function("() => window.floorDone", timeout=120_000)
         floor.append(page.evaluate("window.floorDone"))
         context.close()
 
@@ -195,7 +195,7 @@ def bench_explorer(browser, server, runs: int) -> dict:
 
 
 MINILM_SENTENCE = "The doctor asked the nurse a question because she was unsure of the answer."  # 14 words
-MINILM_READY = ("document.querySelector('.av-explorer')?.dataset.ready === 'true'"
+MINILM_READY = ("() => document.querySelector('.av-explorer')?.dataset.ready === 'true'"
                 " && document.querySelector('.av-detail-caption').textContent.startsWith('Layer')")
 
 FORWARD_JS = """async ([n, root]) => {

@@ -6,10 +6,15 @@
   site/vendor/katex/, all under relative URLs so the site works from any sub-path;
 - on pages with widgets: start the worker from <head> (site_js/boot.js), before the page has
   finished parsing, so Pyodide boots in parallel with the page;
+- on every page: fill the Content-Security-Policy of overrides/main.html with the hashes of the
+  page's inline scripts and styles (Material inlines a few small ones);
 - while serving: watch site_js/ and pysrc/ so edits there rebuild and reload the page.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -48,11 +53,35 @@ def on_post_build(config, **kwargs) -> None:
     copy_tree(KATEX_DIST, site / "vendor" / "katex", skip=("contrib", "*.mjs", "katex.js", "katex.css", "README.md"))
 
 
+INLINE = {
+    "__CSP_SCRIPT_HASHES__": re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*\btype=\"application/json\")[^>]*>(.*?)</script>", re.S),
+    "__CSP_STYLE_HASHES__": re.compile(r"<style[^>]*>(.*?)</style>", re.S),
+}
+
+
+def with_csp_hashes(html: str) -> str:
+    """Allow exactly the inline scripts and styles this page carries, by their sha256."""
+    for placeholder, pattern in INLINE.items():
+        hashes = sorted({"'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
+                         for body in pattern.findall(html)})
+        html = html.replace(" " + placeholder, "".join(" " + h for h in hashes))
+    return html
+
+
+def with_boot_script(html: str, page_url: str) -> str:
+    """Start the worker from <head> on pages that have widgets."""
+    if "data-attnviz=" not in html:
+        return html
+    boot = get_relative_url("js/boot.js", page_url)
+    return html.replace("</head>", f'<script type="module" async src="{boot}"></script>\n</head>', 1)
+
+
 def on_post_page(output: str, page, config, **kwargs) -> str:
-    if "data-attnviz=" not in output:
-        return output
-    boot = get_relative_url("js/boot.js", page.url)
-    return output.replace("</head>", f'<script type="module" async src="{boot}"></script>\n</head>', 1)
+    return with_csp_hashes(with_boot_script(output, page.url))
+
+
+def on_post_template(output: str, template_name: str, config, **kwargs) -> str:
+    return with_csp_hashes(output) if template_name.endswith(".html") else output
 
 
 def on_serve(server, config, builder, **kwargs):

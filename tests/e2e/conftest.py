@@ -44,11 +44,19 @@ def browser():
         b.close()
 
 
+# Collects the page's Content-Security-Policy violations (init scripts are exempt from the CSP).
+CSP_LISTENER = """window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(
+    {directive: e.effectiveDirective, blocked: e.blockedURI, source: e.sourceFile, line: e.lineNumber}));"""
+
+
 class PageWatch:
     """Everything a page asked for and complained about."""
 
     def __init__(self, page, origin: str) -> None:
+        self.page = page
         self.origin = origin
+        page.add_init_script(CSP_LISTENER)
         self.requests: list[str] = []
         self.console_errors: list[str] = []
         self.failed: list[str] = []
@@ -62,9 +70,14 @@ class PageWatch:
     def foreign_requests(self) -> list[str]:
         return [u for u in self.requests if not (u.startswith(self.origin) or u.startswith("data:") or u.startswith("blob:"))]
 
+    def csp_violations(self) -> list[dict]:
+        """Violations reported in the current document."""
+        return self.page.evaluate("window.__cspViolations || []")
+
     def assert_clean(self) -> None:
         assert not self.foreign_requests(), f"requests left the local origin: {self.foreign_requests()}"
         assert not self.console_errors, f"console errors: {self.console_errors}"
+        assert not self.csp_violations(), f"Content-Security-Policy violations: {self.csp_violations()}"
 
 
 @pytest.fixture

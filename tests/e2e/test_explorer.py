@@ -65,7 +65,7 @@ def test_heads_grid_and_opening_a_head(new_page, root_server):
     assert thumbs.count() == 4
     assert "similar words" in thumbs.nth(2).inner_text()
     thumbs.nth(3).click()
-    page.wait_for_function("location.hash.includes('head=3')")
+    page.wait_for_function("() => location.hash.includes('head=3')")
     assert state(page).get("view") is None  # back to the single head (the default)
     assert "first token" in page.locator(f"{HOST} .av-detail-caption").inner_text()
     watch.assert_clean()
@@ -101,7 +101,7 @@ def test_cross_attention_uses_the_source_for_keys(new_page, root_server):
     page, watch = open_explorer(new_page, root_server)
     page.select_option("[data-control=mode]", "cross")
     page.fill("[data-control=source]", "one two three four five six")
-    page.wait_for_function("document.querySelector('.av-heatmap__cells').dataset.geom.includes('\"cols\":6')")
+    page.wait_for_function("() => document.querySelector('.av-heatmap__cells').dataset.geom.includes('\"cols\":6')")
     geom = json.loads(page.get_attribute(f"{HOST} .av-heatmap__cells", "data-geom"))
     assert (geom["rows"], geom["cols"]) == (11, 6)
     assert "queries × 6 keys" in page.locator("[data-stat=Tokens]").inner_text()
@@ -122,7 +122,7 @@ def test_hover_tooltip_names_query_key_weight_and_rank(new_page, root_server):
 def test_selecting_a_token_shows_its_arcs_and_top_keys(new_page, root_server):
     page, watch = open_explorer(new_page, root_server)
     page.locator(f"{HOST} .av-chip").nth(7).click()
-    page.wait_for_function("location.hash.includes('token=7')")
+    page.wait_for_function("() => location.hash.includes('token=7')")
     assert "“it” (position 7)" in page.locator(f"{HOST} .av-arcs .av-caption").inner_text()
     assert page.locator(f"{HOST} .av-topkeys li").first.inner_text().startswith("because")  # the token before
     assert heatmap_pixels(page, f"{HOST} .av-arcs canvas")["opaque"] > 500
@@ -135,7 +135,7 @@ def test_top_pairs_can_include_self(new_page, root_server):
     q, k, _ = first_row()
     assert q.split(" #")[1] != k.split(" #")[1]
     page.check("[data-control=self]")
-    page.wait_for_function("location.hash.includes('self=1')")
+    page.wait_for_function("() => location.hash.includes('self=1')")
     q, k, _ = first_row()
     assert q.split(" #")[1] == k.split(" #")[1]
 
@@ -206,7 +206,7 @@ def test_keyboard_reads_cells_aloud(new_page, root_server):
     page.keyboard.press("ArrowRight")
     assert page.locator(f"{HOST} .av-heatmap [aria-live]").inner_text().startswith("cat → cat:")
     page.keyboard.press("Enter")
-    page.wait_for_function("location.hash.includes('token=1')")
+    page.wait_for_function("() => location.hash.includes('token=1')")
 
 
 def test_phone_sized_screen_keeps_the_page_from_overflowing(new_page, root_server):
@@ -235,5 +235,5 @@ def test_colour_by_row_maximum_makes_every_row_reach_the_top_colour(new_page, ro
 
     assert rows_reaching_top() < 11
     page.check("[data-control=rowscale]")
-    page.wait_for_function("document.querySelector('.av-explorer .av-legend').getAttribute('aria-label').includes('row')")
+    page.wait_for_function("() => document.querySelector('.av-explorer .av-legend').getAttribute('aria-label').includes('row')")
     assert rows_reaching_top() == 11

@@ -25,7 +25,7 @@ def test_head_picker_redraws(root_server, new_page):
     page.wait_for_selector("[data-attnviz='heatmap'][data-ready='true']", timeout=60_000)
     before = page.eval_on_selector(".av-heatmap__cells", "c => c.toDataURL()")
     page.select_option("[data-attnviz='heatmap'] select", "0")
-    page.wait_for_function("document.querySelector('.av-caption').textContent.startsWith('Head 0:')")
+    page.wait_for_function("() => document.querySelector('.av-caption').textContent.startsWith('Head 0:')")
     after = page.eval_on_selector(".av-heatmap__cells", "c => c.toDataURL()")
     assert before != after
     watch.assert_clean()
@@ -48,4 +48,5 @@ def test_missing_runtime_file_shows_error_and_retry_recovers(root_server, new_pa
     broken["on"] = False
     page.click(".av-status__retry")
     page.wait_for_selector("[data-attnviz='heatmap'][data-ready='true']", timeout=60_000)
+    assert page.locator(".av-status--error").count() == 0, "the recovered page still shows the error"
     assert not watch.foreign_requests()

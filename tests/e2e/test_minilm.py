@@ -19,7 +19,7 @@ ATTENTION = np.load(FIXTURES / "attention.npz")
 
 def open_minilm(page, server, text: str, extra: str = ""):
     page.goto(f"{server.url}explorer/#model=minilm&text={urllib.parse.quote(text)}{extra}")
-    page.wait_for_function("document.querySelector('.av-explorer')?.dataset.ready === 'true'"
+    page.wait_for_function("() => document.querySelector('.av-explorer')?.dataset.ready === 'true'"
                            " && document.querySelector('[data-control=model]').value === 'minilm'"
                            " && document.querySelector('.av-detail-caption').textContent.startsWith('Layer')",
                            timeout=120_000)
@@ -58,12 +58,12 @@ def test_damaged_model_file_is_named_and_the_page_recovers(new_page, root_server
     page, watch = new_page(root_server.origin)
     page.context.route("**/models/minilm-l6/core.*", lambda route: route.fulfill(status=200, body=b"\0" * 1024))
     page.goto(f"{root_server.url}explorer/#model=minilm")
-    page.wait_for_function("document.querySelector('.av-explorer .av-status--error')", timeout=120_000)
+    page.wait_for_function("() => document.querySelector('.av-explorer .av-status--error')", timeout=120_000)
     message = page.locator(".av-explorer .av-status").inner_text()
     assert "core." in message and "checksum" in message
     page.context.unroute("**/models/minilm-l6/core.*")
     page.select_option("[data-control=model]", "synthetic")
-    page.wait_for_function("document.querySelector('.av-explorer').dataset.ready === 'true'")
+    page.wait_for_function("() => document.querySelector('.av-explorer').dataset.ready === 'true'")
     watch.console_errors.clear()  # the failed fetch itself may be logged
     assert not watch.foreign_requests()
 
@@ -78,5 +78,5 @@ def test_model_view_grid_and_head_view_lines(new_page, root_server):
     page.wait_for_selector("[data-attnviz=head-view][data-ready=true]", timeout=120_000)
     assert heatmap_pixels(page, "[data-attnviz=head-view] canvas.av-lines")["opaque"] > 2_000
     page.check("[data-attnviz=model-view] [data-option=merge_subwords]")
-    page.wait_for_function("document.querySelector('[data-attnviz=model-view] .av-caption').textContent.includes('merged')")
+    page.wait_for_function("() => document.querySelector('[data-attnviz=model-view] .av-caption').textContent.includes('merged')")
     watch.assert_clean()

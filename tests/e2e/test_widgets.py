@@ -23,7 +23,7 @@ def test_softmax_playground(root_server, new_page):
     probs = [float(x) for x in page.locator(f"{w} tr").nth(4).locator("td").all_text_contents()[1:]]
     assert abs(sum(probs) - 1) < 2e-3 and probs == sorted(probs, reverse=True)
     page.locator(f"{w} input[type=range]").fill("0.05")
-    page.wait_for_function(f"document.querySelector(\"{w} tr:nth-child(5) td:nth-child(2)\").textContent === '1.0000'")
+    page.wait_for_function(f"() => document.querySelector(\"{w} tr:nth-child(5) td:nth-child(2)\").textContent === '1.0000'")
     assert "bits" in page.text_content(f"{w} .av-caption")
     page.locator(f"{w} input[type=number]").first.fill("")
     page.wait_for_selector(f"{w} .av-status--error")
@@ -66,7 +66,7 @@ def test_cross_attention_is_rectangular(root_server, new_page):
     boxes = page.locator(f"{w} input[type=text]")
     boxes.nth(0).fill("Bonjour le monde")
     boxes.nth(1).fill("Hello to the whole wide world")
-    page.wait_for_function(f"document.querySelector(\"{w} .av-caption\").textContent.startsWith('3 query tokens × 6 key tokens')")
+    page.wait_for_function(f"() => document.querySelector(\"{w} .av-caption\").textContent.startsWith('3 query tokens × 6 key tokens')")
     cells = cell_colours(page, w)
     assert len(cells) == 3 and len(cells[0]) == 6
     watch.assert_clean()

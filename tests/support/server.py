@@ -13,6 +13,12 @@ from pathlib import Path
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
     prefix = "/"
+    extra_headers: dict[str, str] = {}
+
+    def end_headers(self) -> None:
+        for name, value in self.extra_headers.items():
+            self.send_header(name, value)
+        super().end_headers()
 
     def translate_path(self, path: str) -> str:
         if not path.startswith(self.prefix):
@@ -24,10 +30,12 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 
 
 class SiteServer:
-    """Serve `root` at http://127.0.0.1:<free port><prefix> in a background thread."""
+    """Serve `root` at http://127.0.0.1:<free port><prefix> in a background thread, optionally
+    sending extra headers with every response."""
 
-    def __init__(self, root: Path, prefix: str = "/", handler_base: type = SiteHandler) -> None:
-        handler = type("Handler", (handler_base,), {"prefix": prefix})
+    def __init__(self, root: Path, prefix: str = "/", handler_base: type = SiteHandler,
+                 headers: dict[str, str] | None = None) -> None:
+        handler = type("Handler", (handler_base,), {"prefix": prefix, "extra_headers": headers or {}})
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
         self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.url = self.origin + prefix

@@ -2,7 +2,10 @@
  * Entry point on every page: mounts each `<div data-attnviz="NAME" data-options='{...}'>`
  * placeholder with the widget module of that name. The worker starts only on pages that have a
  * widget, and only once per page however many widgets there are (see client.js).
+ * It also registers the service worker that makes revisits work offline.
  */
+import { getClient } from "./client.js";
+
 const WIDGETS = {
   heatmap: () => import("./widgets/heatmap.js"),
   softmax: () => import("./widgets/softmax.js"),
@@ -42,4 +45,24 @@ async function mountAll() {
   }
 }
 
-mountAll();
+/**
+ * Register the service worker (site root, so it covers every page, at any sub-path) once the
+ * page's own downloads are done, so that its precache revalidates them instead of competing
+ * with the first heatmap for bandwidth. (`mkdocs serve` builds have no sw.js.)
+ */
+async function registerServiceWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  if (document.readyState !== "complete") await new Promise((r) => addEventListener("load", r, { once: true }));
+  if (document.querySelector("[data-attnviz]")) {
+    await new Promise((resolve) => {
+      const off = getClient().subscribe((s) => (s.ready || s.fatal) && (resolve(), queueMicrotask(() => off())));
+    });
+  }
+  try {
+    await navigator.serviceWorker.register(new URL("../sw.js", import.meta.url));
+  } catch (err) {
+    console.info("Offline use is not available:", err.message);
+  }
+}
+
+mountAll().then(registerServiceWorker);

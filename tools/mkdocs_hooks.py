@@ -8,12 +8,17 @@
   finished parsing, so Pyodide boots in parallel with the page;
 - on every page: fill the Content-Security-Policy of overrides/main.html with the hashes of the
   page's inline scripts and styles (Material inlines a few small ones);
+- after the build: write the service worker (site_js/sw.js) to the site root with the build's
+  version and precache list, for offline revisits (not under `mkdocs serve`, where a cache would
+  hide the edits live reload is for);
 - while serving: watch site_js/ and pysrc/ so edits there rebuild and reload the page.
 """
 from __future__ import annotations
 
 import base64
+import fnmatch
 import hashlib
+import json
 import re
 import shutil
 import sys
@@ -34,6 +39,47 @@ def copy_tree(src: Path, dest: Path, *, skip: tuple[str, ...] = ()) -> None:
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".stamp", "__pycache__", *skip))
 
 
+# Left out of the service worker's precache (cached on first use instead): optional files.
+# Patterns match paths relative to site/; models/ has a cache of its own (site_js/model-files.js).
+LAZY = ("assets/javascripts/lunr/*", "vendor/katex/fonts/*.woff", "vendor/katex/fonts/*.ttf",
+        "pyodide/pyodide.js", "*.map", "*.gz", "sitemap.xml")
+NOT_CACHED = ("sw.js", "models/*")
+
+
+def service_worker_build(site: Path) -> dict:
+    """The service worker's build record: version (hash of the precache list), precache, lazy."""
+    precache, lazy = [], {}
+    for path in sorted(p for p in site.rglob("*") if p.is_file()):
+        rel = path.relative_to(site).as_posix()
+        if any(fnmatch.fnmatch(rel, pattern) for pattern in NOT_CACHED):
+            continue
+        digest = hashlib.sha256(path.read_bytes()).digest()
+        if any(fnmatch.fnmatch(rel, pattern) for pattern in LAZY):
+            lazy[rel] = digest.hex()
+            continue
+        # Pages are requested by their directory URL: learn/x/index.html is learn/x/.
+        url = "./" if rel == "index.html" else rel.removesuffix("index.html")
+        precache.append({"url": url, "integrity": "sha256-" + base64.b64encode(digest).decode()})
+    version = hashlib.sha256(json.dumps([precache, lazy], sort_keys=True).encode()).hexdigest()[:16]
+    return {"version": version, "precache": precache, "lazy": lazy}
+
+
+def write_service_worker(site: Path) -> str:
+    """Write site/sw.js (at the root, so its scope is the whole site); returns the build version."""
+    build = service_worker_build(site)
+    source = (ROOT / "site_js" / "sw.js").read_text()
+    (site / "sw.js").write_text(source.replace('"__ATTNVIZ_BUILD__"', json.dumps(build, separators=(",", ":"))))
+    return build["version"]
+
+
+serving = False
+
+
+def on_startup(command: str, dirty: bool) -> None:
+    global serving
+    serving = command == "serve"
+
+
 def on_pre_build(config, **kwargs) -> None:
     try:
         runtime.build_served()
@@ -45,12 +91,14 @@ def on_pre_build(config, **kwargs) -> None:
 def on_post_build(config, **kwargs) -> None:
     site = Path(config["site_dir"])
     copy_tree(runtime.SERVED_DIR, site / "pyodide", skip=("package.json",))
-    copy_tree(ROOT / "site_js", site / "js")
+    copy_tree(ROOT / "site_js", site / "js", skip=("sw.js",))
     copy_tree(export_minilm.OUT.parent, site / "models")
     # Tell the worker the manifest's content-addressed name, so a revisit needs no request for it.
     loader = site / "js" / "model-files.js"
     loader.write_text(loader.read_text().replace('"manifest.json"', f'"{export_minilm.versioned_manifest()}"', 1))
     copy_tree(KATEX_DIST, site / "vendor" / "katex", skip=("contrib", "*.mjs", "katex.js", "katex.css", "README.md"))
+    if not serving:
+        write_service_worker(site)  # keep last: it lists every file the build wrote
 
 
 INLINE = {

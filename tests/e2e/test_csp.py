@@ -83,3 +83,22 @@ def test_worker_runs_under_a_header_policy_with_only_wasm_unsafe_eval(site_dir, 
         context.close()
     assert ready == "true", f"{status} {errors}"
     assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def site_pages() -> list[str]:
+    """Every page of the built site, as a path under its root."""
+    return sorted(p.relative_to(SITE).as_posix().removesuffix("index.html") for p in SITE.rglob("index.html"))
+
+
+def test_every_page_works_under_the_policy(root_server, new_page):
+    """Each page, with all its widgets drawn, raises no violation, no console error, no foreign request."""
+    page, watch = new_page(root_server.origin)
+    for path in site_pages():
+        page.goto(root_server.url + path)
+        page.wait_for_function("() => [...document.querySelectorAll('[data-attnviz]')]"
+                               ".every((w) => w.dataset.ready === 'true')", timeout=120_000)
+        assert page.locator(".av-status--error").count() == 0, path
+        try:
+            watch.assert_clean()
+        except AssertionError as err:
+            raise AssertionError(f"{path}: {err}") from None

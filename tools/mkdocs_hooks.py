@@ -6,6 +6,7 @@
   site/vendor/katex/, all under relative URLs so the site works from any sub-path;
 - on pages with widgets: start the worker from <head> (site_js/boot.js), before the page has
   finished parsing, so Pyodide boots in parallel with the page;
+- on every page: name Material's search dialog, which its template leaves unnamed;
 - while serving: watch site_js/ and pysrc/ so edits there rebuild and reload the page.
 """
 from __future__ import annotations
@@ -48,7 +49,16 @@ def on_post_build(config, **kwargs) -> None:
     copy_tree(KATEX_DIST, site / "vendor" / "katex", skip=("contrib", "*.mjs", "katex.js", "katex.css", "README.md"))
 
 
+SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
+
+
+def name_search_dialog(output: str) -> str:
+    """Screen readers announce a dialog by its name; Material's search dialog has none."""
+    return output.replace(SEARCH_DIALOG, SEARCH_DIALOG.replace('role="dialog"', 'role="dialog" aria-label="Search"'), 1)
+
+
 def on_post_page(output: str, page, config, **kwargs) -> str:
+    output = name_search_dialog(output)
     if "data-attnviz=" not in output:
         return output
     boot = get_relative_url("js/boot.js", page.url)

@@ -84,12 +84,12 @@ export class Steps {
     this.root.tabIndex = 0;
     this.root.setAttribute("aria-label", "Step-by-step computation. Left and right arrow keys change the step.");
     const nav = el("div", "av-steps__nav", this.root);
-    this.back = el("button", "md-button", nav);
+    this.back = el("button", "md-button av-button", nav);
     this.back.type = "button";
     this.back.textContent = "← Back";
     this.title = el("strong", "av-steps__title", nav);
     this.title.setAttribute("aria-live", "polite");
-    this.next = el("button", "md-button", nav);
+    this.next = el("button", "md-button av-button", nav);
     this.next.type = "button";
     this.next.textContent = "Next →";
     this.formula = el("div", "av-steps__formula", this.root);

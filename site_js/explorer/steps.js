@@ -127,8 +127,7 @@ export class Steps {
     const st = STAGES[this.stage];
     const inter = this.result && this.result.intermediates;
     this.title.textContent = `Step ${this.stage + 1} of ${STAGES.length}: ${st.title}`;
-    this.back.disabled = this.stage === 0;
-    this.next.disabled = this.stage === STAGES.length - 1;
+    this.setEnds();
     if (window.katex) window.katex.render(st.tex, this.formula, { throwOnError: false, displayMode: true });
     else this.formula.textContent = st.tex;
     this.text.textContent = st.text;
@@ -155,6 +154,15 @@ export class Steps {
       figures.push(fig);
     }
     this.mats.replaceChildren(...figures);
+  }
+
+  /** Disable Back on the first step and Next on the last; a button disabled under the focus would
+   * drop it to the page, so the focus stays in the step view, where the arrow keys still work. */
+  setEnds() {
+    const focused = document.activeElement;
+    this.back.disabled = this.stage === 0;
+    this.next.disabled = this.stage === STAGES.length - 1;
+    if ((focused === this.back || focused === this.next) && focused.disabled) this.root.focus();
   }
 
   /** Where the number at (i, j) of a stage came from. */

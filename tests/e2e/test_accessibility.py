@@ -79,3 +79,121 @@ def test_page_has_no_serious_axe_violations(shared_page, root_server, axe_source
     wait_for_widgets(page)
     violations = serious_violations(page, axe_source)
     assert not violations, f"axe on /{path} ({scheme}):\n{describe(violations)}"
+
+
+# --- The Explorer with the keyboard alone -------------------------------------------------------
+
+HOST = ".av-explorer"
+SENTENCE = "Dogs chase cats and cats chase mice."  # 8 tokens
+
+
+def focus_ring(page) -> str | None:
+    """What is wrong with the focused element's focus indicator, or None if it shows one. Only our
+    widgets and formulas are checked: Material draws its own (on a label, for its hidden inputs)."""
+    return page.evaluate("""() => {
+        const e = document.activeElement;
+        if (!e.closest('.av-widget, div.arithmatex')) return null;
+        const s = getComputedStyle(e), r = e.getBoundingClientRect();
+        const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none';
+        const shown = r.width > 0 && r.height > 0;
+        return ring && shown ? null : `${e.tagName}.${e.className} [${e.dataset.control || e.textContent.slice(0, 20)}]`
+            + ` outline=${s.outlineStyle} ${s.outlineWidth} box-shadow=${s.boxShadow} size=${r.width}x${r.height}`;
+    }""")
+
+
+def tab_to(page, selector: str, key: str = "Tab", limit: int = 60) -> None:
+    """Press Tab (or Shift+Tab) until the focus reaches selector; every stop must show its focus."""
+    for _ in range(limit):
+        page.keyboard.press(key)
+        problem = focus_ring(page)
+        assert problem is None, f"no visible focus indicator on {problem}"
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{key} never reached {selector}")
+
+
+def focused(page, selector: str) -> bool:
+    return page.evaluate("(s) => document.activeElement.matches(s)", selector)
+
+
+def hash_has(page, part: str) -> None:
+    page.wait_for_function("(p) => location.hash.includes(p)", arg=part)
+
+
+def live_text(page) -> str:
+    return page.locator(f"{HOST} .av-heatmap [aria-live]").inner_text()
+
+
+def test_explorer_with_the_keyboard_alone(new_page, root_server):
+    page, watch = new_page(root_server.origin)
+    page.goto(f"{root_server.url}explorer/")
+    page.wait_for_selector(f"{HOST}[data-ready='true']", timeout=90_000)
+
+    # Type a new sentence.
+    tab_to(page, "[data-control=text]")
+    page.keyboard.press("Control+A")
+    page.keyboard.type(SENTENCE)
+    page.wait_for_selector(f"{HOST}[data-tokens='8']")
+
+    # Four heads instead of eight, then head 2 of them.
+    tab_to(page, "[data-control=heads]")
+    for _ in range(4):
+        page.keyboard.press("ArrowUp")
+    hash_has(page, "heads=4")
+    page.wait_for_function("document.querySelectorAll('[data-control=head] option').length === 4")
+    tab_to(page, "[data-control=head]")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    hash_has(page, "head=2")
+    assert page.locator(f"{HOST} .av-detail-caption").inner_text().startswith("Head 2")
+
+    # All heads, then open head 3 from the grid: the focus lands on its heatmap.
+    tab_to(page, "[data-control=view]")
+    page.keyboard.press("ArrowDown")
+    hash_has(page, "view=grid")
+    tab_to(page, f"{HOST} .av-thumb[data-head='3']")
+    page.keyboard.press("Enter")
+    hash_has(page, "head=3")
+    assert "view=grid" not in page.evaluate("location.hash")
+    assert focused(page, f"{HOST} .av-heatmap__overlay"), "opening a head should focus its heatmap"
+    assert focus_ring(page) is None
+
+    # Read cells: down two, right one; up past the top edge stays in row 0; Enter selects row 3.
+    for key in ("ArrowDown", "ArrowDown", "ArrowRight"):
+        page.keyboard.press(key)
+    assert live_text(page).startswith("cats → chase:")
+    assert page.locator(f"{HOST} .av-tooltip").is_visible()
+    for _ in range(4):
+        page.keyboard.press("ArrowUp")
+    assert live_text(page).startswith("Dogs → chase:")
+    for _ in range(3):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    hash_has(page, "token=3")
+
+    # Back to the token chips with Shift+Tab; Space selects the last one.
+    tab_to(page, f"{HOST} .av-chip:last-child", key="Shift+Tab")
+    page.keyboard.press("Space")
+    hash_has(page, "token=7")
+    assert page.locator(f"{HOST} .av-chip").nth(7).get_attribute("aria-pressed") == "true"
+
+    # Step by step: open it, arrows on the view, Next to the end, Back once.
+    tab_to(page, "[data-control=step]", key="Shift+Tab")
+    page.keyboard.press("Space")
+    hash_has(page, "step=1")
+    title = page.locator(f"{HOST} .av-steps__title")
+    tab_to(page, f"{HOST} .av-steps")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowLeft")
+    assert title.inner_text().startswith("Step 2 of 9")
+    tab_to(page, f"{HOST} .av-steps__nav button:last-child")
+    for _ in range(7):
+        page.keyboard.press("Enter")
+    assert title.inner_text().startswith("Step 9 of 9")
+    assert focused(page, f"{HOST} .av-steps"), "the focus should stay in the step view when Next is disabled"
+    tab_to(page, f"{HOST} .av-steps__nav button:first-child")
+    page.keyboard.press("Space")
+    assert title.inner_text().startswith("Step 8 of 9")
+    hash_has(page, "stage=7")
+    watch.assert_clean()

@@ -5,7 +5,7 @@
  * here from the intermediates attnviz returned: hovering never calls Python.
  */
 import { VIRIDIS } from "../colormap.js";
-import { el } from "../heatmap.js";
+import { el, moveCell } from "../heatmap.js";
 
 /** Each stage: title, KaTeX formula, the intermediates it shows, a sentence. */
 export const STAGES = [
@@ -41,7 +41,15 @@ function diverging(t) {
   return [247, 247, 247].map((c, i) => Math.round(c + (ends[i] - c) * a));
 }
 
-/** Draw a matrix one pixel per cell, scaled up. @returns {{cell: number}} */
+/**
+ * @typedef {object} MatrixGeom
+ * @property {number} cell css px per cell
+ * @property {number} rows
+ * @property {number} cols
+ * @property {HTMLCanvasElement} image one pixel per cell
+ */
+
+/** Draw a matrix one pixel per cell, scaled up. @returns {MatrixGeom} */
 function drawMatrix(canvas, tensor, weightsLike) {
   const [rows, cols] = tensor.shape.length === 2 ? tensor.shape : [1, tensor.shape[0]];
   const data = tensor.data;
@@ -68,10 +76,24 @@ function drawMatrix(canvas, tensor, weightsLike) {
   canvas.height = rows * cell * dpr;
   canvas.style.width = `${cols * cell}px`;
   canvas.style.height = `${rows * cell}px`;
+  const geom = { cell, rows, cols, image: off };
+  paintMatrix(canvas, geom, null);
+  return geom;
+}
+
+/**
+ * Paint a matrix's cells, and outline the keyboard cursor's cell.
+ * @param {HTMLCanvasElement} canvas @param {MatrixGeom} geom @param {{row: number, col: number}|null} cursor
+ */
+function paintMatrix(canvas, geom, cursor) {
   const ctx = canvas.getContext("2d");
   ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
-  return { cell, rows, cols };
+  ctx.drawImage(geom.image, 0, 0, canvas.width, canvas.height);
+  if (!cursor) return;
+  const size = canvas.width / geom.cols;
+  ctx.strokeStyle = "#ff7043";
+  ctx.lineWidth = Math.max(1, size / 6);
+  ctx.strokeRect(cursor.col * size, cursor.row * size, size, size);
 }
 
 const fmt = (v) => (Number.isFinite(v) ? (Math.abs(v) >= 1000 || (Math.abs(v) < 0.001 && v !== 0) ? v.toExponential(2) : v.toFixed(3)) : "−∞");
@@ -145,12 +167,13 @@ export class Steps {
       const cap = el("figcaption", null, fig);
       cap.textContent = `${name === "x_query" && selfAttention ? "X" : NAMES[name]}  (${geom.rows} × ${geom.cols})`;
       canvas.setAttribute("role", "img");
-      canvas.setAttribute("aria-label", `${NAMES[name]}, ${geom.rows} by ${geom.cols}`);
+      canvas.setAttribute("aria-label", `${NAMES[name]}, ${geom.rows} by ${geom.cols}. Use the arrow keys to explain a cell.`);
       canvas.addEventListener("mousemove", (e) => {
         const r = canvas.getBoundingClientRect();
         const i = Math.floor((e.clientY - r.top) / geom.cell), j = Math.floor((e.clientX - r.left) / geom.cell);
         if (i >= 0 && j >= 0 && i < geom.rows && j < geom.cols) this.explainCell(name, i, j);
       });
+      this.readByKeyboard(canvas, name, geom);
       figures.push(fig);
     }
     this.mats.replaceChildren(...figures);
@@ -163,6 +186,26 @@ export class Steps {
     this.back.disabled = this.stage === 0;
     this.next.disabled = this.stage === STAGES.length - 1;
     if ((focused === this.back || focused === this.next) && focused.disabled) this.root.focus();
+  }
+
+  /**
+   * Keyboard users get what hovering gives: the matrix is a tab stop, and the arrow keys move an
+   * outlined cursor over its cells and explain the cell under it.
+   * @param {HTMLCanvasElement} canvas @param {string} name @param {MatrixGeom} geom
+   */
+  readByKeyboard(canvas, name, geom) {
+    canvas.tabIndex = 0;
+    let cursor = null;
+    canvas.addEventListener("keydown", (e) => {
+      const next = moveCell(cursor, e.key, geom.rows, geom.cols);
+      if (!next) return;
+      e.preventDefault();
+      cursor = next;
+      paintMatrix(canvas, geom, cursor);
+      this.explainCell(name, cursor.row, cursor.col);
+    });
+    canvas.addEventListener("blur", () => paintMatrix(canvas, geom, null));
+    canvas.addEventListener("focus", () => cursor && paintMatrix(canvas, geom, cursor));
   }
 
   /** Where the number at (i, j) of a stage came from. */

@@ -177,19 +177,23 @@ def test_explorer_with_the_keyboard_alone(new_page, root_server):
     hash_has(page, "token=7")
     assert page.locator(f"{HOST} .av-chip").nth(7).get_attribute("aria-pressed") == "true"
 
-    # Step by step: open it, arrows on the view, Next to the end, Back once.
+    # Step by step: open it, arrows on the view to Softmax, explain a weight from the keyboard,
+    # Next to the end, Back once.
     tab_to(page, "[data-control=step]", key="Shift+Tab")
     page.keyboard.press("Space")
     hash_has(page, "step=1")
     title = page.locator(f"{HOST} .av-steps__title")
     tab_to(page, f"{HOST} .av-steps")
-    page.keyboard.press("ArrowRight")
-    page.keyboard.press("ArrowRight")
-    page.keyboard.press("ArrowLeft")
-    assert title.inner_text().startswith("Step 2 of 9")
-    tab_to(page, f"{HOST} .av-steps__nav button:last-child")
-    for _ in range(7):
-        page.keyboard.press("Enter")
+    for key in ("ArrowRight",) * 7 + ("ArrowLeft",):
+        page.keyboard.press(key)
+    assert title.inner_text().startswith("Step 7 of 9: Softmax")
+    tab_to(page, f"{HOST} .av-steps canvas[data-matrix=weights]")
+    page.keyboard.press("ArrowDown")
+    explain = page.locator(f"{HOST} .av-steps__explain").inner_text()
+    assert explain.startswith("“chase” (query 1) → “Dogs” (key 0)") and "÷ √d_k" in explain
+    tab_to(page, f"{HOST} .av-steps__nav button:last-child", key="Shift+Tab")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
     assert title.inner_text().startswith("Step 9 of 9")
     assert focused(page, f"{HOST} .av-steps"), "the focus should stay in the step view when Next is disabled"
     tab_to(page, f"{HOST} .av-steps__nav button:first-child")

@@ -1,8 +1,8 @@
 /**
  * Step-by-step mode: X → Q, K, V → QKᵀ → ÷√d_k → ÷T → mask → softmax → A·V → concat · W_O, each
  * stage as small labelled matrices with their shape and formula. Hovering a cell of a (q × k)
- * stage explains where its number came from (the dot product, scaling, exp and row sum), computed
- * here from the intermediates attnviz returned: hovering never calls Python.
+ * stage, or moving to it with the arrow keys, explains where its number came from (the dot product,
+ * scaling, exp and row sum), computed here from the intermediates attnviz returned: never in Python.
  */
 import { VIRIDIS } from "../colormap.js";
 import { el, moveCell } from "../heatmap.js";

@@ -203,15 +203,13 @@ export class Heatmap {
 
   /** @param {KeyboardEvent} e */
   onKey(e) {
-    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
     if (e.key === "Enter" && this.hover && this.opts.onSelect) this.opts.onSelect(this.hover.row);
-    if (!moves[e.key] || !this.data) return;
+    if (!this.data) return;
+    const next = moveCell(this.hover, e.key, this.data.rows, this.data.cols);
+    if (!next) return;
     e.preventDefault();
-    const cur = this.hover || { row: 0, col: 0 };
-    const row = Math.min(this.data.rows - 1, Math.max(0, cur.row + moves[e.key][0]));
-    const col = Math.min(this.data.cols - 1, Math.max(0, cur.col + moves[e.key][1]));
-    this.setHover({ row, col });
-    this.live.textContent = this.describe(row, col);
+    this.setHover(next);
+    this.live.textContent = this.describe(next.row, next.col);
   }
 
   /** "query → key: weight (rank k of n in this row)". */
@@ -252,6 +250,21 @@ export class Heatmap {
     this.tooltip.style.left = `${Math.min(x + 14, hostRect.width - 220)}px`;
     this.tooltip.style.top = `${y + 14}px`;
   }
+}
+
+const MOVES = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+
+/**
+ * Where an arrow key takes a cell cursor in a rows × cols grid, clamped at the edges; a cursor not
+ * yet placed starts from the first cell. Null for any other key.
+ * @param {{row: number, col: number}|null} cursor @param {string} key @param {number} rows @param {number} cols
+ * @returns {{row: number, col: number}|null}
+ */
+export function moveCell(cursor, key, rows, cols) {
+  const move = MOVES[key];
+  if (!move) return null;
+  const cur = cursor || { row: 0, col: 0 };
+  return { row: Math.min(rows - 1, Math.max(0, cur.row + move[0])), col: Math.min(cols - 1, Math.max(0, cur.col + move[1])) };
 }
 
 /** @param {Float32Array} a */

@@ -1,4 +1,25 @@
 /* Render the formulas that pymdownx.arithmatex marks up, with the KaTeX the site serves itself. */
+
+/**
+ * A display formula wider than the column scrolls sideways: make it a tab stop then, so it can be
+ * scrolled with the arrow keys, and no tab stop when it fits. Rechecked whenever its width changes.
+ * @param {HTMLElement} node
+ */
+function keepScrollableByKeyboard(node) {
+  const check = () => {
+    if (node.scrollWidth > node.clientWidth) {
+      node.tabIndex = 0;
+      node.setAttribute("role", "group");
+      node.setAttribute("aria-label", "Formula, scrolls sideways");
+    } else {
+      node.removeAttribute("tabindex");
+      node.removeAttribute("role");
+      node.removeAttribute("aria-label");
+    }
+  };
+  new ResizeObserver(check).observe(node);
+}
+
 document.querySelectorAll(".arithmatex").forEach((node) => {
   const tex = node.textContent.trim();
   const display = tex.startsWith("\\[");
@@ -8,4 +29,5 @@ document.querySelectorAll(".arithmatex").forEach((node) => {
   } catch (err) {
     node.title = String(err);
   }
+  if (display) keepScrollableByKeyboard(node);
 });

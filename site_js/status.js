@@ -22,7 +22,7 @@ export class StatusLine {
     this.text = el("span", "av-status__text", this.root);
     this.bar = el("progress", "av-status__bar", this.root);
     this.bar.max = 1;
-    this.retryButton = el("button", "md-button av-status__retry", this.root);
+    this.retryButton = el("button", "md-button av-button av-status__retry", this.root);
     this.retryButton.type = "button";
     this.retryButton.textContent = "Retry";
     this.retryButton.hidden = true;

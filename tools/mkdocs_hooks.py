@@ -6,6 +6,7 @@
   site/vendor/katex/, all under relative URLs so the site works from any sub-path;
 - on pages with widgets: start the worker from <head> (site_js/boot.js), before the page has
   finished parsing, so Pyodide boots in parallel with the page;
+- on every page: name Material's search dialog, which its template leaves unnamed;
 - on every page: fill the Content-Security-Policy of overrides/main.html with the hashes of the
   page's inline scripts and styles (Material inlines a few small ones);
 - after the build: write the service worker (site_js/sw.js) to the site root with the build's
@@ -124,8 +125,16 @@ def with_boot_script(html: str, page_url: str) -> str:
     return html.replace("</head>", f'<script type="module" async src="{boot}"></script>\n</head>', 1)
 
 
+SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
+
+
+def name_search_dialog(output: str) -> str:
+    """Screen readers announce a dialog by its name; Material's search dialog has none."""
+    return output.replace(SEARCH_DIALOG, SEARCH_DIALOG.replace('role="dialog"', 'role="dialog" aria-label="Search"'), 1)
+
+
 def on_post_page(output: str, page, config, **kwargs) -> str:
-    return with_csp_hashes(with_boot_script(output, page.url))
+    return with_csp_hashes(with_boot_script(name_search_dialog(output), page.url))
 
 
 def on_post_template(output: str, template_name: str, config, **kwargs) -> str:

@@ -1,11 +1,11 @@
 /**
  * Step-by-step mode: X → Q, K, V → QKᵀ → ÷√d_k → ÷T → mask → softmax → A·V → concat · W_O, each
  * stage as small labelled matrices with their shape and formula. Hovering a cell of a (q × k)
- * stage explains where its number came from (the dot product, scaling, exp and row sum), computed
- * here from the intermediates attnviz returned: hovering never calls Python.
+ * stage, or moving to it with the arrow keys, explains where its number came from (the dot product,
+ * scaling, exp and row sum), computed here from the intermediates attnviz returned: never in Python.
  */
 import { VIRIDIS } from "../colormap.js";
-import { el } from "../heatmap.js";
+import { el, moveCell } from "../heatmap.js";
 
 /** Each stage: title, KaTeX formula, the intermediates it shows, a sentence. */
 export const STAGES = [
@@ -41,7 +41,15 @@ function diverging(t) {
   return [247, 247, 247].map((c, i) => Math.round(c + (ends[i] - c) * a));
 }
 
-/** Draw a matrix one pixel per cell, scaled up. @returns {{cell: number}} */
+/**
+ * @typedef {object} MatrixGeom
+ * @property {number} cell css px per cell
+ * @property {number} rows
+ * @property {number} cols
+ * @property {HTMLCanvasElement} image one pixel per cell
+ */
+
+/** Draw a matrix one pixel per cell, scaled up. @returns {MatrixGeom} */
 function drawMatrix(canvas, tensor, weightsLike) {
   const [rows, cols] = tensor.shape.length === 2 ? tensor.shape : [1, tensor.shape[0]];
   const data = tensor.data;
@@ -68,10 +76,24 @@ function drawMatrix(canvas, tensor, weightsLike) {
   canvas.height = rows * cell * dpr;
   canvas.style.width = `${cols * cell}px`;
   canvas.style.height = `${rows * cell}px`;
+  const geom = { cell, rows, cols, image: off };
+  paintMatrix(canvas, geom, null);
+  return geom;
+}
+
+/**
+ * Paint a matrix's cells, and outline the keyboard cursor's cell.
+ * @param {HTMLCanvasElement} canvas @param {MatrixGeom} geom @param {{row: number, col: number}|null} cursor
+ */
+function paintMatrix(canvas, geom, cursor) {
   const ctx = canvas.getContext("2d");
   ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
-  return { cell, rows, cols };
+  ctx.drawImage(geom.image, 0, 0, canvas.width, canvas.height);
+  if (!cursor) return;
+  const size = canvas.width / geom.cols;
+  ctx.strokeStyle = "#ff7043";
+  ctx.lineWidth = Math.max(1, size / 6);
+  ctx.strokeRect(cursor.col * size, cursor.row * size, size, size);
 }
 
 const fmt = (v) => (Number.isFinite(v) ? (Math.abs(v) >= 1000 || (Math.abs(v) < 0.001 && v !== 0) ? v.toExponential(2) : v.toFixed(3)) : "−∞");
@@ -84,12 +106,12 @@ export class Steps {
     this.root.tabIndex = 0;
     this.root.setAttribute("aria-label", "Step-by-step computation. Left and right arrow keys change the step.");
     const nav = el("div", "av-steps__nav", this.root);
-    this.back = el("button", "md-button", nav);
+    this.back = el("button", "md-button av-button", nav);
     this.back.type = "button";
     this.back.textContent = "← Back";
     this.title = el("strong", "av-steps__title", nav);
     this.title.setAttribute("aria-live", "polite");
-    this.next = el("button", "md-button", nav);
+    this.next = el("button", "md-button av-button", nav);
     this.next.type = "button";
     this.next.textContent = "Next →";
     this.formula = el("div", "av-steps__formula", this.root);
@@ -127,8 +149,7 @@ export class Steps {
     const st = STAGES[this.stage];
     const inter = this.result && this.result.intermediates;
     this.title.textContent = `Step ${this.stage + 1} of ${STAGES.length}: ${st.title}`;
-    this.back.disabled = this.stage === 0;
-    this.next.disabled = this.stage === STAGES.length - 1;
+    this.setEnds();
     if (window.katex) window.katex.render(st.tex, this.formula, { throwOnError: false, displayMode: true });
     else this.formula.textContent = st.tex;
     this.text.textContent = st.text;
@@ -146,15 +167,45 @@ export class Steps {
       const cap = el("figcaption", null, fig);
       cap.textContent = `${name === "x_query" && selfAttention ? "X" : NAMES[name]}  (${geom.rows} × ${geom.cols})`;
       canvas.setAttribute("role", "img");
-      canvas.setAttribute("aria-label", `${NAMES[name]}, ${geom.rows} by ${geom.cols}`);
+      canvas.setAttribute("aria-label", `${NAMES[name]}, ${geom.rows} by ${geom.cols}. Use the arrow keys to explain a cell.`);
       canvas.addEventListener("mousemove", (e) => {
         const r = canvas.getBoundingClientRect();
         const i = Math.floor((e.clientY - r.top) / geom.cell), j = Math.floor((e.clientX - r.left) / geom.cell);
         if (i >= 0 && j >= 0 && i < geom.rows && j < geom.cols) this.explainCell(name, i, j);
       });
+      this.readByKeyboard(canvas, name, geom);
       figures.push(fig);
     }
     this.mats.replaceChildren(...figures);
+  }
+
+  /** Disable Back on the first step and Next on the last; a button disabled under the focus would
+   * drop it to the page, so the focus stays in the step view, where the arrow keys still work. */
+  setEnds() {
+    const focused = document.activeElement;
+    this.back.disabled = this.stage === 0;
+    this.next.disabled = this.stage === STAGES.length - 1;
+    if ((focused === this.back || focused === this.next) && focused.disabled) this.root.focus();
+  }
+
+  /**
+   * Keyboard users get what hovering gives: the matrix is a tab stop, and the arrow keys move an
+   * outlined cursor over its cells and explain the cell under it.
+   * @param {HTMLCanvasElement} canvas @param {string} name @param {MatrixGeom} geom
+   */
+  readByKeyboard(canvas, name, geom) {
+    canvas.tabIndex = 0;
+    let cursor = null;
+    canvas.addEventListener("keydown", (e) => {
+      const next = moveCell(cursor, e.key, geom.rows, geom.cols);
+      if (!next) return;
+      e.preventDefault();
+      cursor = next;
+      paintMatrix(canvas, geom, cursor);
+      this.explainCell(name, cursor.row, cursor.col);
+    });
+    canvas.addEventListener("blur", () => paintMatrix(canvas, geom, null));
+    canvas.addEventListener("focus", () => cursor && paintMatrix(canvas, geom, cursor));
   }
 
   /** Where the number at (i, j) of a stage came from. */

@@ -99,9 +99,7 @@ export function mount(host) {
     caption.textContent = `${headName}${info.role ? ` — ${info.role}` : ""}: ${info.description}`;
     notes.textContent = [urlProblems, ...(result.notes || [])].filter(Boolean).join(" ");
     drawChips(token);
-    const single = state.view === "single";
-    heatmap.host.hidden = !single;
-    grid.hidden = single;
+    const single = showView();
     if (single) heatmap.set({ ...heatmapData(result, layer, head), rowScale: state.rowscale });
     else drawGrid(layer, head);
     heatmap.select(token);
@@ -147,10 +145,29 @@ export function mount(host) {
       b.setAttribute("aria-label", `Open head ${h}${info.role ? `: ${info.role}` : ""}`);
       drawThumb(el("canvas", null, b), headMatrix(result.weights, layer, h), q, k, THUMB);
       el("span", "av-thumb__label", b).textContent = `${h}${info.role ? ` ${info.role}` : ""}`;
-      b.addEventListener("click", () => changed({ head: h, view: "single" }));
+      b.addEventListener("click", () => openHead(h));
       cells.push(b);
     }
     grid.replaceChildren(...cells);
+  }
+
+  /** Show the heatmap or the grid, as the state says. @returns {boolean} true for the heatmap */
+  function showView() {
+    const single = state.view === "single";
+    heatmap.host.hidden = !single;
+    grid.hidden = single;
+    return single;
+  }
+
+  /**
+   * Show one head of the grid. The grid hides, so the focus moves on to the heatmap, shown at once
+   * (with the last head until the new one is computed) so that it can take the focus.
+   * @param {number} h
+   */
+  function openHead(h) {
+    changed({ head: h, view: "single" });
+    showView();
+    heatmap.overlay.focus();
   }
 
   ui.onExport = async (kind) => {

@@ -14,7 +14,7 @@ export function mount(host, options) {
   const state = { dims: options.dims || [4, 16, 64, 256], samples: options.samples || 2000, seed: 0 };
   host.classList.add("av-widget", "av-variance");
   const controls = el("div", "av-controls", host);
-  const again = el("button", "md-button", controls);
+  const again = el("button", "md-button av-button", controls);
   again.type = "button";
   again.textContent = "Sample again";
   again.addEventListener("click", () => { state.seed += 1; compute(); });

@@ -77,3 +77,10 @@ def test_runtime_files_match_the_lock():
         wheel = SITE / "pyodide" / entry["file_name"]
         assert hashlib.sha256(wheel.read_bytes()).hexdigest() == entry["sha256"], name
     assert lock["packages"]["numpy"]["version"] == "2.0.2"
+
+
+def test_test_tools_stay_out_of_the_site():
+    """axe-core is a devDependency for the accessibility tests: it must not be published."""
+    shipped = [p.relative_to(SITE).as_posix() for p in SITE.rglob("*") if "axe" in p.name.lower()]
+    assert not shipped, shipped
+    assert not any("axe.run" in p.read_text(errors="ignore") for p in SITE.rglob("*.js")), "axe-core code in site/"

@@ -2,7 +2,7 @@
 
 /**
  * A display formula wider than the column scrolls sideways: make it a tab stop then, so it can be
- * scrolled with the arrow keys, and no tab stop when it fits. Rechecked whenever its width changes.
+ * scrolled with the arrow keys, and no tab stop when it fits. Rechecked whenever a width changes.
  * @param {HTMLElement} node
  */
 function keepScrollableByKeyboard(node) {
@@ -17,7 +17,11 @@ function keepScrollableByKeyboard(node) {
       node.removeAttribute("aria-label");
     }
   };
-  new ResizeObserver(check).observe(node);
+  // The column's width and the formula's own (which grows when KaTeX's fonts arrive) both matter.
+  const observer = new ResizeObserver(check);
+  observer.observe(node);
+  for (const child of node.querySelectorAll(".katex-html")) observer.observe(child);
+  document.fonts.ready.then(check);
 }
 
 document.querySelectorAll(".arithmatex").forEach((node) => {

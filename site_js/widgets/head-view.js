@@ -1,7 +1,8 @@
 /**
  * Head view (after bertviz): the tokens twice, in two columns, with a line from each query token
  * (left) to each key token (right) whose opacity is the attention weight; one colour per head,
- * several heads at once; hover a token to see only its lines. Drawn on canvas.
+ * several heads at once; hover a token (or tab to the drawing and use the arrow keys) to see only
+ * its lines, and read its strongest links. Drawn on canvas.
  * Options: {text, model, layer, heads (list of head indices), hide_special, merge_subwords}.
  */
 import { getClient } from "../client.js";
@@ -33,6 +34,9 @@ export function mount(host, options) {
   const notes = el("p", "av-caption", host);
   const canvas = el("canvas", "av-lines", host);
   canvas.setAttribute("role", "img");
+  canvas.tabIndex = 0; // arrow keys walk the tokens; what they show is read out below
+  const spoken = el("p", "av-caption av-spoken", host);
+  spoken.setAttribute("aria-live", "polite");
   const request = requester(host, status);
   let result = null;
   let focus = null; // {side: "q" | "k", index}
@@ -127,6 +131,41 @@ export function mount(host, options) {
     if (JSON.stringify(next) !== JSON.stringify(focus)) { focus = next; draw(); }
   });
   canvas.addEventListener("mouseleave", () => { focus = null; draw(); });
+
+  /** Up/Down move along a column, Left/Right switch between queries and keys, Escape shows all. */
+  canvas.addEventListener("keydown", (e) => {
+    if (!result) return;
+    const count = (side) => (side === "q" ? result.query_tokens.length : result.key_tokens.length);
+    let next = focus || { side: "q", index: -1 };
+    if (e.key === "ArrowDown") next = { ...next, index: Math.min(next.index + 1, count(next.side) - 1) };
+    else if (e.key === "ArrowUp") next = { ...next, index: Math.max(next.index - 1, 0) };
+    else if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
+      const side = e.key === "ArrowLeft" ? "q" : "k";
+      next = { side, index: Math.min(Math.max(next.index, 0), count(side) - 1) };
+    } else if (e.key === "Escape") next = null;
+    else return;
+    e.preventDefault();
+    focus = next;
+    draw();
+    spoken.textContent = focus ? describe(focus) : "";
+  });
+
+  /** The focused token's strongest link in each shown head, in words. @param {{side: string, index: number}} f */
+  function describe(f) {
+    const [, , , k] = result.weights.shape;
+    const [own, other] = f.side === "q" ? [result.query_tokens, result.key_tokens] : [result.key_tokens, result.query_tokens];
+    const parts = state.heads.map((h) => {
+      const w = headMatrix(result.weights, state.layer, h);
+      let best = 0, bestWeight = -1;
+      for (let j = 0; j < other.length; j++) {
+        const a = f.side === "q" ? w[f.index * k + j] : w[j * k + f.index];
+        if (a > bestWeight) { best = j; bestWeight = a; }
+      }
+      return `head ${h + 1}: ${other[best].text} ${bestWeight.toFixed(2)}`;
+    });
+    const role = f.side === "q" ? "attends most to" : "is attended most by";
+    return `“${own[f.index].text}” (${f.side === "q" ? "query" : "key"} ${f.index + 1}) ${role}: ${parts.join("; ")}.`;
+  }
 
   async function compute() {
     const r = await request({ text: state.text, model: state.model, hide_special: state.hide_special,

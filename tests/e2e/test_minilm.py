@@ -77,6 +77,19 @@ def test_model_view_grid_and_head_view_lines(new_page, root_server):
     assert "Layer 2, head 3" in page.locator("[data-attnviz=model-view] .av-detail-caption").inner_text()
     page.wait_for_selector("[data-attnviz=head-view][data-ready=true]", timeout=120_000)
     assert heatmap_pixels(page, "[data-attnviz=head-view] canvas.av-lines")["opaque"] > 2_000
+    # By keyboard: tab to the drawing, arrows pick a token, its lines alone stay and are read out.
+    lines = "[data-attnviz=head-view] canvas.av-lines"
+    everything = heatmap_pixels(page, lines)["opaque"]
+    page.focus(lines)
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    spoken = page.locator("[data-attnviz=head-view] .av-spoken").inner_text()
+    assert "(query 2) attends most to: head " in spoken, spoken
+    assert heatmap_pixels(page, lines)["opaque"] < everything
+    page.keyboard.press("ArrowRight")
+    assert "(key 2) is attended most by" in page.locator("[data-attnviz=head-view] .av-spoken").inner_text()
+    page.keyboard.press("Escape")
+    assert heatmap_pixels(page, lines)["opaque"] == everything
     page.check("[data-attnviz=model-view] [data-option=merge_subwords]")
     page.wait_for_function("() => document.querySelector('[data-attnviz=model-view] .av-caption').textContent.includes('merged')")
     watch.assert_clean()

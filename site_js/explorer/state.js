@@ -22,7 +22,7 @@ const int = (lo, hi) => (s) => (/^-?\d+$/.test(s) && +s >= lo && +s <= hi ? +s :
 const num = (lo, hi) => (s) => (/^-?\d*\.?\d+(e-?\d+)?$/i.test(s) && +s >= lo && +s <= hi ? +s : undefined);
 const bool = (s) => (s === "1" || s === "true" ? true : s === "0" || s === "false" ? false : undefined);
 const oneOf = (...values) => (s) => (values.includes(s) ? s : undefined);
-const text = (s) => (s.length <= MAX_URL_TEXT ? s : undefined);
+const text = (s) => (s.trim() && s.length <= MAX_URL_TEXT ? s : undefined);
 
 /** How each field is read from the URL. */
 const PARSERS = {
@@ -46,7 +46,8 @@ export function fromHash(hash) {
     return { state, rejected: ["the whole link"] };
   }
   for (const [key, raw] of params) {
-    const parse = PARSERS[key];
+    // Own keys only: "__proto__" or "constructor" in a link must not reach Object.prototype.
+    const parse = Object.hasOwn(PARSERS, key) ? PARSERS[key] : undefined;
     const value = parse ? parse(raw) : undefined;
     if (value === undefined) rejected.push(key);
     else state[key] = value;

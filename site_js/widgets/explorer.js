@@ -17,6 +17,15 @@ import { headMatrix, heatmapData, requester } from "./common.js";
 
 const THUMB = 96;
 
+/**
+ * Name a few fields, summarise the rest: a link can carry thousands. Names are cut short too.
+ * @param {string[]} names @returns {string}
+ */
+function fieldList(names, shown = 6) {
+  const listed = names.slice(0, shown).map((n) => (n.length > 24 ? `${n.slice(0, 24)}…` : n)).join(", ");
+  return names.length > shown ? `${listed} and ${names.length - shown} more` : listed;
+}
+
 /** @param {HTMLElement} host */
 export function mount(host) {
   const parsed = fromHash(location.hash);
@@ -47,7 +56,7 @@ export function mount(host) {
   let changeStarted = 0;
   const timing = (window.__attnvizExplorer = { latencies: [], computes: 0 });
   const urlProblems = parsed.rejected.length
-    ? `The link had values that could not be used (${parsed.rejected.join(", ")}); defaults are shown for those.` : "";
+    ? `The link had values that could not be used (${fieldList(parsed.rejected)}); defaults are shown for those.` : "";
 
   /** Apply a change from a control, then recompute or just redraw. @param {Partial<typeof state>} patch */
   function changed(patch = {}) {
@@ -79,7 +88,9 @@ export function mount(host) {
     pendingKey = key;
     const r = await request(req);
     if (pendingKey === key) pendingKey = "";
-    if (!r) return; // error shown by the status line; the last good view stays
+    // Refused: the status line says why; the last good result stays, and view controls
+    // (head, token, colour scale) still apply to it.
+    if (!r) { if (!pendingKey) draw(); return; } // (unless a newer request is on its way)
     timing.computes++;
     result = r;
     resultKey = key;

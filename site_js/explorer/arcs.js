@@ -24,7 +24,7 @@ export class Arcs {
    * @param {Float32Array} row (k,) weights of the selected query @param {boolean} sameRow keys are the queries
    */
   draw(keys, queryText, queryIndex, row, sameRow) {
-    this.caption.textContent = `Where “${queryText}” (position ${queryIndex}) looks: arcs to every key, thicker and darker for more weight.`;
+    this.caption.textContent = `Where “${queryText}” (position ${queryIndex}) looks: arcs to every key, thicker and bolder for more weight.`;
     const ctx = this.canvas.getContext("2d");
     ctx.font = FONT;
     const widths = keys.map((t) => Math.min(120, ctx.measureText(t.text).width) + 12);

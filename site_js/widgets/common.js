@@ -46,7 +46,7 @@ export function headPicker(parent, state, onChange) {
   select.addEventListener("change", () => { state.head = Number(select.value); onChange(); });
   return {
     update(heads) {
-      const names = heads.map((h, i) => `${i}: ${h.role}`);
+      const names = heads.map((h, i) => `${i + 1}: ${h.role}`); // shown from 1; the value stays the 0-based index
       if ([...select.options].map((o) => o.textContent).join() !== names.join()) {
         select.replaceChildren(...names.map((name, i) => Object.assign(document.createElement("option"),
           { value: String(i), textContent: name })));

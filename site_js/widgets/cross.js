@@ -26,7 +26,7 @@ export function mount(host, options) {
     if (!result) return;
     heatmap.set(heatmapData(result, 0, state.head));
     const [, , q, k] = result.weights.shape;
-    caption.textContent = `${q} query tokens × ${k} key tokens — head ${state.head}: ${result.heads[state.head].role}`;
+    caption.textContent = `${q} query tokens × ${k} key tokens — head ${state.head + 1}: ${result.heads[state.head].role}`;
     host.dataset.ready = "true";
   }
 

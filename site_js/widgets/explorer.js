@@ -106,7 +106,7 @@ export function mount(host) {
     const info = result.heads[index];
     const nq = result.query_tokens.length;
     const token = state.token >= 0 && state.token < nq ? state.token : 0;
-    const headName = result.model.layers > 1 ? `Layer ${layer + 1}, head ${head + 1}` : `Head ${head}`;
+    const headName = result.model.layers > 1 ? `Layer ${layer + 1}, head ${head + 1}` : `Head ${head + 1}`;
     caption.textContent = `${headName}${info.role ? ` — ${info.role}` : ""}: ${info.description}`;
     notes.textContent = [urlProblems, ...(result.notes || [])].filter(Boolean).join(" ");
     drawChips(token);
@@ -153,9 +153,9 @@ export function mount(host) {
       b.type = "button";
       b.dataset.head = String(h);
       b.setAttribute("aria-pressed", String(h === selectedHead));
-      b.setAttribute("aria-label", `Open head ${h}${info.role ? `: ${info.role}` : ""}`);
+      b.setAttribute("aria-label", `Open head ${h + 1}${info.role ? `: ${info.role}` : ""}`);
       drawThumb(el("canvas", null, b), headMatrix(result.weights, layer, h), q, k, THUMB);
-      el("span", "av-thumb__label", b).textContent = `${h}${info.role ? ` ${info.role}` : ""}`;
+      el("span", "av-thumb__label", b).textContent = `${h + 1}${info.role ? ` ${info.role}` : ""}`;
       b.addEventListener("click", () => openHead(h));
       cells.push(b);
     }
@@ -253,7 +253,7 @@ function buildControls(root, state, changed) {
   const mode = select("Attention", "mode", [["self", "Self"], ["cross", "Cross (text → source)"]]);
   const heads = select("Heads", "heads", Array.from({ length: 16 }, (_, i) => [String(i + 1), String(i + 1)]), Number);
   const layer = select("Layer", "layer", Array.from({ length: 6 }, (_, i) => [String(i), String(i + 1)]), Number);
-  const head = select("Head", "head", [["0", "0"]], Number);
+  const head = select("Head", "head", [["0", "1"]], Number);
   const view = select("Show", "view", [["single", "One head"], ["grid", "All heads"]]);
   const causal = check("Causal mask", "causal");
   const tempWrap = el("label", "av-control", row2);
@@ -318,7 +318,7 @@ function buildControls(root, state, changed) {
       const n = result.model.heads, l = Math.min(state.layer, result.model.layers - 1);
       const names = Array.from({ length: n }, (_, h) => {
         const info = result.heads[l * n + h];
-        return info.role ? `${h}: ${info.role}` : String(h + 1); // MiniLM counts heads from 1, as its views do
+        return `${h + 1}${info.role ? `: ${info.role}` : ""}`; // heads are shown from 1 everywhere; the hash keeps the index
       });
       if ([...head.options].map((o) => o.textContent).join() !== names.join()) {
         head.replaceChildren(...names.map((name, h) => Object.assign(document.createElement("option"), { value: String(h), textContent: name })));

@@ -11,9 +11,10 @@ import { StatusLine } from "../status.js";
 import { headMatrix, requester, textBox } from "./common.js";
 import { modelOptions, notesLine } from "./model-options.js";
 
-/** Twelve distinguishable head colours (Tableau 10 plus two). */
+/** Twelve distinguishable head colours (Tableau 10 plus two). The last is magenta, not a second
+ * brown: the articles open on heads 9, 10 and 12, which must not look alike. */
 export const HEAD_COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
-  "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac", "#17becf", "#8c564b"];
+  "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac", "#17becf", "#c51b7d"];
 const ROW = 22;
 const FONT = "13px system-ui, sans-serif";
 

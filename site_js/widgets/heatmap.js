@@ -27,7 +27,7 @@ export function mount(host, options) {
     if (!result) return;
     heatmap.set(heatmapData(result, 0, state.head));
     const info = result.heads[state.head];
-    caption.textContent = `Head ${state.head}: ${info.role}${info.description ? ` — ${info.description}` : ""}`;
+    caption.textContent = `Head ${state.head + 1}: ${info.role}${info.description ? ` — ${info.description}` : ""}`;
     host.dataset.ready = "true";
   }
 

@@ -9,7 +9,10 @@ import { drawThumb } from "../thumbs.js";
 import { headMatrix, heatmapData, requester, textBox } from "./common.js";
 import { modelOptions, notesLine } from "./model-options.js";
 
-const THUMB = 64;
+const THUMB = 64; // largest thumbnail, css px
+const MIN_THUMB = 32; // below this a row scrolls sideways instead
+const ROW_LABEL = 56; // "Layer 6"
+const THUMB_EXTRA = 11; // a thumbnail's padding and border (8) and the grid gap (3)
 
 /** @param {HTMLElement} host @param {object} options */
 export function mount(host, options) {
@@ -37,10 +40,17 @@ export function mount(host, options) {
     detailCaption.textContent = `Layer ${layer + 1}, head ${head + 1}${info.description ? `: ${info.description}` : ""}`;
   }
 
+  /** Thumbnail size that fits every head of a layer in the widget's width. @param {number} heads */
+  function thumbSize(heads) {
+    const free = grid.clientWidth - ROW_LABEL - heads * THUMB_EXTRA;
+    return Math.max(MIN_THUMB, Math.min(THUMB, Math.floor(free / heads)));
+  }
+
   function drawGrid() {
     const { layers, heads } = result.model;
     const [, , q, k] = result.weights.shape;
-    grid.style.gridTemplateColumns = `auto repeat(${heads}, ${THUMB + 6}px)`;
+    const size = thumbSize(heads);
+    grid.style.gridTemplateColumns = `auto repeat(${heads}, ${size + 8}px)`;
     const cells = [el("span", "av-grid__corner")];
     for (let h = 0; h < heads; h++) Object.assign(cells[cells.push(el("span", "av-grid__col")) - 1], { textContent: `H${h + 1}` });
     for (let l = 0; l < layers; l++) {
@@ -53,7 +63,7 @@ export function mount(host, options) {
         const info = result.heads[l * heads + h];
         button.title = `Layer ${l + 1}, head ${h + 1}${info.description ? `: ${info.description}` : ""}`;
         button.setAttribute("aria-label", button.title);
-        drawThumb(el("canvas", null, button), headMatrix(result.weights, l, h), q, k, THUMB);
+        drawThumb(el("canvas", null, button), headMatrix(result.weights, l, h), q, k, size);
         button.addEventListener("click", () => open(l, h));
         cells.push(button);
       }

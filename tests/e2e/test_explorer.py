@@ -63,11 +63,12 @@ def test_heads_grid_and_opening_a_head(new_page, root_server):
     page.wait_for_selector(f"{HOST} .av-explorer__grid .av-thumb")
     thumbs = page.locator(f"{HOST} .av-explorer__grid .av-thumb")
     assert thumbs.count() == 4
-    assert "similar words" in thumbs.nth(2).inner_text()
+    assert thumbs.nth(2).inner_text().split() == ["3", "similar", "words"]  # numbered from 1 on screen
     thumbs.nth(3).click()
-    page.wait_for_function("() => location.hash.includes('head=3')")
+    page.wait_for_function("() => location.hash.includes('head=3')")  # the hash keeps the 0-based index
     assert state(page).get("view") is None  # back to the single head (the default)
-    assert "first token" in page.locator(f"{HOST} .av-detail-caption").inner_text()
+    assert page.locator(f"{HOST} .av-detail-caption").inner_text().startswith("Head 4 — first token")
+    assert page.locator("[data-control=head] option:checked").inner_text() == "4: first token (sink)"
     watch.assert_clean()
 
 

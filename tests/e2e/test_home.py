@@ -13,7 +13,7 @@ def test_home_page_draws_heatmap_offline(server, new_page):
     assert stats["opaque"] > 0.3 * stats["width"] * stats["height"], stats
     assert stats["colours"] > 10, f"a heatmap has many colours, got {stats}"
     caption = page.text_content(".av-caption")
-    assert caption.startswith("Head 1:")
+    assert caption.startswith("Head 2: self")  # index 1 in the options, numbered from 1 on screen
     # The worker's downloads all came from this server, under the site's own path.
     assert any(u.startswith(server.url + "pyodide/") and u.endswith(".wasm") for u in watch.requests)
     watch.assert_clean()
@@ -25,7 +25,7 @@ def test_head_picker_redraws(root_server, new_page):
     page.wait_for_selector("[data-attnviz='heatmap'][data-ready='true']", timeout=60_000)
     before = page.eval_on_selector(".av-heatmap__cells", "c => c.toDataURL()")
     page.select_option("[data-attnviz='heatmap'] select", "0")
-    page.wait_for_function("() => document.querySelector('.av-caption').textContent.startsWith('Head 0:')")
+    page.wait_for_function("() => document.querySelector('.av-caption').textContent.startsWith('Head 1: previous token')")
     after = page.eval_on_selector(".av-heatmap__cells", "c => c.toDataURL()")
     assert before != after
     watch.assert_clean()

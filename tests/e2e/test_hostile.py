@@ -51,7 +51,7 @@ def test_refused_text_says_why_and_keeps_the_last_good_view(new_page, root_serve
     # Still responsive: frames kept coming, and a control still redraws the good view.
     assert page.evaluate("window.__maxGap") < 1_000
     page.select_option("[data-control=head]", "3")
-    page.wait_for_function("() => document.querySelector('.av-detail-caption').textContent.startsWith('Head 3')")
+    page.wait_for_function("() => document.querySelector('.av-detail-caption').textContent.startsWith('Head 4')")  # head index 3, numbered from 1 on screen
     # Fixing the text clears the message.
     type_text(page, "Back to normal.")
     wait_ready(page, 4)

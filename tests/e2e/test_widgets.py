@@ -70,3 +70,76 @@ def test_cross_attention_is_rectangular(root_server, new_page):
     cells = cell_colours(page, w)
     assert len(cells) == 3 and len(cells[0]) == 6
     watch.assert_clean()
+
+
+def article_heatmap(page, server, control: str) -> str:
+    """Open the first article with a compact heatmap whose one control is `control`; its selector."""
+    option = f'"control": "{control}"'
+    page.goto(server.url + page_with_widget("heatmap", option, under="learn"))
+    selector = f"[data-attnviz='heatmap'][data-options*='{option}']"
+    page.wait_for_selector(f"{selector}[data-ready='true']", timeout=60_000)
+    return selector
+
+
+def canvas_image(page, widget: str) -> str:
+    return page.eval_on_selector(f"{widget} .av-heatmap__cells", "c => c.toDataURL()")
+
+
+def wait_redrawn(page, widget: str, before: str) -> str:
+    """Wait until the widget's heatmap differs from `before` (computes are asynchronous)."""
+    page.wait_for_function("([sel, before]) => document.querySelector(sel + ' .av-heatmap__cells').toDataURL() !== before",
+                           arg=[widget, before], timeout=30_000)
+    return canvas_image(page, widget)
+
+
+def largest_weight(page, widget: str) -> float:
+    """The top of the colour scale, which the legend states: the heatmap's largest weight."""
+    return float(page.get_attribute(f"{widget} .av-legend", "aria-label").split()[-1])
+
+
+def upper_triangle(cells) -> list:
+    return [cells[r][c] for r in range(len(cells)) for c in range(len(cells)) if c > r]
+
+
+def test_heatmap_head_control_redraws_and_renames(root_server, new_page):
+    page, watch = new_page(root_server.origin)
+    w = article_heatmap(page, root_server, "head")
+    names = page.locator(f"{w} select option").all_inner_texts()
+    assert names[:2] == ["1: previous token", "2: self"] and len(names) == 8  # numbered from 1
+    before = canvas_image(page, w)
+    page.select_option(f"{w} select", "5")
+    after = wait_redrawn(page, w, before)
+    assert page.text_content(f"{w} .av-caption").startswith("Head 6: broad")
+    page.select_option(f"{w} select", "0")
+    wait_redrawn(page, w, after)
+    assert page.text_content(f"{w} .av-caption").startswith("Head 1: previous token")
+    watch.assert_clean()
+
+
+def test_heatmap_temperature_control_sharpens_without_changing_the_head(root_server, new_page):
+    page, watch = new_page(root_server.origin)
+    w = article_heatmap(page, root_server, "temperature")
+    caption = page.text_content(f"{w} .av-caption")
+    before, top = canvas_image(page, w), largest_weight(page, w)
+    page.eval_on_selector(f"{w} input[type=range]", "(s) => { s.value = '0.1'; s.dispatchEvent(new Event('input')); }")
+    wait_redrawn(page, w, before)
+    assert page.text_content(f"{w} label").strip() == "Temperature T = 0.1"
+    assert page.text_content(f"{w} .av-caption") == caption  # same head, same role
+    assert largest_weight(page, w) > 2 * top  # a cooler softmax concentrates each row
+    watch.assert_clean()
+
+
+def test_heatmap_causal_control_masks_and_unmasks(root_server, new_page):
+    page, watch = new_page(root_server.origin)
+    w = article_heatmap(page, root_server, "causal")
+    box = page.locator(f"{w} input[type=checkbox]")
+    assert box.is_checked()
+    assert all(near(c, VIRIDIS_ZERO) for c in upper_triangle(cell_colours(page, w)))
+    before = canvas_image(page, w)
+    box.uncheck()
+    after = wait_redrawn(page, w, before)
+    assert not all(near(c, VIRIDIS_ZERO) for c in upper_triangle(cell_colours(page, w)))
+    box.check()
+    assert wait_redrawn(page, w, after) == before  # the same request draws the same pixels
+    assert page.text_content(f"{w} .av-caption").startswith("Head 3: similar words")
+    watch.assert_clean()

@@ -7,13 +7,15 @@ from pathlib import Path
 SITE = Path(__file__).resolve().parents[2] / "site"
 
 
-def page_with_widget(name: str) -> str:
-    """Site-relative URL of the first built page that has a `data-attnviz="name"` placeholder."""
-    for html in sorted(SITE.rglob("index.html")):
-        if re.search(rf'data-attnviz="{re.escape(name)}"', html.read_text(encoding="utf-8")):
+def page_with_widget(name: str, options: str = "", under: str = "") -> str:
+    """Site-relative URL of the first built page (in the folder `under`) that has a
+    `data-attnviz="name"` placeholder whose data-options contain the text `options`."""
+    pattern = rf"""data-attnviz="{re.escape(name)}"[^>]*data-options='[^']*{re.escape(options)}"""
+    for html in sorted((SITE / under).rglob("index.html")):
+        if re.search(pattern if options else rf'data-attnviz="{re.escape(name)}"', html.read_text(encoding="utf-8")):
             rel = html.parent.relative_to(SITE).as_posix()
             return "" if rel == "." else rel + "/"
-    raise AssertionError(f"no built page has a {name!r} widget")
+    raise AssertionError(f"no built page under {under or '/'} has a {name!r} widget with {options!r}")
 
 
 def cell_colours(page, host_selector: str, index: int = 0) -> list[list[tuple[int, int, int]]]:

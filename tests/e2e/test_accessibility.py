@@ -145,7 +145,7 @@ def test_explorer_with_the_keyboard_alone(new_page, root_server):
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
     hash_has(page, "head=2")
-    assert page.locator(f"{HOST} .av-detail-caption").inner_text().startswith("Head 2")
+    assert page.locator(f"{HOST} .av-detail-caption").inner_text().startswith("Head 3")  # index 2, numbered from 1 on screen
 
     # All heads, then open head 3 from the grid: the focus lands on its heatmap.
     tab_to(page, "[data-control=view]")

@@ -1,5 +1,5 @@
 """Screenshots of the built site for a visual check: the home page, the Explorer (light and dark)
-and a few articles, full page, plus each live widget on its own so it can be read at full size.
+and the articles that carry each kind of widget, full page, plus each live widget on its own so it can be read at full size.
 
 The site in site/ is served on 127.0.0.1 and opened in Debian's Chromium; every widget is given
 time to draw before the shot. PNGs go to test-artifacts/screenshots/ (not committed).
@@ -36,8 +36,10 @@ SHOTS = [
     Shot("explorer-light", "explorer/"),
     Shot("explorer-dark", "explorer/", "dark"),
     Shot("article-01", "learn/01-what-is-attention/"),
+    Shot("article-03", "learn/03-scaled-dot-product/"),
     Shot("article-04", "learn/04-masking/"),
     Shot("article-05", "learn/05-multi-head/"),
+    Shot("article-06", "learn/06-self-vs-cross/"),
     Shot("article-07", "learn/07-reading-heatmaps/"),
     Shot("article-08", "learn/08-real-models/"),
 ]

@@ -66,7 +66,10 @@ def take(page: Page, base: str, shot: Shot, out: Path) -> list[Path]:
     files = [out / f"{shot.name}.png"]
     page.screenshot(path=str(files[0]), full_page=True, animations="disabled")
     # Material's sticky header would cover the top of a widget scrolled into view.
-    page.add_style_tag(content=".md-header, .md-tabs { visibility: hidden; }")
+    # (A constructed stylesheet: the page's CSP rightly refuses an inline <style>.)
+    page.evaluate("""() => { const sheet = new CSSStyleSheet();
+        sheet.replaceSync('.md-header, .md-tabs { visibility: hidden; }');
+        document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet]; }""")
     for i, widget in enumerate(page.locator("[data-attnviz]").all()):
         files.append(out / f"{shot.name}-widget-{i + 1}.png")
         widget.screenshot(path=str(files[-1]), animations="disabled")

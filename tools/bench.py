@@ -2,7 +2,9 @@
 
 Prints a table of medians and p95 over several runs and writes it as JSON (build/bench.json):
 
-- floor        a bare page whose worker only boots Pyodide and loads numpy from the same files;
+- floor        a bare page whose worker only boots Pyodide and loads numpy from the same files
+               (served: our compiled runtime), and the same from Pyodide and numpy exactly as npm
+               and the wheel ship them (stock), to show what compiling to .pyc buys;
 - cold / warm  navigation -> first heatmap pixels on the home page (fresh browser context; then a
                reload in the same context, served from the HTTP cache or the service worker);
 - ratio        cold first heatmap / floor;
@@ -11,7 +13,8 @@ Prints a table of medians and p95 over several runs and writes it as JSON (build
 - hover        pointer move -> tooltip updated, at 512 tokens;
 - explorer     the Explorer's own control change -> redrawn view (heatmap, chips, arcs, statistics)
                for 8, 64 and 512 tokens with 8 heads, and its cold first heatmap;
-- bytes        bytes the server sent for a cold home-page visit;
+- bytes        bytes the server sent for a cold home-page visit up to its first heatmap, and in
+               all once the service worker has made its offline copy of the site;
 - minilm       choosing the real model in the Explorer -> its first heatmap for a 12-word sentence,
                cold and cached, the model bytes each needed, and the forward pass in the browser
                for 16 and 128 tokens (attnviz's own timing; "request" adds metrics and transfer).
@@ -45,11 +48,13 @@ BENCH_DIR = SITE / "_bench"
 
 FLOOR_HTML = """<!doctype html><meta charset="utf-8"><title>floor</title>
 <script type="module">
-const worker = new Worker("./floor-worker.js", {type: "module"});
+const worker = new Worker("./floor-worker-RUNTIME.js", {type: "module"});
 worker.onmessage = () => { window.floorDone = performance.now(); };
 </script>"""
-FLOOR_WORKER = """import { loadPyodide } from "../pyodide/pyodide.mjs";
-const py = await loadPyodide({ indexURL: new URL("../pyodide/", import.meta.url).href });
+# RUNTIME: "served" is the site's own pyodide/ folder; "stock" a copy of build/runtime-stock.
+FLOOR_RUNTIME = {"served": "../pyodide/", "stock": "./stock/"}
+FLOOR_WORKER = """import { loadPyodide } from "RUNTIME_URLpyodide.mjs";
+const py = await loadPyodide({ indexURL: new URL("RUNTIME_URL", import.meta.url).href });
 await py.loadPackage(["numpy"]);
 py.runPython("import numpy");
 self.postMessage("done");"""
@@ -127,27 +132,31 @@ def first_heatmap_ms(page, url: str, selector: str = "[data-attnviz='heatmap'][d
 
 
 def bench_loads(browser, server, runs: int) -> dict:
-    floor, cold, warm, sent = [], [], [], []
+    floor, stock, cold, warm, sent, visit = [], [], [], [], [], []
     for _ in range(runs):
-        context = browser.new_context()
-        page = context.new_page()
-        page.goto(server.url + "_bench/floor.html")
-        page.wait_for_function("() => window.floorDone", timeout=120_000)
-        floor.append(page.evaluate("window.floorDone"))
-        context.close()
+        for runtime, times in (("served", floor), ("stock", stock)):
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(server.url + f"_bench/floor-{runtime}.html")
+            page.wait_for_function("() => window.floorDone", timeout=120_000)
+            times.append(page.evaluate("window.floorDone"))
+            context.close()
 
         context = browser.new_context()
         page = context.new_page()
         CountingHandler.sent = 0
         cold.append(first_heatmap_ms(page, server.url))
-        page.wait_for_timeout(300)  # let late small requests (search index) finish counting
-        sent.append(CountingHandler.sent)
+        sent.append(CountingHandler.sent)  # what the page needed for its first heatmap
+        # Then the service worker keeps the rest of the site for offline use.
+        page.evaluate("navigator.serviceWorker.ready")
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=120_000)
+        visit.append(CountingHandler.sent)
         warm.append(first_heatmap_ms(page, server.url))
         context.close()
     ratio = [c / f for c, f in zip(cold, floor)]
-    return {"floor_ms": quantiles(floor), "cold_first_heatmap_ms": quantiles(cold),
+    return {"floor_stock_ms": quantiles(stock), "floor_ms": quantiles(floor), "cold_first_heatmap_ms": quantiles(cold),
             "warm_first_heatmap_ms": quantiles(warm), "cold_over_floor": quantiles(ratio),
-            "cold_bytes": quantiles(sent)}
+            "cold_bytes": quantiles(sent), "first_visit_with_offline_copy_bytes": quantiles(visit)}
 
 
 def bench_interaction(browser, server, runs: int) -> dict:
@@ -252,12 +261,12 @@ def machine() -> dict:
 
 
 def print_table(results: dict) -> None:
-    print(f"{'measure':<34}{'median':>12}{'p95':>12}{'runs':>6}")
+    print(f"{'measure':<38}{'median':>12}{'p95':>12}{'runs':>6}")
     for name, q in results.items():
         if isinstance(q, dict) and "median" in q:
             fmt = (lambda v: f"{v / 1e6:.2f} MB") if name.endswith("bytes") else (
                 (lambda v: f"{v:.2f}x") if name.endswith("floor") else (lambda v: f"{v:.1f} ms"))
-            print(f"{name:<34}{fmt(q['median']):>12}{fmt(q['p95']):>12}{q['runs']:>6}")
+            print(f"{name:<38}{fmt(q['median']):>12}{fmt(q['p95']):>12}{q['runs']:>6}")
 
 
 def main() -> int:
@@ -268,9 +277,12 @@ def main() -> int:
     if not (SITE / "index.html").exists():
         print("bench: build the site first (make site)", file=sys.stderr)
         return 1
-    BENCH_DIR.mkdir(exist_ok=True)
-    (BENCH_DIR / "floor.html").write_text(FLOOR_HTML)
-    (BENCH_DIR / "floor-worker.js").write_text(FLOOR_WORKER)
+    shutil.rmtree(BENCH_DIR, ignore_errors=True)
+    BENCH_DIR.mkdir()
+    shutil.copytree(ROOT / "build" / "runtime-stock", BENCH_DIR / "stock")
+    for runtime, url in FLOOR_RUNTIME.items():
+        (BENCH_DIR / f"floor-{runtime}.html").write_text(FLOOR_HTML.replace("RUNTIME", runtime))
+        (BENCH_DIR / f"floor-worker-{runtime}.js").write_text(FLOOR_WORKER.replace("RUNTIME_URL", url))
     try:
         with SiteServer(SITE, "/", handler_base=CountingHandler) as server, sync_playwright() as pw:
             browser = launch(pw)

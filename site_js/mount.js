@@ -46,18 +46,31 @@ async function mountAll() {
 }
 
 /**
+ * Resolves once every widget has drawn, or the worker has failed, or after `limit` ms at most.
+ * @returns {Promise<void>}
+ */
+function widgetsSettled(limit = 20000) {
+  const hosts = [...document.querySelectorAll("[data-attnviz]")];
+  return new Promise((resolve) => {
+    const done = () => { observer.disconnect(); off(); clearTimeout(timer); resolve(); };
+    const check = () => hosts.every((h) => h.dataset.ready === "true") && done();
+    const observer = new MutationObserver(check);
+    hosts.forEach((h) => observer.observe(h, { attributes: true, attributeFilter: ["data-ready"] }));
+    const off = getClient().subscribe((s) => s.fatal && queueMicrotask(done));
+    const timer = setTimeout(done, limit);
+    check();
+  });
+}
+
+/**
  * Register the service worker (site root, so it covers every page, at any sub-path) once the
- * page's own downloads are done, so that its precache revalidates them instead of competing
- * with the first heatmap for bandwidth. (`mkdocs serve` builds have no sw.js.)
+ * page's widgets have drawn, so that its precache revalidates what the page downloaded instead
+ * of competing with the first heatmap for bandwidth. (`mkdocs serve` builds have no sw.js.)
  */
 async function registerServiceWorker() {
   if (!("serviceWorker" in navigator)) return;
   if (document.readyState !== "complete") await new Promise((r) => addEventListener("load", r, { once: true }));
-  if (document.querySelector("[data-attnviz]")) {
-    await new Promise((resolve) => {
-      const off = getClient().subscribe((s) => (s.ready || s.fatal) && (resolve(), queueMicrotask(() => off())));
-    });
-  }
+  if (document.querySelector("[data-attnviz]")) await widgetsSettled();
   try {
     await navigator.serviceWorker.register(new URL("../sw.js", import.meta.url));
   } catch (err) {

@@ -118,11 +118,17 @@ def with_csp_hashes(html: str) -> str:
 
 
 def with_boot_script(html: str, page_url: str) -> str:
-    """Start the worker from <head> on pages that have widgets."""
+    """Start the worker from the top of <head> on pages that have widgets: right after the CSP,
+    before the stylesheets, so the parser reaches it before Material's inline scripts (which
+    wait for the stylesheets) and the worker's downloads start at once."""
     if "data-attnviz=" not in html:
         return html
     boot = get_relative_url("js/boot.js", page_url)
-    return html.replace("</head>", f'<script type="module" async src="{boot}"></script>\n</head>', 1)
+    client = get_relative_url("js/client.js", page_url)
+    tags = (f'<script type="module" async src="{boot}"></script>'
+            f'<link rel="modulepreload" href="{client}">')
+    policy_end = html.index(">", html.index('<meta http-equiv="Content-Security-Policy"')) + 1
+    return html[:policy_end] + tags + html[policy_end:]
 
 
 SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'

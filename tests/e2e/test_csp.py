@@ -102,3 +102,11 @@ def test_every_page_works_under_the_policy(root_server, new_page):
             watch.assert_clean()
         except AssertionError as err:
             raise AssertionError(f"{path}: {err}") from None
+
+
+def test_charset_stays_in_the_first_1024_bytes_of_every_page():
+    """The policy and the boot script come before <meta charset>; browsers look for the charset in
+    the first 1024 bytes, so the hashes must never push it further."""
+    for path in site_pages():
+        html = (SITE / path / "index.html").read_bytes()
+        assert 0 < html.find(b'<meta charset="utf-8">') < 1024 - len(b'<meta charset="utf-8">'), path

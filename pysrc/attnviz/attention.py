@@ -75,6 +75,20 @@ def attention_weights(q: np.ndarray, k: np.ndarray, mask: np.ndarray | None = No
     return softmax(scores)
 
 
+def attend(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None = None,
+           temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Every head at once: weights (h, q, k) and outputs (h, q, d_v). q: (h, q, d_k),
+    k: (h, k, d_k), v: (h, k, d_v), mask: (q, k) or (h, q, k), True = allowed."""
+    weights = attention_weights(q, k, mask, temperature)
+    return weights, weights @ v
+
+
+def repeat_kv(x: np.ndarray, n_rep: int) -> np.ndarray:
+    """Grouped-query attention: (kv_heads, n, d) -> (kv_heads * n_rep, n, d), each key/value head
+    repeated for the n_rep query heads that share it (query head h reads kv head h // n_rep)."""
+    return np.repeat(x, n_rep, axis=0) if n_rep > 1 else x
+
+
 def split_heads(x: np.ndarray, n_heads: int) -> np.ndarray:
     """(n, heads * d_head) -> (heads, n, d_head)."""
     n, width = x.shape

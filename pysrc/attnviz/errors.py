@@ -9,3 +9,13 @@ class RequestError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+class ModelFileError(Exception):
+    """A weight, vocabulary or manifest file that is missing, damaged or of a kind we do not read.
+    Reported to the reader as a `model` error that names the file."""
+
+    def __init__(self, file: str, message: str) -> None:
+        super().__init__(f"{file}: {message}")
+        self.file = file
+        self.message = message

@@ -2,8 +2,8 @@
 
     import attnviz
     result = attnviz.attention("The cat sat on the mat.", heads=4, causal=True)
-    result["weights"]            # float32 (layers, heads, q, k), every row sums to 1
-    result["heads"][1]["role"]   # what the synthetic model's head 1 does
+    result["attention"]["self"]["weights"]  # float32 (layers, heads, q, k), every row sums to 1
+    result["roles"]["self"][1]["role"]      # what the synthetic model's head 1 was built to do
 
 The building blocks are public too: `tokenize`, `softmax`, `scaled_dot_product` (one head with
 every intermediate), `multi_head`, and the metrics in `attnviz.metrics`.
@@ -15,7 +15,7 @@ __version__ = "0.1.0"  # before the imports below: api reports it
 from .api import run
 from .attention import causal_mask, multi_head, padding_mask, scaled_dot_product, softmax
 from .errors import RequestError
-from .tokens import Token, tokenize
+from .tokenizers.words import Token, tokenize
 
 __all__ = ["attention", "run", "tokenize", "Token", "softmax", "scaled_dot_product", "multi_head",
            "causal_mask", "padding_mask", "RequestError", "__version__"]
@@ -27,18 +27,18 @@ def attention(text: str, *, source: str | None = None, model: str = "synthetic",
     """Attention weights, tokens, head roles and metrics for text (see api.py for the result).
 
     source: a second text for cross-attention (queries from text, keys and values from source).
-    model: "synthetic" (1 layer, 1-16 heads with known roles) or "minilm" (real, 6 x 12 heads).
-    intermediates: also return every step (X, W_Q, Q, ..., softmax, A·V) of head (layer, head).
-    weights_dir: where MiniLM's weights are, if not in the installed model package.
+    model: a name in attnviz.models.MODULES: "synthetic" (1 layer, 1-16 heads with known roles),
+    "minilm" (real, 6 x 12 heads), ...
+    intermediates: also return the trace (X, W_Q, Q, ..., softmax, A·V) of head (layer, head).
+    weights_dir: where the model's weights are, if not in the installed model package.
     Raises RequestError with a readable message for bad input.
     """
     request = {"text": text, "model": model, "causal": causal, "temperature": temperature,
                "intermediates": intermediates, "layer": layer, "head": head, **options}
-    if model == "synthetic":
-        request.update(heads=heads, seed=seed)
+    request.update(heads=heads, seed=seed)  # reset, with a note, for a model they do not apply to
     if source is not None:
         request.update(mode="cross", source=source)
-    result = run(request, minilm_dir=weights_dir)
+    result = run(request, weights_dir=weights_dir)
     if not result["ok"]:
         raise RequestError(result["error"]["message"], result["error"]["field"])
     return result

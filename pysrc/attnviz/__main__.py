@@ -4,40 +4,38 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import api, export
+from . import api, export, models
 
 FORMATS = ("json", "csv", "png", "svg")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m attnviz", description="Attention weights of a text, "
-                                "from the synthetic model or the real MiniLM-L6.")
+    p = argparse.ArgumentParser(prog="python -m attnviz", description="Attention weights of a text, from "
+                                "any model of the registry: " + "; ".join(f"{i.name}: {i.about}" for i in models.all_info()))
     p.add_argument("text", help="the text (the queries' side in cross-attention)")
     p.add_argument("--source", help="a second text: cross-attention, keys and values from it")
-    p.add_argument("--model", choices=("synthetic", "minilm"), default="synthetic")
+    p.add_argument("--model", choices=tuple(models.MODULES), default="synthetic")
     p.add_argument("--heads", type=int, default=8, help="synthetic model: 1-16 heads (default 8)")
     p.add_argument("--seed", type=int, default=0, help="synthetic model: the seed (default 0)")
     p.add_argument("--causal", action="store_true", help="mask later tokens (self-attention)")
     p.add_argument("--temperature", type=float, default=1.0, help="divide scores by T (default 1)")
+    p.add_argument("--stack", default="", help="the attention stack of --layer/--head (default: the model's first)")
     p.add_argument("--layer", type=int, default=0, help="the head to draw or list (csv/png/svg)")
     p.add_argument("--head", type=int, default=0)
-    p.add_argument("--intermediates", action="store_true", help="json: every step of --layer/--head")
+    p.add_argument("--intermediates", action="store_true", help="json: the trace (every step) of --layer/--head")
     p.add_argument("--hide-special", action="store_true", help="minilm: drop [CLS]/[SEP]")
     p.add_argument("--merge-subwords", action="store_true", help="minilm: merge word pieces")
-    p.add_argument("--weights", help="minilm: a directory with the weights (default: the installed package)")
+    p.add_argument("--weights", help="real models: the weights' folder or file (default: the installed package)")
     p.add_argument("--format", choices=FORMATS, default="json")
     p.add_argument("-o", "--output", help="write here instead of standard output")
     return p.parse_args(argv)
 
 
 def request_from(args: argparse.Namespace) -> dict:
-    request = {"text": args.text, "model": args.model, "causal": args.causal,
-               "temperature": args.temperature, "layer": args.layer, "head": args.head,
-               "intermediates": args.intermediates}
-    if args.model == "synthetic":
-        request.update(heads=args.heads, seed=args.seed)
-    else:
-        request.update(hide_special=args.hide_special, merge_subwords=args.merge_subwords)
+    request = {"text": args.text, "model": args.model, "causal": args.causal, "temperature": args.temperature,
+               "stack": args.stack, "layer": args.layer, "head": args.head, "intermediates": args.intermediates,
+               "heads": args.heads, "seed": args.seed, "hide_special": args.hide_special,
+               "merge_subwords": args.merge_subwords}
     if args.source is not None:
         request.update(mode="cross", source=args.source)
     return request
@@ -45,14 +43,14 @@ def request_from(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    result = api.run(request_from(args), minilm_dir=args.weights)
+    result = api.run(request_from(args), weights_dir=args.weights)
     if not result["ok"]:
         print(f"attnviz: {result['error']['message']}", file=sys.stderr)
         return 2
     render = {"json": lambda: export.to_json(result),
-              "csv": lambda: export.to_csv(result, args.layer, args.head),
-              "png": lambda: export.to_png(result, args.layer, args.head),
-              "svg": lambda: export.to_svg(result, args.layer, args.head)}
+              "csv": lambda: export.to_csv(result),
+              "png": lambda: export.to_png(result),
+              "svg": lambda: export.to_svg(result)}
     data = render[args.format]()
     if args.output:
         with open(args.output, "wb") as f:

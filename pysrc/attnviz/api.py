@@ -1,111 +1,112 @@
 """The contract between the page (through the worker) and attnviz: one request dict in, one
-result dict out. Nothing here raises for bad input: errors come back as results.
+result dict out. Nothing here raises for bad input or bad model files: errors come back as results.
 
-Request (schema 1; JSON in the browser). Unknown fields and wrong types are errors.
-    schema        1
-    text          str, required: the query-side text (the only text in self-attention)
-    mode          "self" | "cross"                     default "self"
-    source        str: key/value-side text, required when mode is "cross"
-    model         "synthetic" | "minilm"               default "synthetic"
-    heads         1..16, synthetic model only           default 8
-    seed          0..2^31-1, synthetic model only       default 0
-    causal        bool: hide later tokens (self-attention only)   default false
-    temperature   0.05..10: scores are divided by it   default 1
-    pad_to        0..512: pad the keys with [PAD] up to this length and mask them   default 0
-    intermediates bool: also return every step of head (layer, head)   default false
-    layer, head   which head the intermediates describe  default 0, 0
-    hide_special  bool: MiniLM, drop [CLS]/[SEP] and renormalise rows   default false
-    merge_subwords bool: MiniLM, merge WordPiece pieces into words   default false
-    top_k         1..100: how many top pairs per head   default 10
+Request (schema 2; schema 1 reads the same; JSON in the browser). Unknown fields and wrong types
+are errors; fields that do not apply to the model are reset and a note says so.
+    text          str, required: the (query-side) text
+    model         a name in attnviz.models.MODULES                 default "synthetic"
+    mode          "self" | "cross" (models with the "mode" option) default "self"
+    source        str: the key/value-side text in cross mode
+    heads, seed   the synthetic model's 1..16 heads and its seed   default 8, 0
+    causal        bool: hide later tokens (self-attention)          default false
+    temperature   0.05..10: scores are divided by it                default 1
+    pad_to        0..512: pad the keys with [PAD] and mask them     default 0
+    stack         the attention stack the head below belongs to    default: the model's first (cross in cross mode)
+    layer, head   the head in view: its metrics, and its trace when asked   default 0, 0
+    intermediates bool: record the trace (every step) of that head default false
+    hide_special, merge_subwords   bool: MiniLM's views (drop [CLS]/[SEP]; merge word pieces)
+    top_k         1..100: how many top pairs of the head in view    default 10
     kind          "softmax" | "variance": the articles' small demos (see demos.py) instead
 
-Result:
+Result (schema 2):
     schema, ok: true, version (of attnviz), request (with defaults filled in),
-    model: {name, layers, heads, d_model, d_head},
-    query_tokens, key_tokens: [{text, start, end, special}] (spans index the original text),
-    weights: float32 array (layers, heads, q, k),
-    heads: [{layer, head, role, role_id, description, summary}] for every head,
-    metrics: {row_entropy_bits: float32 (layers, heads, q), top_pairs: [[...]], overall: {...}},
-    notes: [str] (what was done to the request, e.g. causal ignored in cross mode),
-    timings: {model_ms, metrics_ms} (the forward pass, then metrics and summaries),
-    intermediates: {name: array} when asked.
-Error: {schema, ok: false, error: {field, message}}
+    model: the model's ModelInfo as a dict (name, label, kind, layers, heads, kv_heads, stacks, ...),
+    tokens: {side: [{text, start, end, special, id?}]}: "text" for one text, "text" and "source"
+        in the synthetic cross mode; spans index the original text, id is the vocabulary id of a
+        real model's token, text what the token stands for in the input,
+    attention: {stack: {weights: float32 (layers, heads, q, k), query: side, key: side}},
+    roles: {stack: [{role, role_id, description}] per head}   (the synthetic model's built roles),
+    metrics: the head in view (stack, layer, head): {summary, description, row_entropy_bits (q,),
+        top_pairs: {with_self, without_self}: [(query, key, weight)]},
+    overview: {stack: {entropy_bits (layers, heads), max_weight (layers, heads), overall: {...}}},
+    trace: the named intermediates of the head in view, when asked (see attention.HeadSteps.named),
+        with trace_tokens {query, key}: the token lists its rows and columns belong to,
+    notes: [str] (what was done to the request), timings: {tokenize_ms, model_ms, metrics_ms}.
+Error: {schema, ok: false, error: {field, message}}: field "text"/"source" for text a model cannot
+take, "model" for missing or damaged weights (the message names the file), null for a bug.
 """
 from __future__ import annotations
 
-import math
 import time
 
-import numpy as np
-
-from . import __version__, demos, metrics, synthetic_run
-from .errors import RequestError
+from . import __version__, demos, metrics, models
+from .errors import RequestError, error_result
 from .request import SCHEMA, normalise
+from .tokenizers.words import check_text
 
 
-def error_result(message: str, field: str | None = None) -> dict:
-    return {"schema": SCHEMA, "ok": False, "error": {"field": field, "message": message}}
-
-
-def run(request: dict, *, minilm_dir: str | None = None) -> dict:
-    """Answer one request. minilm_dir: where the MiniLM weights are (None: the default place)."""
+def prepare(request: dict, weights_dir: str | None = None) -> tuple[dict, list[str], object, dict]:
+    """Validate, load the weights and tokenize: (request, notes, weights, tokens)."""
     if not isinstance(request, dict):
-        return error_result("The request must be an object with a 'text' field.")
-    if "kind" in request:
+        raise RequestError("The request must be an object with a 'text' field.")
+    req, notes = normalise(request)
+    check_text(req["text"], "text")
+    if req["mode"] == "cross":
+        check_text(req["source"], "source")
+    weights = models.load(req["model"], weights_dir)
+    return req, notes, weights, models.tokenize(req["model"], weights, req)
+
+
+def files_needed(request: dict) -> dict:
+    """For the browser: which model files beyond the bundle's base files this request needs.
+    {ok: true, files: [{file, bytes, sha256}]} or an error result."""
+    try:
+        req, _, weights, tokens = prepare(request)
+    except RequestError as exc:
+        return error_result(exc.message, exc.field)
+    return {"schema": SCHEMA, "ok": True, "files": models.module(req["model"]).files_needed(weights, tokens)}
+
+
+def run(request: dict, *, weights_dir: str | None = None) -> dict:
+    """Answer one request. weights_dir: where the model's weights are (None: the default place)."""
+    if isinstance(request, dict) and "kind" in request:
         return demos.run(request)
     try:
-        req = normalise(request)
         started = time.perf_counter()
-        if req["model"] == "minilm":
-            try:
-                from . import minilm_run  # imported on first use: the synthetic path never needs it
-            except ImportError:
-                raise RequestError("The MiniLM model is not part of this build.", "model") from None
-            raw = minilm_run.compute(req, minilm_dir)
-        else:
-            raw = synthetic_run.compute(req)
+        req, notes, weights, tokens = prepare(request, weights_dir)
+        tokenized = time.perf_counter()
+        trace = (req["stack"], req["layer"], req["head"]) if req["intermediates"] else None
+        raw = models.module(req["model"]).forward(weights, req, tokens, trace)
     except RequestError as exc:
         return error_result(exc.message, exc.field)
     computed = time.perf_counter()
-    result = assemble(req, raw)
-    result["timings"] = {"model_ms": (computed - started) * 1e3, "metrics_ms": (time.perf_counter() - computed) * 1e3}
+    result = assemble(req, notes, tokens, raw)
+    result["timings"] = {"tokenize_ms": (tokenized - started) * 1e3, "model_ms": (computed - tokenized) * 1e3,
+                         "metrics_ms": (time.perf_counter() - computed) * 1e3}
     return result
 
 
-def assemble(req: dict, raw: dict) -> dict:
-    """Add metrics and head summaries to a model's raw output and shape the result."""
-    weights = raw["weights"]  # (layers, heads, q, k)
-    layers, heads = weights.shape[:2]
-    self_attention = req["mode"] == "self"
-    w64 = weights.astype(np.float64)
-    entropy = metrics.row_entropy(w64)  # (layers, heads, q) nats
-    head_info, pairs = [], []
-    for layer in range(layers):
-        for head in range(heads):
-            summary = metrics.head_summary(w64[layer, head], self_attention)
-            info = {"layer": layer, "head": head, **raw["roles"][layer * heads + head], "summary": summary}
-            info.setdefault("role", None)  # trained models' heads have no given role
-            info.setdefault("description", metrics.describe(summary))
-            head_info.append(info)
-            pairs.append({"without_self": metrics.top_pairs(w64[layer, head], req["top_k"], False),
-                          "with_self": metrics.top_pairs(w64[layer, head], req["top_k"], True)})
-    column_total = w64.sum(axis=(0, 1, 2))  # (k,) attention received, over all heads
-    overall = {
-        "query_tokens": len(raw["query_tokens"]), "key_tokens": len(raw["key_tokens"]),
-        "layers": layers, "heads": heads,
-        "max_weight": float(w64.max()), "mean_weight": float(w64.mean()),
-        "mean_entropy_bits": float(entropy.mean() / math.log(2)),
-        "most_attended": int(column_total.argmax()),
-    }
+def assemble(req: dict, notes: list[str], tokens: dict, raw: dict) -> dict:
+    """Shape a model's raw output into a result, with the metrics of the head in view and the
+    vectorised overview of every stack."""
+    shown_tokens = {**tokens, **raw.get("tokens", {})}  # a view may merge or hide tokens
+    stack = raw["attention"][req["stack"]]
+    weights = stack["weights"]  # (layers, heads, q, k)
+    head = weights[req["layer"], req["head"]]
     result = {
-        "schema": SCHEMA, "ok": True, "version": __version__, "request": req, "model": raw["model"],
-        "query_tokens": raw["query_tokens"], "key_tokens": raw["key_tokens"],
-        "weights": weights.astype(np.float32),
-        "heads": head_info,
-        "metrics": {"row_entropy_bits": (entropy / math.log(2)).astype(np.float32),
-                    "top_pairs": pairs, "overall": overall},
-        "notes": raw.get("notes", []),
+        "schema": SCHEMA, "ok": True, "version": __version__, "request": req,
+        "model": models.info(req["model"]).as_dict(), "tokens": shown_tokens, "attention": raw["attention"],
+        "roles": raw.get("roles", {}),
+        "metrics": {"stack": req["stack"], "layer": req["layer"], "head": req["head"],
+                    **metrics.head_metrics(head, stack["query"] == stack["key"], req["top_k"])},
+        "overview": {name: metrics.overview(s["weights"]) for name, s in raw["attention"].items()},
+        "notes": notes + raw.get("notes", []),
     }
-    if raw.get("intermediates") is not None:
-        result["intermediates"] = raw["intermediates"]
+    if raw.get("trace") is not None:
+        result["trace"] = raw["trace"]
+        result["trace_tokens"] = raw.get("trace_tokens") or {"query": shown_tokens[stack["query"]],
+                                                             "key": shown_tokens[stack["key"]]}
+    for extra in ("next_tokens", "translation", "generated"):  # model-specific outputs
+        if extra in raw:
+            result[extra] = raw[extra]
     return result

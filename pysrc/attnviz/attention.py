@@ -52,6 +52,14 @@ class HeadSteps:
     weights: np.ndarray   # (q, k)  softmax over k
     output: np.ndarray    # (q, d_v) weights V
 
+    def named(self) -> dict[str, np.ndarray | float]:
+        """The trace every model records for the head in view, under the names the step-by-step
+        view reads (in the spirit of TransformerLens: the pattern is the softmax, z its output)."""
+        d_k = self.q.shape[-1]
+        return {"q": self.q, "k": self.k, "v": self.v, "scores": self.scores, "scaled": self.scaled,
+                "tempered": self.tempered, "mask": self.mask.astype(np.float32), "masked": self.masked,
+                "pattern": self.weights, "z": self.output, "d_k": d_k, "sqrt_d_k": math.sqrt(d_k)}
+
 
 def scaled_dot_product(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None = None,
                        temperature: float = 1.0) -> HeadSteps:

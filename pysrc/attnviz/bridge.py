@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+import traceback
+from typing import Any, Callable
 
 import numpy as np
 
 from . import api
+from .errors import RequestError, error_result
 
 
 def split_arrays(value: Any, arrays: list[np.ndarray]) -> Any:
@@ -32,34 +34,38 @@ def split_arrays(value: Any, arrays: list[np.ndarray]) -> Any:
     return value
 
 
-def error(message: str, field: str | None = None) -> dict:
-    return {"schema": api.SCHEMA, "ok": False, "error": {"field": field, "message": message}}
-
-
-def handle(request_json: str) -> tuple[str, list[np.ndarray]]:
-    """Run one request for the worker. Never raises: failures come back as an error result."""
+def _parsed(request_json: str) -> dict:
+    """The request object, or RequestError for text that is not a JSON object."""
     try:
         request = json.loads(request_json)
     except ValueError:
-        result = error("The request is not valid JSON.")
-    else:
-        if not isinstance(request, dict):
-            result = error("The request must be a JSON object.")
-        else:
-            try:
-                result = api.run(request)
-            except Exception as exc:  # a bug, not bad input: say so rather than kill the worker
-                result = error(f"Internal error in attnviz: {type(exc).__name__}: {exc}")
+        raise RequestError("The request is not valid JSON.") from None
+    if not isinstance(request, dict):
+        raise RequestError("The request must be a JSON object.")
+    return request
+
+
+def _answer(work: Callable[[dict], dict], request_json: str) -> dict:
+    """Run work on the parsed request. Never raises: bad input is an error result, and a bug is
+    an internal error whose traceback goes with it (the worker prints it to the console)."""
+    try:
+        return work(_parsed(request_json))
+    except RequestError as exc:
+        return error_result(exc.message, exc.field)
+    except Exception as exc:  # a bug, not bad input: say so rather than kill the worker
+        result = error_result(f"Internal error in attnviz: {type(exc).__name__}: {exc}")
+        result["traceback"] = traceback.format_exc()
+        return result
+
+
+def handle(request_json: str) -> tuple[str, list[np.ndarray]]:
+    """Run one request for the worker: (result JSON, the arrays it refers to)."""
     arrays: list[np.ndarray] = []
-    meta = split_arrays(result, arrays)
+    meta = split_arrays(_answer(api.run, request_json), arrays)
     return json.dumps(meta, ensure_ascii=False, allow_nan=False), arrays
 
 
-def minilm_files(text: str) -> str:
-    """JSON list of the word-embedding chunk files MiniLM needs for text (the worker fetches
-    them before calling handle). Text it cannot tokenize needs none: handle reports the error."""
-    from . import minilm
-    try:
-        return json.dumps(minilm.needed_files(text))
-    except ValueError:
-        return "[]"
+def files_needed(request_json: str) -> str:
+    """JSON {ok, files: [{file, bytes, sha256}]}: the model files a request needs beyond its
+    bundle's base files (the worker fetches them, then calls handle), or an error result."""
+    return json.dumps(_answer(api.files_needed, request_json), ensure_ascii=False)

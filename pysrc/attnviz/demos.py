@@ -7,6 +7,9 @@ import math
 
 import numpy as np
 
+from .attention import softmax
+from .errors import error_result
+
 SCHEMA = 1
 MAX_SCORES = 12
 MAX_SAMPLES = 20_000
@@ -17,12 +20,6 @@ class DemoError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
-
-
-def stable_softmax(x: np.ndarray) -> np.ndarray:
-    """Softmax over the last axis, with the max subtracted so exp never overflows."""
-    z = np.exp(x - x.max(axis=-1, keepdims=True))
-    return z / z.sum(axis=-1, keepdims=True)
 
 
 def _number_list(request: dict, field: str, *, lo: float, hi: float, max_len: int, integer: bool = False) -> list:
@@ -84,8 +81,8 @@ def variance_demo(request: dict) -> dict:
             "d": d,
             "var_raw": float(dots.var()), "var_scaled": float(scaled.var()),
             "std_raw": float(dots.std()), "std_scaled": float(scaled.std()),
-            "max_weight_raw": float(stable_softmax(raw_scores).max(axis=1).mean()),
-            "max_weight_scaled": float(stable_softmax(raw_scores / math.sqrt(d)).max(axis=1).mean()),
+            "max_weight_raw": float(softmax(raw_scores).max(axis=1).mean()),
+            "max_weight_scaled": float(softmax(raw_scores / math.sqrt(d)).max(axis=1).mean()),
             "hist_raw": np.histogram(dots, bins=24)[0].tolist(),
             "hist_raw_range": [float(dots.min()), float(dots.max())],
             "hist_scaled": np.histogram(scaled, bins=24, range=(-4, 4))[0].tolist(),
@@ -102,17 +99,13 @@ def run(request: dict) -> dict:
     allowed = {"softmax": {"kind", "schema", "scores", "temperature"},
                "variance": {"kind", "schema", "dims", "samples", "seed"}}
     if kind not in DEMOS:
-        return _error("kind", f"Unknown demo '{kind}'. Choose one of: {', '.join(DEMOS)}.")
+        return error_result(f"Unknown demo '{kind}'. Choose one of: {', '.join(DEMOS)}.", "kind")
     unknown = sorted(set(request) - allowed[kind])
     if unknown:
-        return _error(unknown[0], f"Unknown field '{unknown[0]}' for the {kind} demo.")
+        return error_result(f"Unknown field '{unknown[0]}' for the {kind} demo.", unknown[0])
     if request.get("schema", SCHEMA) != SCHEMA:
-        return _error("schema", f"Unsupported schema version; this attnviz speaks schema {SCHEMA}.")
+        return error_result(f"Unsupported schema version; this attnviz speaks schema {SCHEMA}.", "schema")
     try:
         return DEMOS[kind](request)
     except DemoError as err:
-        return _error(err.field, str(err))
-
-
-def _error(field: str | None, message: str) -> dict:
-    return {"schema": SCHEMA, "ok": False, "error": {"field": field, "message": message}}
+        return error_result(str(err), err.field)

@@ -2,6 +2,14 @@
 from __future__ import annotations
 
 
+ERROR_SCHEMA = 2  # request.SCHEMA, written here so every module can answer an error without a cycle
+
+
+def error_result(message: str, field: str | None = None) -> dict:
+    """The one shape of an error answer: {schema, ok: false, error: {field, message}}."""
+    return {"schema": ERROR_SCHEMA, "ok": False, "error": {"field": field, "message": message}}
+
+
 class RequestError(ValueError):
     """Bad input from a person (or a page): `field` is the request field at fault, or None."""
 

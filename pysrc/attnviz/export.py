@@ -33,18 +33,32 @@ def _plain(value):
     return value
 
 
+# Written into every JSON export, so a file says how to read itself.
+DOCUMENT_SCHEMA = {
+    "tokens": "{side: [{text, start, end, special, id?}]}: each token list by its side's name; spans index "
+              "the original text; id is the vocabulary id of a real model's token",
+    "attention": "{stack: {weights: [layer][head][query][key], query: side, key: side}}: every row sums to 1 "
+                 "(0 for a fully masked row); query and key name the token lists of its rows and columns",
+    "roles": "{stack: [{role, role_id, description}] per head}: the roles the synthetic model's heads were built with",
+    "metrics": "the head in view (stack, layer, head): summary numbers, row entropy in bits, top (query, key, weight) pairs",
+    "overview": "{stack: {entropy_bits: [layer][head], max_weight: [layer][head], overall}}",
+    "trace": "the named intermediates (x_query, q, k, v, scores, scaled, mask, masked, pattern, z, ...) of the head "
+             "in view, when asked; trace_tokens names its rows' and columns' tokens",
+}
+
+
 def to_json_document(result: dict) -> dict:
-    """The exportable document of a successful result: tokens, options, weights[layer][head][q][k],
-    head roles, metrics, notes, and the intermediates when the request asked for them."""
+    """The exportable document of a successful result (schema 2): tokens, options, every attention
+    stack, roles, metrics, notes, and the trace when the request asked for it."""
     doc = {
-        "format": DOCUMENT_FORMAT, "attnviz": __version__, "schema": result["schema"],
-        "options": result["request"], "model": result["model"],
-        "query_tokens": result["query_tokens"], "key_tokens": result["key_tokens"],
-        "weights": result["weights"].astype(np.float32),
-        "heads": result["heads"], "metrics": result["metrics"], "notes": result["notes"],
+        "format": DOCUMENT_FORMAT, "attnviz": __version__, "schema": result["schema"], "schema_doc": DOCUMENT_SCHEMA,
+        "options": result["request"], "model": result["model"], "tokens": result["tokens"],
+        "attention": result["attention"], "roles": result["roles"], "metrics": result["metrics"],
+        "overview": result["overview"], "notes": result["notes"],
     }
-    if "intermediates" in result:
-        doc["intermediates"] = result["intermediates"]
+    for extra in ("trace", "trace_tokens", "next_tokens", "translation", "generated"):
+        if extra in result:
+            doc[extra] = result[extra]
     return _plain(doc)
 
 
@@ -52,18 +66,28 @@ def to_json(result: dict) -> str:
     return json.dumps(to_json_document(result), ensure_ascii=False, indent=1)
 
 
-def head_weights(result: dict, layer: int, head: int) -> np.ndarray:
-    """(q, k) float32 weights of one head."""
-    return result["weights"][layer, head]
+def head_in_view(result: dict) -> tuple[np.ndarray, list[dict], list[dict], str]:
+    """(q, k) float32 weights of the head the request named, its query and key tokens, and a title
+    that numbers layers and heads from 1, as the page does."""
+    req = result["request"]
+    stack = result["attention"][req["stack"]]
+    w = stack["weights"][req["layer"], req["head"]]
+    roles = result["roles"].get(req["stack"])
+    role = roles[req["head"]]["role"] if roles else None
+    layers = stack["weights"].shape[0]
+    where = (f"layer {req['layer'] + 1} " if layers > 1 else "") + f"head {req['head'] + 1}"
+    stack_name = f" {req['stack']}" if len(result["attention"]) > 1 or req["stack"] != "self" else ""
+    title = f"{result['model']['label']}{stack_name} {where}" + (f" ({role})" if role else "")
+    return w, result["tokens"][stack["query"]], result["tokens"][stack["key"]], title
 
 
-def to_csv(result: dict, layer: int, head: int) -> str:
-    """One head as a matrix: a header of key tokens, then one row per query token."""
-    w = head_weights(result, layer, head)
+def to_csv(result: dict) -> str:
+    """The head in view as a matrix: a header of key tokens, then one row per query token."""
+    w, q_tokens, k_tokens, _ = head_in_view(result)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["query \\ key"] + [t["text"] for t in result["key_tokens"]])
-    for tok, row in zip(result["query_tokens"], w):
+    writer.writerow(["query \\ key"] + [t["text"] for t in k_tokens])
+    for tok, row in zip(q_tokens, w):
         writer.writerow([tok["text"]] + [f"{float(v):.6g}" for v in row])
     return out.getvalue()
 
@@ -72,9 +96,9 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
-def to_png(result: dict, layer: int, head: int, cell: int = 12) -> bytes:
-    """A heatmap as an RGB PNG, each weight a cell x cell square (viridis, 0 -> max weight)."""
-    w = head_weights(result, layer, head)
+def to_png(result: dict, cell: int = 12) -> bytes:
+    """The head in view as an RGB PNG, each weight a cell x cell square (viridis, 0 -> max weight)."""
+    w = head_in_view(result)[0]
     rgb = colours(w, float(w.max()))  # (q, k, 3)
     image = np.repeat(np.repeat(rgb, cell, axis=0), cell, axis=1)  # (q * cell, k * cell, 3)
     height, width = image.shape[:2]
@@ -84,18 +108,15 @@ def to_png(result: dict, layer: int, head: int, cell: int = 12) -> bytes:
             + _png_chunk(b"IDAT", zlib.compress(raw, 9)) + _png_chunk(b"IEND", b""))
 
 
-def to_svg(result: dict, layer: int, head: int, cell: int = 18) -> str:
-    """A vector heatmap with row and column labels, a title and a 0 -> max legend."""
-    w = head_weights(result, layer, head)
+def to_svg(result: dict, cell: int = 18) -> str:
+    """The head in view as a vector heatmap with row and column labels, a title and a 0 -> max legend."""
+    w, q_tokens, k_tokens, title = head_in_view(result)
     vmax = float(w.max())
     rgb = colours(w, vmax)
-    q_tokens, k_tokens = result["query_tokens"], result["key_tokens"]
     longest = max(len(t["text"]) for t in q_tokens + k_tokens)
     margin = 16 + 7 * min(longest, 24)
     n_q, n_k = w.shape
     width, height = margin + n_k * cell + 90, margin + n_q * cell + 40
-    info = result["heads"][layer * result["model"]["heads"] + head]
-    title = f"{result['model']['name']} layer {layer} head {head}" + (f" ({info['role']})" if info.get("role") else "")
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
              f"<title>{escape(title)}</title>",

@@ -9,16 +9,16 @@ import numpy as np
 
 
 def row_entropy(weights: np.ndarray) -> np.ndarray:
-    """(q,) Shannon entropy of each row in nats: 0 = all on one key, log k = uniform."""
-    w = weights.astype(np.float64)
-    logs = np.log(w, out=np.zeros_like(w), where=w > 0)  # 0 log 0 = 0
-    return -(w * logs).sum(axis=-1)
+    """(..., q) Shannon entropy of each row in nats, in the weights' own precision: 0 = all on
+    one key, log k = uniform. weights: (..., q, k)."""
+    logs = np.log(weights, out=np.zeros_like(weights), where=weights > 0)  # 0 log 0 = 0
+    return -(weights * logs).sum(axis=-1)
 
 
 def top_pairs(weights: np.ndarray, k: int = 10, include_diagonal: bool = False) -> list[tuple[int, int, float]]:
     """The k largest (query, key, weight) entries, largest first; the diagonal (a token attending
     to itself) is skipped unless include_diagonal."""
-    w = weights.astype(np.float64).copy()
+    w = weights.copy()
     if not include_diagonal:
         n = min(w.shape)
         w[np.arange(n), np.arange(n)] = -1.0
@@ -39,7 +39,7 @@ def head_summary(weights: np.ndarray, self_attention: bool = True) -> dict:
     entropy: mean row entropy in nats and bits, and as a fraction of the uniform row's entropy.
     """
     q, k = weights.shape
-    w = weights.astype(np.float64)
+    w = weights
     offsets = np.arange(k)[None, :] - np.arange(q)[:, None]  # (q, k) j - i
     row_mass = w.sum(axis=1)
     live = row_mass > 0
@@ -79,3 +79,25 @@ def describe(summary: dict) -> str:
     if summary["mean_distance"] < 2.5:
         return "Attends to nearby tokens."
     return "Attends to tokens spread across the text, chosen by content."
+
+
+def head_metrics(weights: np.ndarray, self_attention: bool, top_k: int) -> dict:
+    """Everything the page shows about the head in view. weights: (q, k)."""
+    summary = head_summary(weights, self_attention)
+    return {"summary": summary, "description": describe(summary),
+            "row_entropy_bits": (row_entropy(weights) / np.float32(math.log(2))).astype(np.float32),
+            "top_pairs": {"without_self": top_pairs(weights, top_k, False), "with_self": top_pairs(weights, top_k, True)}}
+
+
+def overview(weights: np.ndarray) -> dict:
+    """Numbers about every head of a stack at once, vectorised. weights: (layers, heads, q, k)."""
+    layers, heads = weights.shape[:2]
+    entropy_bits = row_entropy(weights).mean(axis=-1) / np.float32(math.log(2))  # (layers, heads)
+    column_total = weights.sum(axis=(0, 1, 2))  # (k,) attention received, over all heads
+    return {
+        "entropy_bits": entropy_bits.astype(np.float32),
+        "max_weight": weights.max(axis=(2, 3)).astype(np.float32),  # (layers, heads)
+        "overall": {"layers": layers, "heads": heads, "query_tokens": weights.shape[2], "key_tokens": weights.shape[3],
+                    "max_weight": float(weights.max()), "mean_weight": float(weights.mean()),
+                    "mean_entropy_bits": float(entropy_bits.mean()), "most_attended": int(column_total.argmax())},
+    }

@@ -1,11 +1,13 @@
 """Validation of contract requests: every field checked, defaults filled in, messages a person
-understands. Schema version 1 (see api.py for the fields)."""
+understands. Schema 2 (schema 1 requests, which have the same fields, are read the same way).
+Which fields apply to which model comes from the registry (ModelInfo.options)."""
 from __future__ import annotations
 
+from . import models
 from .errors import RequestError
 
-SCHEMA = 1
-MODELS = ("synthetic", "minilm")
+SCHEMA = 2
+READS = (1, 2)
 MODES = ("self", "cross")
 
 # field: (types, default, check or None, description for messages)
@@ -14,19 +16,24 @@ FIELDS: dict[str, tuple] = {
     "text": (str, None, None, "the text"),
     "mode": (str, "self", None, '"self" or "cross"'),
     "source": (str, "", None, "the source text"),
-    "model": (str, "synthetic", None, '"synthetic" or "minilm"'),
+    "model": (str, "synthetic", None, "a model name"),
     "heads": (int, 8, (1, 16), "a whole number from 1 to 16"),
     "seed": (int, 0, (0, 2**31 - 1), "a whole number from 0 to 2147483647"),
     "causal": (bool, False, None, "true or false"),
     "temperature": ((int, float), 1.0, (0.05, 10.0), "a number from 0.05 to 10"),
     "pad_to": (int, 0, (0, 512), "a whole number from 0 to 512"),
     "intermediates": (bool, False, None, "true or false"),
+    "stack": (str, "", None, "an attention stack of the model"),
     "layer": (int, 0, (0, 63), "a layer number"),
     "head": (int, 0, (0, 63), "a head number"),
     "hide_special": (bool, False, None, "true or false"),
     "merge_subwords": (bool, False, None, "true or false"),
     "top_k": (int, 10, (1, 100), "a whole number from 1 to 100"),
 }
+# What a person calls an option, for the note saying it does not apply to a model.
+OPTION_NAMES = {"mode": "cross-attention between two texts", "source": "a source text", "heads": "the number of heads",
+                "seed": "the seed", "causal": "the causal mask", "temperature": "temperature", "pad_to": "padding",
+                "hide_special": "hiding special tokens", "merge_subwords": "merging word pieces"}
 
 
 def _type_name(value: object) -> str:
@@ -34,30 +41,58 @@ def _type_name(value: object) -> str:
             dict: "an object", type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def normalise(request: dict) -> dict:
-    """Return a complete request with defaults, or raise RequestError naming the bad field."""
+def _checked(name: str, value: object) -> object:
+    types, default, bounds, what = FIELDS[name]
+    if value is None:
+        raise RequestError(f"'{name}' is required: give {what}." if default is None
+                           else f"'{name}' must be {what}, not null.", name)
+    # bool is a subclass of int in Python: refuse true/false where a number is expected
+    if not isinstance(value, types) or (isinstance(value, bool) and types is not bool):
+        raise RequestError(f"'{name}' must be {what}, not {_type_name(value)}.", name)
+    if bounds and not (bounds[0] <= value <= bounds[1]):
+        raise RequestError(f"'{name}' must be {what} (got {value}).", name)
+    return float(value) if name == "temperature" else value
+
+
+def normalise(request: dict) -> tuple[dict, list[str]]:
+    """A complete request with defaults and the notes on what was ignored, or RequestError naming
+    the bad field. Fields that do not apply to the chosen model are reset to their defaults."""
     unknown = sorted(set(request) - set(FIELDS))
     if unknown:
         raise RequestError(f"Unknown field '{unknown[0]}'. Known fields: {', '.join(FIELDS)}.", unknown[0])
-    out: dict = {}
-    for name, (types, default, bounds, what) in FIELDS.items():
-        value = request.get(name, default)
-        if value is None:
-            raise RequestError(f"'{name}' is required: give {what}." if default is None
-                               else f"'{name}' must be {what}, not null.", name)
-        # bool is a subclass of int in Python: refuse true/false where a number is expected
-        ok_type = isinstance(value, types) and not (isinstance(value, bool) and types is not bool)
-        if not ok_type:
-            raise RequestError(f"'{name}' must be {what}, not {_type_name(value)}.", name)
-        if bounds and not (bounds[0] <= value <= bounds[1]):
-            raise RequestError(f"'{name}' must be {what} (got {value}).", name)
-        out[name] = float(value) if name == "temperature" else value
-    if out["schema"] != SCHEMA:
-        raise RequestError(f"This attnviz speaks schema {SCHEMA}, not {out['schema']}.", "schema")
-    if out["mode"] not in MODES:
-        raise RequestError(f"'mode' must be \"self\" or \"cross\", not \"{out['mode']}\".", "mode")
-    if out["model"] not in MODELS:
-        raise RequestError(f"Unknown model \"{out['model']}\". Choose \"synthetic\" or \"minilm\".", "model")
-    if out["mode"] == "cross" and not out["source"].strip():
+    req = {name: _checked(name, request.get(name, spec[1])) for name, spec in FIELDS.items()}
+    if req["schema"] not in READS:
+        raise RequestError(f"This attnviz speaks schema {SCHEMA}, not {req['schema']}.", "schema")
+    req["schema"] = SCHEMA
+    if req["mode"] not in MODES:
+        raise RequestError(f"'mode' must be \"self\" or \"cross\", not \"{req['mode']}\".", "mode")
+    info = models.info(req["model"])
+    if req["mode"] == "cross" and "mode" not in info.options:
+        raise RequestError(f"{info.label} has no cross-attention between two texts you type: switch the "
+                           "attention to self, or choose a model that has it.", "mode")
+    if req["mode"] == "cross" and not req["source"].strip():
         raise RequestError("Cross-attention needs a source text for the keys and values: type one.", "source")
-    return out
+    notes = []
+    for name, what in OPTION_NAMES.items():
+        if name not in info.options and name != "source" and req[name] != FIELDS[name][1]:
+            notes.append(f"{what[0].upper()}{what[1:]} does not apply to {info.label}; it is left out.")
+            req[name] = FIELDS[name][1]
+    check_head(req, info)
+    return req, notes
+
+
+def check_head(req: dict, info: models.ModelInfo) -> None:
+    """Fill in the stack (cross in cross mode, else the model's first) and check that the stack,
+    layer and head exist in the model (the synthetic model's heads vary)."""
+    stack = req["stack"] = req["stack"] or ("cross" if req["mode"] == "cross" else info.stacks[0])
+    # a model with two modes (the synthetic one) holds one stack at a time: the mode's
+    stacks = (req["mode"],) if "mode" in info.options else info.stacks
+    if stack not in stacks:
+        raise RequestError(f"There is no '{stack}' attention here; choose {' or '.join(stacks)}.", "stack")
+    layers = info.layers_of(stack)
+    heads = req["heads"] if "heads" in info.options else info.heads
+    if req["layer"] >= layers:
+        raise RequestError(f"{info.label} has {layers} layer{'s' * (layers > 1)}: 'layer' must be 0"
+                           f"{f'-{layers - 1}' if layers > 1 else ''}.", "layer")
+    if req["head"] >= heads:
+        raise RequestError(f"{info.label} has {heads} heads per layer: 'head' must be below {heads}.", "head")

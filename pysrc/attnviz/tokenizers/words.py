@@ -16,7 +16,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from .errors import RequestError
+from ..errors import RequestError
+from .scripts import is_cjk_ideograph, is_kana
 
 MAX_TOKENS = 512
 MAX_CHARS = 10_000
@@ -36,9 +37,7 @@ class Token:
 
 
 def _is_cjk(ch: str) -> bool:
-    cp = ord(ch)
-    return (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x2FA1F
-            or 0xF900 <= cp <= 0xFAFF or 0x3040 <= cp <= 0x30FF)  # ideographs, kana
+    return is_cjk_ideograph(ch) or is_kana(ch)  # these scripts do not separate words with spaces
 
 
 def _is_word_char(ch: str) -> bool:

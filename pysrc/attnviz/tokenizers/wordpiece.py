@@ -6,6 +6,9 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from ..errors import RequestError
+from .scripts import is_cjk_ideograph
+
 MAX_TOKENS = 512  # MiniLM's position table: [CLS] + 510 pieces + [SEP]
 MAX_WORD_CHARS = 100  # longer words become [UNK], as in BERT
 CLS, SEP, UNK = "[CLS]", "[SEP]", "[UNK]"
@@ -20,7 +23,7 @@ class Piece:
     special: bool = False
 
     def as_dict(self) -> dict:
-        return {"text": self.text, "start": self.start, "end": self.end, "special": self.special}
+        return {"text": self.text, "id": self.id, "start": self.start, "end": self.end, "special": self.special}
 
 
 def _is_whitespace(ch: str) -> bool:
@@ -36,13 +39,6 @@ def _is_punctuation(ch: str) -> bool:
     if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
         return True  # BERT counts all non-letter ASCII symbols ($, ^, `) as punctuation
     return unicodedata.category(ch).startswith("P")
-
-
-def _is_cjk(ch: str) -> bool:
-    cp = ord(ch)
-    return (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x2A6DF
-            or 0x2A700 <= cp <= 0x2B73F or 0x2B740 <= cp <= 0x2B81F or 0x2B820 <= cp <= 0x2CEAF
-            or 0xF900 <= cp <= 0xFAFF or 0x2F800 <= cp <= 0x2FA1F)
 
 
 def basic_words(text: str) -> list[tuple[str, int, int]]:
@@ -62,7 +58,7 @@ def basic_words(text: str) -> list[tuple[str, int, int]]:
         if _is_whitespace(ch):
             flush()
             continue
-        if _is_cjk(ch):
+        if is_cjk_ideograph(ch):
             flush()
             words.append((ch, i, i + 1))
             continue
@@ -127,10 +123,11 @@ class WordPiece:
                 pieces.append(Piece(p, self.vocab[p], pos if aligned else start, pos + n if aligned else end))
                 pos += n
         if len(pieces) == 1:
-            raise ValueError("Type some text to see its attention." if not text.strip()
-                             else "The text has no characters MiniLM can read.")
+            empty = not text.strip()
+            raise RequestError("Type some text to see its attention." if empty
+                               else "The text has no characters MiniLM can read.", "text")
         pieces.append(Piece(SEP, self.vocab[SEP], len(text), len(text), True))
         if len(pieces) > max_tokens:
-            raise ValueError(f"The text makes {len(pieces):,} word pieces for MiniLM; the limit is "
-                             f"{max_tokens} (with [CLS] and [SEP]). Shorten it.")
+            raise RequestError(f"The text makes {len(pieces):,} word pieces for MiniLM; the limit is "
+                               f"{max_tokens} (with [CLS] and [SEP]). Shorten it.", "text")
         return pieces

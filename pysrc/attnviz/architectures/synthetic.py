@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .tokens import Token
 
 D_MODEL = 64
 D_HEAD = 32
@@ -122,15 +121,15 @@ def is_punct(text: str) -> bool:
     return all(unicodedata.category(ch).startswith("P") for ch in text)
 
 
-def embed(tokens: list[Token], seed: int) -> np.ndarray:
+def embed(tokens: list[dict], seed: int) -> np.ndarray:
     """(n, 64) embeddings X of the tokens, as described in the module docstring."""
     x = np.zeros((len(tokens), D_MODEL))
     x[:, BLOCKS["bias"]] = 1.0
     x[:, BLOCKS["position"]] = position_code(len(tokens))
     for i, tok in enumerate(tokens):
-        x[i, BLOCKS["meaning"]] = meaning_vector(tok.text)
-        x[i, BLOCKS["punct"]] = 1.0 if is_punct(tok.text) else 0.0
-        x[i, BLOCKS["content"]] = _hash_unit(f"c:{seed}:{_normal_form(tok.text)}", 22)
+        x[i, BLOCKS["meaning"]] = meaning_vector(tok["text"])
+        x[i, BLOCKS["punct"]] = 1.0 if is_punct(tok["text"]) else 0.0
+        x[i, BLOCKS["content"]] = _hash_unit(f"c:{seed}:{_normal_form(tok['text'])}", 22)
     return x
 
 

@@ -1,0 +1,102 @@
+"""The model registry: every model the API, the CLI and the site can run, one module each.
+
+A model module has
+    INFO                        a ModelInfo: what the model is, its shape, stacks, options, limits
+    load(source)                its weights (source: a directory or file, None for the default place)
+    tokenize(weights, req)      {side: [token dict]} for the request's text(s)
+    files_needed(weights, tokens)  browser files the tokens need beyond the bundle's base files
+    forward(weights, req, tokens, trace)  {"attention": {stack: {weights, query, key}}, "trace", "notes", ...}
+
+`trace` is None or (stack, layer, head): the head whose named intermediates to record (see
+attention.HeadSteps.named). Adding a model is one module here, its entry in MODULES, its export
+(tools/export_models.py) and its fixtures.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import asdict, dataclass, field
+from types import ModuleType
+from typing import Any
+
+from ..errors import ModelFileError, RequestError
+
+# name -> module, imported on first use so the synthetic path never loads a real model's code
+MODULES = {"synthetic": "attnviz.models.synthetic", "minilm": "attnviz.models.minilm"}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str                  # the id in requests, links and file paths
+    label: str                 # what the page calls it
+    kind: str                  # "encoder" | "decoder" | "encoder-decoder" | "hand-built"
+    layers: int
+    heads: int                 # query heads per layer (the synthetic model: the default of 1..16)
+    kv_heads: int              # key/value heads per layer (< heads: grouped-query attention)
+    d_model: int
+    d_head: int
+    stacks: tuple[str, ...]    # attention stacks a result holds, the default one first
+    sides: tuple[str, ...]     # token lists a result holds ("text", or "source" and "target")
+    options: tuple[str, ...]   # request fields beyond text/model/layer/head that apply to it
+    max_tokens: int            # longest input, in the model's own tokens
+    steps: tuple[str, ...]     # the named intermediates its trace records
+    about: str                 # one sentence for the model list
+    bundle: str | None = None  # folder of its browser files under models/ (None: nothing to download)
+    stack_layers: dict[str, int] = field(default_factory=dict)  # stacks with another layer count
+
+    def layers_of(self, stack: str) -> int:
+        return self.stack_layers.get(stack, self.layers)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+BROWSER_ROOT = "/models"  # where the worker writes each bundle, in Pyodide's file system
+
+
+def browser_dir(info: ModelInfo) -> str:
+    return f"{BROWSER_ROOT}/{info.bundle}"
+
+
+def module(name: str) -> ModuleType:
+    """The module of a model by name; RequestError for a name not in the registry."""
+    if name not in MODULES:
+        raise RequestError(f"Unknown model \"{name}\". Choose one of: {', '.join(MODULES)}.", "model")
+    return importlib.import_module(MODULES[name])
+
+
+def info(name: str) -> ModelInfo:
+    return module(name).INFO
+
+
+def all_info() -> list[ModelInfo]:
+    return [info(name) for name in MODULES]
+
+
+_loaded: dict[tuple[str, str | None], Any] = {}
+
+
+def load(name: str, source: str | None = None) -> Any:
+    """A model's weights, read once per process and source. A missing or damaged file is a
+    RequestError on the `model` field that names the file."""
+    key = (name, source)
+    if key not in _loaded:
+        try:
+            _loaded[key] = module(name).load(source)
+        except ModelFileError as exc:
+            raise RequestError(f"{info(name).label} could not be loaded: {exc}", "model") from exc
+    return _loaded[key]
+
+
+_token_cache: dict[tuple, dict] = {}
+TOKEN_CACHE_SIZE = 8
+
+
+def tokenize(name: str, weights: Any, req: dict) -> dict[str, list[dict]]:
+    """{side: tokens} for a request, remembered for the last few texts: the worker asks which
+    files a request needs and then runs it, and the text is tokenized once for both."""
+    key = (name, id(weights), req.get("text"), req.get("source"), req.get("target"), req.get("chat"), req.get("mode"))
+    if key not in _token_cache:
+        if len(_token_cache) >= TOKEN_CACHE_SIZE:
+            _token_cache.pop(next(iter(_token_cache)))
+        _token_cache[key] = module(name).tokenize(weights, req)
+    return _token_cache[key]

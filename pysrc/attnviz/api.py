@@ -40,7 +40,7 @@ from __future__ import annotations
 import time
 
 from . import __version__, demos, metrics, models
-from .errors import RequestError, error_result
+from .errors import ModelFileError, RequestError, error_result
 from .request import SCHEMA, normalise
 from .tokenizers.words import check_text
 
@@ -79,6 +79,8 @@ def run(request: dict, *, weights_dir: str | None = None) -> dict:
         raw = models.module(req["model"]).forward(weights, req, tokens, trace)
     except RequestError as exc:
         return error_result(exc.message, exc.field)
+    except ModelFileError as exc:  # a file the forward pass reads on demand (a word-embedding chunk)
+        return error_result(f"{models.info(req['model']).label} could not be loaded: {exc}", "model")
     computed = time.perf_counter()
     result = assemble(req, notes, tokens, raw)
     result["timings"] = {"tokenize_ms": (tokenized - started) * 1e3, "model_ms": (computed - tokenized) * 1e3,

@@ -26,9 +26,10 @@ def test_json_is_the_export_document_of_the_same_request():
     doc = json.loads(out.stdout)
     expected = export.to_json_document(api.run({"text": "The cat sat on the mat.", "heads": 4, "causal": True,
                                                  "temperature": 0.5, "layer": 0, "head": 0,
-                                                 "model": "synthetic", "intermediates": False, "seed": 0}))
-    assert doc["options"] == expected["options"] and doc["query_tokens"] == expected["query_tokens"]
-    np.testing.assert_allclose(doc["weights"], expected["weights"], atol=1e-6)
+                                                 "model": "synthetic", "intermediates": False, "seed": 0,
+                                                 "stack": ""}))
+    assert doc["options"] == expected["options"] and doc["tokens"] == expected["tokens"]
+    np.testing.assert_allclose(doc["attention"]["self"]["weights"], expected["attention"]["self"]["weights"], atol=1e-6)
 
 
 def test_cross_attention_and_files(tmp_path):
@@ -45,3 +46,5 @@ def test_bad_input_exits_2_with_the_message():
     assert out.returncode == 2 and b"Type some text" in out.stderr
     out = cli("hi", "--heads", "40")
     assert out.returncode == 2 and b"from 1 to 16" in out.stderr
+    out = cli("le chat", "--source", "the black cat", "--stack", "self")
+    assert out.returncode == 2 and b"no 'self' attention" in out.stderr

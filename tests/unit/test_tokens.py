@@ -1,4 +1,4 @@
-"""attnviz.tokens: spans into the original text, Unicode, and the limits."""
+"""attnviz.tokenizers.words: spans into the original text, Unicode, and the limits."""
 from __future__ import annotations
 
 import re
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attnviz.errors import RequestError
-from attnviz.tokens import MAX_CHARS, MAX_TOKENS, tokenize
+from attnviz.tokenizers.words import MAX_CHARS, MAX_TOKENS, tokenize
 
 
 def texts(text):

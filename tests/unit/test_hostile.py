@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from attnviz import api
+from attnviz import api, bridge
 
 REFUSED = [
     # (what, request, field, words the message must contain)
@@ -32,8 +32,7 @@ REFUSED = [
 @pytest.mark.parametrize("request_, field, words", [r[1:] for r in REFUSED], ids=[r[0] for r in REFUSED])
 def test_refused_input_names_the_problem(request_, field, words):
     result = api.run(request_)
-    assert result["ok"] is False
-    assert result["error"]["field"] == field
+    assert result == {"schema": 2, "ok": False, "error": {"field": field, "message": result["error"]["message"]}}
     assert words.lower() in result["error"]["message"].lower(), result["error"]["message"]
 
 
@@ -55,27 +54,33 @@ ODD = [
 def test_odd_text_keeps_every_character_where_it_was_typed(text, expected):
     result = api.run({"text": text, "heads": 4})
     assert result["ok"], result.get("error")
-    tokens = result["query_tokens"]
+    tokens = result["tokens"]["text"]
     assert [t["text"] for t in tokens] == expected
     for t in tokens:
         assert text[t["start"]:t["end"]] == t["text"]
-    weights = result["weights"]  # (layers, heads, q, k)
+    weights = result["attention"]["self"]["weights"]  # (layers, heads, q, k)
     assert np.isfinite(weights).all()
     np.testing.assert_allclose(weights.sum(-1), 1, atol=1e-5)
 
 
 def test_markup_is_data_in_the_json_the_page_receives():
-    """The page gets token text as JSON strings; nothing in attnviz turns it into markup."""
-    text = '<img src=x onerror="alert(1)">'
-    result = api.run({"text": text})
-    assert "".join(t["text"] for t in result["query_tokens"]) == text.replace(" ", "")
-    meta = json.dumps([t["text"] for t in result["query_tokens"]])
-    assert "&lt;" not in meta  # not escaped here: the page sets it as text, never as HTML
+    """The page gets token text as JSON strings (through the bridge, as the worker does); nothing
+    in attnviz escapes it or turns it into markup: the page sets it as text, never as HTML."""
+    text = '<img src=x onerror="alert(1)"> & </script>'
+    meta_json, _ = bridge.handle(json.dumps({"text": text}))
+    meta = json.loads(meta_json)
+    assert meta["ok"], meta
+    tokens = meta["tokens"]["text"]
+    assert "".join(t["text"] for t in tokens) == text.replace(" ", "")
+    assert all(text[t["start"]:t["end"]] == t["text"] for t in tokens)
+    for entity in ("&lt;", "&gt;", "&amp;", "&quot;", "&#"):  # no HTML escaping on the way
+        assert entity not in meta_json
+    assert '"<"' in meta_json and '"&"' in meta_json
 
 
 def test_a_refused_request_leaves_the_next_one_unaffected():
     good = {"text": "The cat sat.", "heads": 2}
-    before = api.run(good)["weights"].copy()
+    before = api.run(good)["attention"]["self"]["weights"].copy()
     for _, request_, _, _ in REFUSED:
         api.run(request_)
-    np.testing.assert_array_equal(api.run(good)["weights"], before)
+    np.testing.assert_array_equal(api.run(good)["attention"]["self"]["weights"], before)

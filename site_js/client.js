@@ -123,6 +123,10 @@ export class AttnvizClient {
       const job = this.inFlight;
       this.inFlight = null;
       const result = attachArrays(JSON.parse(msg.meta), msg.buffers);
+      if (result.traceback) { // a bug in attnviz, not bad input: its trace is for developers
+        console.error(result.traceback);
+        delete result.traceback;
+      }
       result.ms = msg.ms;
       result.memory = msg.memory; // bytes of Pyodide's WebAssembly memory after this request
       job.resolve(result);

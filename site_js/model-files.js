@@ -1,20 +1,23 @@
 /**
- * MiniLM's weights for the worker: fetch the manifest, the vocabulary, the encoder weights and
- * only the word-embedding chunks a sentence needs; check every file's sha256; keep them in the
- * Cache API (one cache per model version, older ones deleted) so a second visit downloads
- * nothing; and write them into Pyodide's file system where attnviz.minilm reads them.
+ * A model's weights for the worker, for any model of the index that has a bundle: fetch its
+ * content-addressed manifest, the bundle's base files, then exactly the files the request needs
+ * (attnviz says which: `bridge.files_needed`, which also tokenizes the text once and checks the
+ * request); check every file's size and sha256; keep them in the Cache API (one cache per model
+ * version, older versions deleted) so a second visit downloads nothing; and write them into
+ * Pyodide's file system where attnviz.models reads them.
  */
-const MODEL_URL = new URL("../models/minilm-l6/", import.meta.url).href;
-const FS_DIR = "/models/minilm-l6"; // attnviz.minilm.BROWSER_DIR
-const CACHE_PREFIX = "attnviz-minilm-";
-// Replaced at build time by the content-addressed name, manifest.<sha256 prefix>.json.
-const MANIFEST_FILE = "manifest.json";
+import { findModel, modelIndex } from "./models.js";
+
+const MODELS_URL = new URL("../models/", import.meta.url).href;
+const FS_ROOT = "/models"; // attnviz.models.BROWSER_ROOT
+const CACHE_PREFIX = "attnviz-model-";
 const baseFetch = self.fetch.bind(self); // captured before worker.js wraps fetch for boot progress
 
 /** @typedef {{file: string, bytes: number, sha256: string}} FileEntry */
 
-let manifest = null;
-/** @type {Set<string>} files already in Pyodide's file system */
+/** @type {Map<string, object>} bundle -> its manifest, once written into the file system */
+const manifests = new Map();
+/** @type {Set<string>} "bundle/file" already in Pyodide's file system */
 const written = new Set();
 
 /** @param {ArrayBuffer} bytes */
@@ -48,25 +51,25 @@ async function download(url, file, onBytes) {
   return out.buffer;
 }
 
-async function openCache(version) {
+/** The cache of one bundle version; other versions of the same bundle are deleted. */
+async function openCache(bundle, version) {
   if (!self.caches) return null; // not a secure context: no Cache API, the HTTP cache still helps
+  const prefix = `${CACHE_PREFIX}${bundle}-`;
   try {
     for (const name of await caches.keys()) {
-      const keep = [CACHE_PREFIX + version, CACHE_PREFIX + "manifests"];
-      if (name.startsWith(CACHE_PREFIX) && !keep.includes(name)) await caches.delete(name);
+      if (name.startsWith(prefix) && name !== prefix + version) await caches.delete(name);
     }
-    return await caches.open(CACHE_PREFIX + version);
+    return await caches.open(prefix + version);
   } catch {
     return null;
   }
 }
 
 /**
- * One verified file, from the cache or the network. @param {FileEntry} entry
+ * One verified file, from the cache or the network. @param {string} url @param {FileEntry} entry
  * @returns {Promise<ArrayBuffer>}
  */
-async function getFile(entry, cache, onBytes) {
-  const url = MODEL_URL + entry.file;
+async function getFile(url, entry, cache, onBytes) {
   const hit = cache && (await cache.match(url));
   if (hit) {
     const bytes = await hit.arrayBuffer();
@@ -80,53 +83,69 @@ async function getFile(entry, cache, onBytes) {
   return bytes;
 }
 
-/** The manifest, from the Cache API when its content-addressed name is already there. */
-async function getManifest() {
-  const url = MODEL_URL + MANIFEST_FILE;
-  const cache = self.caches ? await caches.open(CACHE_PREFIX + "manifests").catch(() => null) : null;
+/**
+ * The manifest, from the Cache API when its content-addressed name is already there.
+ * @param {string} path "bundle/manifest.<hash>.json", relative to models/ @param {string} label
+ */
+async function getManifest(path, label) {
+  const url = MODELS_URL + path;
+  const cache = self.caches ? await caches.open(`${CACHE_PREFIX}manifests`).catch(() => null) : null;
   const hit = cache && (await cache.match(url));
   if (hit) return hit.arrayBuffer();
   let res;
   try {
     res = await baseFetch(url);
   } catch {
-    throw new Error("MiniLM's manifest could not be downloaded (no network?).");
+    throw new Error(`${label}'s file list could not be downloaded (no network?).`);
   }
-  if (!res.ok) throw new Error(`MiniLM's manifest is missing (HTTP ${res.status}): the site was built without the model.`);
+  if (!res.ok) throw new Error(`${label}'s file list is missing (HTTP ${res.status}): the site was built without the model.`);
   const raw = await res.arrayBuffer();
-  const hash = MANIFEST_FILE.split(".")[1];
-  if (hash !== "json" && !(await sha256(raw)).startsWith(hash)) {
-    throw new Error(`The model file ${MANIFEST_FILE} is damaged: its checksum does not match its name.`);
+  const hash = path.split("/").pop().split(".")[1];
+  if (!(await sha256(raw)).startsWith(hash)) {
+    throw new Error(`The model file ${path} is damaged: its checksum does not match its name.`);
   }
-  if (cache && hash !== "json") await cache.put(url, new Response(raw)).catch(() => {});
+  if (cache) await cache.put(url, new Response(raw)).catch(() => {});
   return raw;
 }
 
 /**
- * Make sure the files for text are in Pyodide's file system.
- * @param {any} pyodide @param {string} text
- * @param {(p: {loaded: number, total: number, file?: string}) => void} report
+ * Make sure the files a request needs are in Pyodide's file system. Returns null when the
+ * request can run, or attnviz's error result (bad text, unknown model) to answer it with.
+ * @param {any} pyodide @param {object} request
+ * @param {(p: {loaded: number, total: number, file?: string, label?: string}) => void} report
+ * @returns {Promise<object|null>}
  */
-export async function ensureMiniLM(pyodide, text, report) {
+export async function ensureModel(pyodide, request, report) {
+  const index = await modelIndex(baseFetch);
+  const entry = findModel(index, request.model);
+  if (!entry || !entry.manifest) return null; // nothing to download: attnviz answers the rest
+  const dir = `${FS_ROOT}/${entry.bundle}`;
+  let manifest = manifests.get(entry.bundle);
   if (!manifest) {
-    const raw = await getManifest();
+    const raw = await getManifest(entry.manifest, entry.label);
     manifest = JSON.parse(new TextDecoder().decode(raw));
-    pyodide.FS.mkdirTree(FS_DIR);
-    pyodide.FS.writeFile(`${FS_DIR}/manifest.json`, new Uint8Array(raw));
+    pyodide.FS.mkdirTree(dir);
+    pyodide.FS.writeFile(`${dir}/manifest.json`, new Uint8Array(raw));
+    manifests.set(entry.bundle, manifest);
   }
-  const cache = await openCache(manifest.version);
+  const cache = await openCache(entry.bundle, manifest.version);
   const fetchAll = async (entries) => {
-    const todo = entries.filter((e) => !written.has(e.file));
+    const todo = entries.filter((e) => !written.has(`${entry.bundle}/${e.file}`));
     const total = todo.reduce((n, e) => n + e.bytes, 0);
     let loaded = 0;
-    if (todo.length) report({ loaded, total });
-    await Promise.all(todo.map(async (entry) => {
-      const bytes = await getFile(entry, cache, (n) => { loaded += n; report({ loaded, total, file: entry.file }); });
-      pyodide.FS.writeFile(`${FS_DIR}/${entry.file}`, new Uint8Array(bytes));
-      written.add(entry.file);
+    if (todo.length) report({ loaded, total, label: entry.label });
+    await Promise.all(todo.map(async (e) => {
+      const bytes = await getFile(`${MODELS_URL}${entry.bundle}/${e.file}`, e, cache, (n) => {
+        loaded += n;
+        report({ loaded, total, file: e.file, label: entry.label });
+      });
+      pyodide.FS.writeFile(`${dir}/${e.file}`, new Uint8Array(bytes));
+      written.add(`${entry.bundle}/${e.file}`);
     }));
   };
-  await fetchAll([manifest.vocab, manifest.core]);
-  const needed = JSON.parse(pyodide.pyimport("attnviz.bridge").minilm_files(text));
-  await fetchAll(needed);
+  await fetchAll(Object.values(manifest.files));
+  const needed = JSON.parse(pyodide.pyimport("attnviz.bridge").files_needed(JSON.stringify(request)));
+  if (!needed.ok) return needed;
+  await fetchAll(needed.files);
+  return null;
 }

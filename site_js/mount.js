@@ -38,7 +38,7 @@ async function mountAll() {
       continue;
     }
     try {
-      (await load()).mount(host, options);
+      await (await load()).mount(host, options);
     } catch (err) {
       showProblem(host, `The "${name}" widget could not start: ${err.message || err}`);
     }

@@ -10,8 +10,9 @@ export function formatBytes(n) {
   return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`;
 }
 
-/** Approximate download of a cold start (runtime + numpy + attnviz), for the bar's scale. */
-const EXPECTED_BYTES = 9.5e6;
+/** The download of a cold start (runtime, numpy, attnviz), for the bar's scale: the build writes
+ * in the size of the files the worker fetches. */
+const EXPECTED_BYTES = Number("__RUNTIME_BYTES__") || 20e6;
 
 export class StatusLine {
   /** @param {HTMLElement} parent @param {import("./client.js").AttnvizClient} client */
@@ -43,7 +44,7 @@ export class StatusLine {
       this.root.dataset.state = "model";
       this.bar.hidden = false;
       this.bar.value = s.model.total ? s.model.loaded / s.model.total : 0;
-      this.text.textContent = `Loading MiniLM's weights… ${formatBytes(s.model.loaded)} of ${formatBytes(s.model.total)}`;
+      this.text.textContent = `Loading ${s.model.label || "the model"}'s weights… ${formatBytes(s.model.loaded)} of ${formatBytes(s.model.total)}`;
       return;
     }
     if (s.ready) {

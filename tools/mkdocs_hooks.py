@@ -1,8 +1,8 @@
 """MkDocs hook: put the browser runtime into every build, for `mkdocs build` and `mkdocs serve` alike.
 
 - before the build: assemble Pyodide + numpy + the attnviz wheel (tools/runtime.py, cached) and
-  MiniLM's weights in the browser format (tools/export_minilm.py, cached);
-- after the build: copy the runtime to site/pyodide/, the model to site/models/, site_js/ to site/js/ and KaTeX to
+  every model's browser bundle and the model index (tools/export_models.py, cached);
+- after the build: copy the runtime to site/pyodide/, the models to site/models/, site_js/ to site/js/ and KaTeX to
   site/vendor/katex/, all under relative URLs so the site works from any sub-path;
 - on pages with widgets: start the worker from <head> (site_js/boot.js), before the page has
   finished parsing, so Pyodide boots in parallel with the page;
@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-import export_minilm  # noqa: E402  (tools/ is not a package)
+import export_models  # noqa: E402  (tools/ is not a package)
 import runtime  # noqa: E402
 from mkdocs.utils import get_relative_url  # noqa: E402
 
@@ -41,10 +41,11 @@ def copy_tree(src: Path, dest: Path, *, skip: tuple[str, ...] = ()) -> None:
 
 
 # Left out of the service worker's precache (cached on first use instead): optional files.
-# Patterns match paths relative to site/; models/ has a cache of its own (site_js/model-files.js).
+# Patterns match paths relative to site/; model bundles have caches of their own
+# (site_js/model-files.js); the model index is precached.
 LAZY = ("assets/javascripts/lunr/*", "vendor/katex/fonts/*.woff", "vendor/katex/fonts/*.ttf",
         "pyodide/pyodide.js", "*.map", "*.gz", "sitemap.xml")
-NOT_CACHED = ("sw.js", "models/*")
+NOT_CACHED = ("sw.js", "models/*/*")  # fnmatch's * crosses "/": every file inside a bundle folder
 
 
 def service_worker_build(site: Path) -> dict:
@@ -86,17 +87,17 @@ def on_pre_build(config, **kwargs) -> None:
         runtime.build_served()
     except runtime.BuildError as err:
         raise SystemExit(f"attnviz runtime: {err}") from err
-    export_minilm.build()
+    export_models.build()
 
 
 def on_post_build(config, **kwargs) -> None:
     site = Path(config["site_dir"])
     copy_tree(runtime.SERVED_DIR, site / "pyodide", skip=("package.json",))
     copy_tree(ROOT / "site_js", site / "js", skip=("sw.js",))
-    copy_tree(export_minilm.OUT.parent, site / "models")
-    # Tell the worker the manifest's content-addressed name, so a revisit needs no request for it.
-    loader = site / "js" / "model-files.js"
-    loader.write_text(loader.read_text().replace('"manifest.json"', f'"{export_minilm.versioned_manifest()}"', 1))
+    copy_tree(export_models.OUT, site / "models", skip=("*.tmp",))
+    # The progress bar's scale: what the worker downloads on a cold start.
+    status = site / "js" / "status.js"
+    status.write_text(status.read_text().replace("__RUNTIME_BYTES__", str(runtime.boot_bytes()), 1))
     copy_tree(KATEX_DIST, site / "vendor" / "katex", skip=("contrib", "*.mjs", "katex.js", "katex.css", "README.md"))
     if not serving:
         write_service_worker(site)  # keep last: it lists every file the build wrote

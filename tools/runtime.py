@@ -175,6 +175,13 @@ def build_served() -> Path:
     return SERVED_DIR
 
 
+def boot_bytes(served: Path = SERVED_DIR) -> int:
+    """Bytes a cold start downloads: Pyodide's core files and the numpy and attnviz wheels."""
+    lock = json.loads((served / "pyodide-lock.json").read_text())
+    files = [*CORE_FILES[:-1], *(lock["packages"][name]["file_name"] for name in ("numpy", "attnviz"))]
+    return sum((served / name).stat().st_size for name in files if name != "pyodide.js")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--numpy-wheel", help="use this numpy wheel file instead of the pinned PyPI package")

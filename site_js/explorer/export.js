@@ -5,7 +5,7 @@
  */
 import { VIRIDIS } from "../colormap.js";
 import { maxOf } from "../heatmap.js";
-import { headMatrix } from "../widgets/common.js";
+import { headMatrix, roleOf, stackOf } from "../widgets/common.js";
 
 export const DOCUMENT_FORMAT = "attnviz-result";
 
@@ -25,13 +25,41 @@ function nest(data, shape, offset) {
   return Array.from({ length: shape[0] }, (_, i) => nest(data, shape.slice(1), offset + i * stride));
 }
 
-/** The exportable document of a result (keys in the same order as attnviz.export). */
-export function jsonDocument(result, version) {
-  const doc = { format: DOCUMENT_FORMAT, attnviz: version, schema: result.schema, options: result.request,
-    model: result.model, query_tokens: result.query_tokens, key_tokens: result.key_tokens,
-    weights: result.weights, heads: result.heads, metrics: result.metrics, notes: result.notes };
-  if (result.intermediates) doc.intermediates = result.intermediates;
+/**
+ * The exportable document of a result (keys in the same order as attnviz.export.to_json_document).
+ * @param {object} result @param {string} version @param {object} schemaDoc the model index's result_schema
+ */
+export function jsonDocument(result, version, schemaDoc) {
+  const doc = { format: DOCUMENT_FORMAT, attnviz: version, schema: result.schema, schema_doc: schemaDoc,
+    options: result.request, model: result.model, tokens: result.tokens, attention: result.attention,
+    roles: result.roles, metrics: result.metrics, overview: result.overview, notes: result.notes };
+  for (const extra of ["trace", "trace_tokens", "next_tokens", "translation", "generated"]) {
+    if (extra in result) doc[extra] = result[extra];
+  }
   return plain(doc);
+}
+
+/**
+ * The head in view (the request's stack, layer and head): its weights, tokens and a title that
+ * numbers layers and heads from 1 as the page does, like attnviz.export.head_in_view.
+ * @param {object} result
+ */
+export function headInView(result) {
+  const req = result.request;
+  const s = stackOf(result, req.stack);
+  const role = roleOf(result, req.head, req.stack);
+  const where = `${s.weights.shape[0] > 1 ? `layer ${req.layer + 1} ` : ""}head ${req.head + 1}`;
+  const stackName = Object.keys(result.attention).length > 1 || req.stack !== "self" ? ` ${req.stack}` : "";
+  return { w: headMatrix(s.weights, req.layer, req.head), q: s.query, k: s.key,
+    title: `${result.model.label}${stackName} ${where}${role ? ` (${role.role})` : ""}` };
+}
+
+/** A file name for the head in view, numbered as the page numbers it. @param {object} result */
+export function baseName(result) {
+  const req = result.request;
+  const layered = stackOf(result).weights.shape[0] > 1;
+  return `attention-${result.model.name}${req.stack !== "self" ? `-${req.stack}` : ""}` +
+    `${layered ? `-layer${req.layer + 1}` : ""}-head${req.head + 1}`;
 }
 
 /** CSV cell quoting (RFC 4180). */
@@ -39,12 +67,12 @@ function csvCell(s) {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** One head as a labelled matrix, like attnviz.export.to_csv. */
-export function csv(result, layer, head) {
-  const w = headMatrix(result.weights, layer, head);
-  const k = result.key_tokens.length;
-  const lines = [["query \\ key", ...result.key_tokens.map((t) => t.text)].map(csvCell).join(",")];
-  result.query_tokens.forEach((t, i) => {
+/** The head in view as a labelled matrix, like attnviz.export.to_csv. */
+export function csv(result) {
+  const { w, q, k: keys } = headInView(result);
+  const k = keys.length;
+  const lines = [["query \\ key", ...keys.map((t) => t.text)].map(csvCell).join(",")];
+  q.forEach((t, i) => {
     const row = Array.from(w.subarray(i * k, (i + 1) * k), (v) => String(Number(v.toPrecision(6))));
     lines.push([csvCell(t.text), ...row].join(","));
   });
@@ -62,16 +90,13 @@ function hex(t) {
 }
 
 /** A vector heatmap with labels, title and legend, like attnviz.export.to_svg. */
-export function svg(result, layer, head, { rowScale = false } = {}) {
-  const w = headMatrix(result.weights, layer, head);
-  const q = result.query_tokens, k = result.key_tokens;
+export function svg(result, { rowScale = false } = {}) {
+  const { w, q, k, title } = headInView(result);
   const cell = 18;
   const longest = Math.max(...q.concat(k).map((t) => Array.from(t.text).length));
   const margin = 16 + 7 * Math.min(longest, 24);
   const vmax = maxOf(w) || 1;
   const width = margin + k.length * cell + 90, height = margin + q.length * cell + 40;
-  const info = result.heads[layer * result.model.heads + head];
-  const title = `${result.model.name} layer ${layer} head ${head}${info.role ? ` (${info.role})` : ""}`;
   const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<title>${xmlEscape(title)}</title>`, `<text x="4" y="14" font-size="13">${xmlEscape(title)}</text>`];
   q.forEach((t, i) => out.push(`<text x="${margin - 4}" y="${(margin + i * cell + cell * 0.7).toFixed(1)}" text-anchor="end">${xmlEscape(t.text)}</text>`));

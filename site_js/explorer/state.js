@@ -1,20 +1,22 @@
 /**
  * The Explorer's whole state, and its round trip through the URL hash (so a link reproduces the
  * view). Values from the URL are checked one by one: anything missing, mistyped, out of range or
- * enormous falls back to its default, and the caller is told which fields did.
+ * enormous falls back to its default, and the caller is told which fields did. Which models exist
+ * (and their layers and heads) is the model index's business: the Explorer checks a link's model
+ * against it (see `fitToModel`).
  */
 
 export const MAX_URL_TEXT = 10000; // the same limit attnviz applies to text
 
 /** @typedef {{text: string, source: string, mode: string, model: string, heads: number, head: number,
- *   layer: number, causal: boolean, temperature: number, rowscale: boolean, view: string, step: boolean,
+ *   stack: string, layer: number, causal: boolean, temperature: number, rowscale: boolean, view: string, step: boolean,
  *   stage: number, token: number, self: boolean, hide: boolean, merge: boolean}} ExplorerState */
 
 /** @type {ExplorerState} */
 export const DEFAULTS = Object.freeze({
   text: "The cat sat on the mat because it was tired.",
   source: "Le chat était fatigué.",
-  mode: "self", model: "synthetic", heads: 8, head: 0, layer: 0, causal: false, temperature: 1,
+  mode: "self", model: "synthetic", heads: 8, head: 0, stack: "", layer: 0, causal: false, temperature: 1,
   rowscale: false, view: "single", step: false, stage: 0, token: -1, self: false, hide: false, merge: false,
 });
 
@@ -23,11 +25,12 @@ const num = (lo, hi) => (s) => (/^-?\d*\.?\d+(e-?\d+)?$/i.test(s) && +s >= lo &&
 const bool = (s) => (s === "1" || s === "true" ? true : s === "0" || s === "false" ? false : undefined);
 const oneOf = (...values) => (s) => (values.includes(s) ? s : undefined);
 const text = (s) => (s.trim() && s.length <= MAX_URL_TEXT ? s : undefined);
+const name = (s) => (/^[a-z][a-z0-9-]{0,39}$/.test(s) ? s : undefined);
 
 /** How each field is read from the URL. */
 const PARSERS = {
-  text, source: text, mode: oneOf("self", "cross"), model: oneOf("synthetic", "minilm"),
-  heads: int(1, 16), head: int(0, 15), layer: int(0, 5), causal: bool, temperature: num(0.05, 10),
+  text, source: text, mode: oneOf("self", "cross"), model: name, stack: name,
+  heads: int(1, 16), head: int(0, 63), layer: int(0, 63), causal: bool, temperature: num(0.05, 10),
   rowscale: bool, view: oneOf("single", "grid"), step: bool, stage: int(0, 8), token: int(-1, 511),
   self: bool, hide: bool, merge: bool,
 };
@@ -52,8 +55,30 @@ export function fromHash(hash) {
     if (value === undefined) rejected.push(key);
     else state[key] = value;
   }
-  if (state.head >= state.heads && state.model === "synthetic") { state.head = 0; rejected.push("head"); }
   return { state, rejected: [...new Set(rejected)] };
+}
+
+/**
+ * Make a state fit its model (an entry of the model index, or undefined for a name the index
+ * does not know): an unknown model falls back to the default one, a head or layer past the
+ * model's falls back to 0, modes and stacks it does not have to its first. Returns the fields
+ * that had to change.
+ * @param {ExplorerState} state @param {import("../models.js").ModelEntry|undefined} entry
+ * @param {import("../models.js").ModelEntry} fallback @returns {string[]}
+ */
+export function fitToModel(state, entry, fallback) {
+  const changed = [];
+  if (!entry) { state.model = fallback.name; entry = fallback; changed.push("model"); }
+  const has = (option) => entry.options.includes(option);
+  if (state.mode === "cross" && !has("mode")) { state.mode = "self"; changed.push("mode"); }
+  const stacks = has("mode") ? [state.mode] : entry.stacks;
+  if (state.stack && !stacks.includes(state.stack)) { state.stack = ""; changed.push("stack"); }
+  const stack = state.stack || stacks[0];
+  const layers = (entry.stack_layers && entry.stack_layers[stack]) || entry.layers;
+  const heads = has("heads") ? state.heads : entry.heads;
+  if (state.layer >= layers) { state.layer = 0; changed.push("layer"); }
+  if (state.head >= heads) { state.head = 0; changed.push("head"); }
+  return changed;
 }
 
 /** The hash for a state: only fields that differ from the defaults, so links stay short. */
@@ -68,15 +93,20 @@ export function toHash(state) {
   return s ? `#${s}` : "";
 }
 
+/** Request fields the Explorer's controls set, by the option name in the model index. */
+const OPTION_FIELDS = { mode: ["mode"], heads: ["heads"], causal: ["causal"], temperature: ["temperature"],
+  hide_special: ["hide"], merge_subwords: ["merge"] };
+
 /**
- * The attnviz request for a state (see attnviz/api.py).
- * @param {ExplorerState} s
+ * The attnviz request for a state (see attnviz/api.py): only the options the model has.
+ * @param {ExplorerState} s @param {import("../models.js").ModelEntry} entry
  */
-export function requestFor(s) {
-  const req = { text: s.text, mode: s.mode, model: s.model, causal: s.causal, temperature: s.temperature,
-    intermediates: s.step, layer: s.layer, head: s.head };
-  if (s.mode === "cross") req.source = s.source;
-  if (s.model === "synthetic") { req.heads = s.heads; req.layer = 0; }
-  else { req.hide_special = s.hide; req.merge_subwords = s.merge; }
+export function requestFor(s, entry) {
+  const req = { text: s.text, model: s.model, intermediates: s.step, layer: s.layer, head: s.head };
+  if (s.stack) req.stack = s.stack;
+  for (const [option, [key]] of Object.entries(OPTION_FIELDS)) {
+    if (entry.options.includes(option)) req[option] = s[key];
+  }
+  if (req.mode === "cross") req.source = s.source;
   return req;
 }

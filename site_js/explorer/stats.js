@@ -3,6 +3,7 @@
  * pairs, with a switch to include a token attending to itself.
  */
 import { el } from "../heatmap.js";
+import { stackOf } from "../widgets/common.js";
 
 export class Stats {
   /** @param {HTMLElement} parent @param {() => boolean} includeSelf @param {(v: boolean) => void} setIncludeSelf */
@@ -22,14 +23,14 @@ export class Stats {
     this.table = el("table", "av-table av-pairs", pairs);
   }
 
-  /** @param {object} result @param {number} index layer * heads + head @param {boolean} includeSelf */
-  draw(result, index, includeSelf) {
-    const info = result.heads[index];
-    const s = info.summary;
-    const q = result.query_tokens, k = result.key_tokens;
+  /** The head in view's metrics (result.metrics). @param {object} result @param {boolean} includeSelf */
+  draw(result, includeSelf) {
+    const s = result.metrics.summary;
+    const { query: q, key: k, weights } = stackOf(result, result.metrics.stack);
+    const [layers, heads] = weights.shape;
     const rows = [
       ["Tokens", q.length === k.length ? String(q.length) : `${q.length} queries × ${k.length} keys`],
-      ["Heads", `${result.model.heads}${result.model.layers > 1 ? ` × ${result.model.layers} layers` : ""}`],
+      ["Heads", `${heads}${layers > 1 ? ` × ${layers} layers` : ""}`],
       ["Max weight", s.max_weight.toFixed(3)],
       ["Mean weight", s.mean_weight.toFixed(3)],
       ["Mean entropy", `${s.entropy_bits.toFixed(2)} bits (${Math.round(s.entropy_fraction * 100)}% of uniform)`],
@@ -46,7 +47,7 @@ export class Stats {
       return [dt, dd];
     }));
     this.selfBox.checked = includeSelf;
-    const pairs = result.metrics.top_pairs[index][includeSelf ? "with_self" : "without_self"];
+    const pairs = result.metrics.top_pairs[includeSelf ? "with_self" : "without_self"];
     const head = document.createElement("tr");
     for (const t of ["Query", "→ Key", "Weight"]) el("th", null, head).textContent = t;
     this.table.replaceChildren(head, ...pairs.map(([i, j, w]) => {

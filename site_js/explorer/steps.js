@@ -10,7 +10,7 @@ import { el, moveCell } from "../heatmap.js";
 /** Each stage: title, KaTeX formula, the intermediates it shows, a sentence. */
 export const STAGES = [
   { title: "Input X", tex: "X \\in \\mathbb{R}^{n \\times d_{model}}", show: ["x_query", "x_key"],
-    text: "One row per token: its embedding (here: position code, word features, punctuation flag)." },
+    text: "One row per token: the vector the head reads. The synthetic model builds it (position code, word features, punctuation flag); in a real model it is the layer's input after its norm." },
   { title: "Queries, keys, values", tex: "Q = XW_Q,\\; K = XW_K,\\; V = XW_V", show: ["q", "k", "v"],
     text: "Three linear projections of the same rows (keys and values from the source in cross-attention)." },
   { title: "Scores", tex: "S = QK^\\top", show: ["scores"],
@@ -21,18 +21,18 @@ export const STAGES = [
     text: "T < 1 sharpens the softmax that follows, T > 1 flattens it." },
   { title: "Mask", tex: "S_{ij} = -\\infty \\text{ where } j \\text{ is hidden}", show: ["mask", "masked"],
     text: "Hidden keys (the future under a causal mask, padding) get −∞, so softmax gives them 0." },
-  { title: "Softmax", tex: "A_{ij} = \\frac{e^{S_{ij}}}{\\sum_{j'} e^{S_{ij'}}}", show: ["weights"],
+  { title: "Softmax", tex: "A_{ij} = \\frac{e^{S_{ij}}}{\\sum_{j'} e^{S_{ij'}}}", show: ["pattern"],
     text: "Each row becomes positive weights that sum to 1: the attention heatmap." },
-  { title: "Output", tex: "O = AV", show: ["output"],
+  { title: "Output", tex: "O = AV", show: ["z"],
     text: "Each token's output is the weighted average of the value rows." },
-  { title: "All heads", tex: "\\operatorname{MultiHead} = \\operatorname{Concat}(O_1,\\dots,O_h)\\,W_O", show: ["concat", "w_o", "attention_output"],
+  { title: "All heads", tex: "\\operatorname{MultiHead} = \\operatorname{Concat}(O_1,\\dots,O_h)\\,W_O", show: ["concat", "w_o", "output"],
     text: "The heads' outputs side by side, mixed back to d_model by the output projection." },
 ];
 
 const NAMES = { x_query: "X (queries)", x_key: "X (keys)", q: "Q", k: "K", v: "V", scores: "QKᵀ",
-  scaled: "÷ √d_k", tempered: "÷ T", mask: "mask (1 = visible)", masked: "masked scores", weights: "A = softmax",
-  output: "O = AV", concat: "concat", w_o: "W_O", attention_output: "output" };
-const QK = new Set(["scores", "scaled", "tempered", "mask", "masked", "weights"]);
+  scaled: "÷ √d_k", tempered: "÷ T", mask: "mask (1 = visible)", masked: "masked scores", pattern: "A = softmax",
+  z: "O = AV", concat: "concat", w_o: "W_O", output: "output" };
+const QK = new Set(["scores", "scaled", "tempered", "mask", "masked", "pattern"]);
 
 /** PuOr, a colour-blind-safe diverging map: purple (negative), light grey (0), orange (positive). */
 function diverging(t) {
@@ -138,7 +138,7 @@ export class Steps {
     this.render();
   }
 
-  /** @param {object} result with intermediates @param {number} stage */
+  /** @param {object} result with a trace @param {number} stage */
   draw(result, stage) {
     this.result = result;
     this.stage = Math.max(0, Math.min(STAGES.length - 1, stage));
@@ -147,7 +147,7 @@ export class Steps {
 
   render() {
     const st = STAGES[this.stage];
-    const inter = this.result && this.result.intermediates;
+    const inter = this.result && this.result.trace;
     this.title.textContent = `Step ${this.stage + 1} of ${STAGES.length}: ${st.title}`;
     this.setEnds();
     if (window.katex) window.katex.render(st.tex, this.formula, { throwOnError: false, displayMode: true });
@@ -155,14 +155,14 @@ export class Steps {
     this.text.textContent = st.text;
     this.explain.textContent = "";
     if (!inter) { this.mats.replaceChildren(); return; }
-    const selfAttention = this.result.request.mode === "self";
+    const selfAttention = this.result.request.mode === "self" && this.result.request.stack !== "cross";
     const figures = [];
     for (const name of st.show) {
       const tensor = inter[name];
       if (!tensor || (name === "x_key" && selfAttention)) continue;
       const fig = el("figure", "av-steps__mat");
       const canvas = el("canvas", null, fig);
-      const geom = drawMatrix(canvas, tensor, name === "weights" || name === "mask");
+      const geom = drawMatrix(canvas, tensor, name === "pattern" || name === "mask");
       canvas.dataset.matrix = name;
       const cap = el("figcaption", null, fig);
       cap.textContent = `${name === "x_query" && selfAttention ? "X" : NAMES[name]}  (${geom.rows} × ${geom.cols})`;
@@ -210,14 +210,14 @@ export class Steps {
 
   /** Where the number at (i, j) of a stage came from. */
   explainCell(name, i, j) {
-    const r = this.result, inter = r.intermediates;
+    const r = this.result, inter = r.trace;
     const cols = inter[name].shape[1];
     const value = inter[name].data[i * cols + j];
     if (!QK.has(name)) {
       this.explain.textContent = `${NAMES[name]}[${i}, ${j}] = ${fmt(value)}`;
       return;
     }
-    const q = r.query_tokens[i].text, k = r.key_tokens[j].text;
+    const q = r.trace_tokens.query[i].text, k = r.trace_tokens.key[j].text;
     const dk = inter.d_k, T = inter.temperature;
     const [, d] = inter.q.shape;
     let dot = 0;
@@ -237,7 +237,7 @@ export class Steps {
       visible ? "mask: visible" : "mask: hidden → −∞",
       `exp(s − row max) = exp(${fmt(visible ? inter.masked.data[i * cols + j] : -Infinity)} − ${fmt(max)}) = ${fmt(e)}`,
       `row sum of exp = ${fmt(sum)}`,
-      `weight = ${fmt(e)} / ${fmt(sum)} = ${fmt(sum > 0 ? e / sum : 0)}   (attnviz: ${fmt(inter.weights.data[i * cols + j])})`,
+      `weight = ${fmt(e)} / ${fmt(sum)} = ${fmt(sum > 0 ? e / sum : 0)}   (attnviz: ${fmt(inter.pattern.data[i * cols + j])})`,
     ].join("\n");
   }
 }

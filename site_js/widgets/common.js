@@ -12,11 +12,29 @@ export function headMatrix(weights, layer, head) {
   return weights.data.subarray(start, start + q * k);
 }
 
-/** Heatmap input for one head of a result. */
-export function heatmapData(result, layer, head, extra = {}) {
-  const [, , q, k] = result.weights.shape;
-  return { weights: headMatrix(result.weights, layer, head), rows: q, cols: k,
-    rowLabels: result.query_tokens.map((t) => t.text), colLabels: result.key_tokens.map((t) => t.text), ...extra };
+/**
+ * One attention stack of a result (schema 2): its (layers, heads, q, k) weights and the token
+ * lists of its rows and columns. Without a name, the stack the request's head belongs to.
+ * @param {object} result @param {string} [name]
+ * @returns {{name: string, weights: {data: Float32Array, shape: number[]}, query: object[], key: object[]}}
+ */
+export function stackOf(result, name = result.request.stack) {
+  const s = result.attention[name];
+  return { name, weights: s.weights, query: result.tokens[s.query], key: result.tokens[s.key] };
+}
+
+/** The role a synthetic head was built with, or null for a trained model's head. */
+export function roleOf(result, head, stack = result.request.stack) {
+  const roles = result.roles && result.roles[stack];
+  return roles ? roles[head] : null;
+}
+
+/** Heatmap input for one head of a result's stack. */
+export function heatmapData(result, layer, head, extra = {}, stack = result.request.stack) {
+  const s = stackOf(result, stack);
+  const [, , q, k] = s.weights.shape;
+  return { weights: headMatrix(s.weights, layer, head), rows: q, cols: k,
+    rowLabels: s.query.map((t) => t.text), colLabels: s.key.map((t) => t.text), ...extra };
 }
 
 /**
@@ -38,7 +56,7 @@ export function textBox(parent, label, value, onChange, delay = 250) {
   return input;
 }
 
-/** A head picker filled from a result's head roles. @returns {{update: (heads: object[]) => void}} */
+/** A head picker filled from a result's head roles. @returns {{update: (roles: object[]) => void}} */
 export function headPicker(parent, state, onChange) {
   const wrap = el("label", "av-control", parent);
   el("span", null, wrap).textContent = "Head";

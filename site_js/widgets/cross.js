@@ -5,7 +5,7 @@
 import { getClient } from "../client.js";
 import { Heatmap, el } from "../heatmap.js";
 import { StatusLine } from "../status.js";
-import { headPicker, heatmapData, requester, textBox } from "./common.js";
+import { headPicker, heatmapData, requester, roleOf, stackOf, textBox } from "./common.js";
 
 /** @param {HTMLElement} host @param {{text?: string, source?: string, heads?: number, head?: number}} options */
 export function mount(host, options) {
@@ -25,8 +25,8 @@ export function mount(host, options) {
   function draw() {
     if (!result) return;
     heatmap.set(heatmapData(result, 0, state.head));
-    const [, , q, k] = result.weights.shape;
-    caption.textContent = `${q} query tokens × ${k} key tokens — head ${state.head + 1}: ${result.heads[state.head].role}`;
+    const [, , q, k] = stackOf(result).weights.shape;
+    caption.textContent = `${q} query tokens × ${k} key tokens — head ${state.head + 1}: ${roleOf(result, state.head).role}`;
     host.dataset.ready = "true";
   }
 
@@ -34,7 +34,7 @@ export function mount(host, options) {
     const r = await request({ text: state.text, source: state.source, mode: "cross", heads: state.heads });
     if (!r) return;
     result = r;
-    picker.update(r.heads);
+    picker.update(r.roles.cross);
     draw();
   }
   compute();

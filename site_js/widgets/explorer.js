@@ -1,6 +1,6 @@
 /**
- * The Explorer: type text, pick heads, mask, temperature, self or cross, the synthetic model or
- * MiniLM, and see every head's attention; select a token for its arcs and top keys; walk through
+ * The Explorer: type text, pick a model from the model index, heads, mask, temperature, self or
+ * cross, and see every head's attention; select a token for its arcs and top keys; walk through
  * the computation step by step; share the state as a link; export PNG, SVG, CSV and JSON.
  * All numbers come from attnviz through the worker; this module only draws and listens.
  */
@@ -10,10 +10,11 @@ import { StatusLine } from "../status.js";
 import { drawThumb } from "../thumbs.js";
 import { Arcs } from "../explorer/arcs.js";
 import * as files from "../explorer/export.js";
-import { fromHash, requestFor, toHash } from "../explorer/state.js";
+import { fitToModel, fromHash, requestFor, toHash } from "../explorer/state.js";
 import { Stats } from "../explorer/stats.js";
 import { Steps } from "../explorer/steps.js";
-import { headMatrix, heatmapData, requester } from "./common.js";
+import { findModel, layersOf, megabytes, modelIndex } from "../models.js";
+import { headMatrix, heatmapData, requester, roleOf, stackOf } from "./common.js";
 
 const THUMB = 96;
 
@@ -26,13 +27,30 @@ function fieldList(names, shown = 6) {
   return names.length > shown ? `${listed} and ${names.length - shown} more` : listed;
 }
 
+/** "MiniLM-L6 (encoder, 6 × 12, 43.1 MB)": what the model list says of a model. @param {import("../models.js").ModelEntry} m */
+function modelLabel(m) {
+  const size = m.bytes ? `, ${megabytes(m.bytes)}` : "";
+  return `${m.label} (${m.kind}, ${m.layers > 1 ? `${m.layers} × ` : ""}${m.heads}${m.layers > 1 ? "" : " heads"}${size})`;
+}
+
 /** @param {HTMLElement} host */
-export function mount(host) {
+export async function mount(host) {
+  host.classList.add("av-widget", "av-explorer");
+  const status = new StatusLine(host, getClient());
+  let index;
+  try {
+    index = await modelIndex();
+  } catch (err) {
+    status.error(String(err.message || err), false);
+    return;
+  }
   const parsed = fromHash(location.hash);
   const state = parsed.state;
-  host.classList.add("av-widget", "av-explorer");
-  const ui = buildControls(el("div", "av-explorer__controls", host), state, changed);
-  const status = new StatusLine(host, getClient());
+  const entryOf = () => findModel(index, state.model);
+  parsed.rejected.push(...fitToModel(state, entryOf(), index.models[0]));
+  const controls = el("div", "av-explorer__controls");
+  host.insertBefore(controls, status.root);
+  const ui = buildControls(controls, state, changed, index);
   const notes = el("p", "av-caption av-explorer__notes", host);
   notes.setAttribute("aria-live", "polite");
   const chips = el("div", "av-chips", host);
@@ -55,8 +73,9 @@ export function mount(host) {
   let pendingKey = "";
   let changeStarted = 0;
   const timing = (window.__attnvizExplorer = { latencies: [], computes: 0 });
-  const urlProblems = parsed.rejected.length
-    ? `The link had values that could not be used (${fieldList(parsed.rejected)}); defaults are shown for those.` : "";
+  const rejected = [...new Set(parsed.rejected)];
+  const urlProblems = rejected.length
+    ? `The link had values that could not be used (${fieldList(rejected)}); defaults are shown for those.` : "";
 
   /** Apply a change from a control, then recompute or just redraw. @param {Partial<typeof state>} patch */
   function changed(patch = {}) {
@@ -68,12 +87,9 @@ export function mount(host) {
     update();
   }
 
-  /** Keep the state consistent: MiniLM has no cross-attention, head within range, ... */
+  /** Keep the state consistent with its model: modes and stacks it has, heads and layers in range. */
   function normalise() {
-    if (state.model === "minilm" && state.mode === "cross") state.mode = "self";
-    const heads = state.model === "minilm" ? 12 : state.heads;
-    state.head = Math.min(state.head, heads - 1);
-    state.layer = state.model === "minilm" ? Math.min(state.layer, 5) : 0;
+    fitToModel(state, entryOf(), index.models[0]);
   }
 
   function saveHash() {
@@ -81,7 +97,7 @@ export function mount(host) {
   }
 
   async function update() {
-    const req = requestFor(state);
+    const req = requestFor(state, entryOf());
     const key = JSON.stringify(req);
     if (key === resultKey) { draw(); return; }
     if (key === pendingKey) return;
@@ -100,24 +116,23 @@ export function mount(host) {
 
   function draw() {
     if (!result) return;
-    const layer = Math.min(state.layer, result.model.layers - 1);
-    const head = Math.min(state.head, result.model.heads - 1);
-    const index = layer * result.model.heads + head;
-    const info = result.heads[index];
-    const nq = result.query_tokens.length;
+    const { layer, head } = result.request; // the head this result's metrics and trace are for
+    const s = stackOf(result);
+    const role = roleOf(result, head);
+    const nq = s.query.length;
     const token = state.token >= 0 && state.token < nq ? state.token : 0;
-    const headName = result.model.layers > 1 ? `Layer ${layer + 1}, head ${head + 1}` : `Head ${head + 1}`;
-    caption.textContent = `${headName}${info.role ? ` — ${info.role}` : ""}: ${info.description}`;
+    const headName = s.weights.shape[0] > 1 ? `Layer ${layer + 1}, head ${head + 1}` : `Head ${head + 1}`;
+    caption.textContent = `${headName}${role ? ` — ${role.role}` : ""}: ${result.metrics.description}`;
     notes.textContent = [urlProblems, ...(result.notes || [])].filter(Boolean).join(" ");
-    drawChips(token);
+    drawChips(s.query, token);
     const single = showView();
     if (single) heatmap.set({ ...heatmapData(result, layer, head), rowScale: state.rowscale });
     else drawGrid(layer, head);
     heatmap.select(token);
-    const [, , , k] = result.weights.shape;
-    const row = headMatrix(result.weights, layer, head).subarray(token * k, (token + 1) * k);
-    arcs.draw(result.key_tokens, result.query_tokens[token].text, token, row, result.request.mode === "self");
-    stats.draw(result, index, state.self);
+    const k = s.key.length;
+    const row = headMatrix(s.weights, layer, head).subarray(token * k, (token + 1) * k);
+    arcs.draw(s.key, s.query[token].text, token, row, s.query === s.key);
+    stats.draw(result, state.self);
     steps.root.hidden = !state.step;
     if (state.step) steps.draw(result, state.stage);
     host.dataset.ready = "true";
@@ -128,8 +143,8 @@ export function mount(host) {
     }
   }
 
-  function drawChips(selected) {
-    const items = result.query_tokens.map((t, i) => {
+  function drawChips(tokens, selected) {
+    const items = tokens.map((t, i) => {
       const b = document.createElement("button");
       b.type = "button";
       b.className = "av-chip";
@@ -143,18 +158,18 @@ export function mount(host) {
   }
 
   function drawGrid(layer, selectedHead) {
-    const { heads } = result.model;
-    const [, , q, k] = result.weights.shape;
+    const { weights } = stackOf(result);
+    const [, heads, q, k] = weights.shape;
     grid.style.gridTemplateColumns = `repeat(auto-fill, minmax(${THUMB + 10}px, 1fr))`;
     const cells = [];
     for (let h = 0; h < heads; h++) {
-      const info = result.heads[layer * heads + h];
+      const info = roleOf(result, h) || {};
       const b = el("button", "av-thumb av-thumb--labelled");
       b.type = "button";
       b.dataset.head = String(h);
       b.setAttribute("aria-pressed", String(h === selectedHead));
       b.setAttribute("aria-label", `Open head ${h + 1}${info.role ? `: ${info.role}` : ""}`);
-      drawThumb(el("canvas", null, b), headMatrix(result.weights, layer, h), q, k, THUMB);
+      drawThumb(el("canvas", null, b), headMatrix(weights, layer, h), q, k, THUMB);
       el("span", "av-thumb__label", b).textContent = `${h + 1}${info.role ? ` ${info.role}` : ""}`;
       b.addEventListener("click", () => openHead(h));
       cells.push(b);
@@ -183,11 +198,10 @@ export function mount(host) {
 
   ui.onExport = async (kind) => {
     if (!result) return;
-    const layer = Math.min(state.layer, result.model.layers - 1), head = Math.min(state.head, result.model.heads - 1);
-    const base = `attention-${result.model.name}-L${layer}H${head}`;
-    if (kind === "json") files.download(JSON.stringify(files.jsonDocument(result, result.version), null, 1), `${base}.json`, "application/json");
-    if (kind === "csv") files.download(files.csv(result, layer, head), `${base}.csv`, "text/csv");
-    if (kind === "svg") files.download(files.svg(result, layer, head, { rowScale: state.rowscale }), `${base}.svg`, "image/svg+xml");
+    const base = files.baseName(result);
+    if (kind === "json") files.download(JSON.stringify(files.jsonDocument(result, result.version, index.result_schema), null, 1), `${base}.json`, "application/json");
+    if (kind === "csv") files.download(files.csv(result), `${base}.csv`, "text/csv");
+    if (kind === "svg") files.download(files.svg(result, { rowScale: state.rowscale }), `${base}.svg`, "image/svg+xml");
     if (kind === "png") {
       if (state.view !== "single") changed({ view: "single" });
       const bg = getComputedStyle(document.body).backgroundColor || "#fff";
@@ -199,6 +213,7 @@ export function mount(host) {
     const next = fromHash(location.hash);
     if (toHash(next.state) === toHash(state)) return;
     Object.assign(state, next.state);
+    normalise();
     ui.sync(result, true);
     changed();
   });
@@ -207,9 +222,11 @@ export function mount(host) {
 }
 
 /**
- * The control panel. @returns {{sync: (result: object|null, values?: boolean) => void, onExport: (kind: string) => void}}
+ * The control panel; the model list, layer range and which controls apply come from the model index.
+ * @param {import("../models.js").ModelIndex} index
+ * @returns {{sync: (result: object|null, values?: boolean) => void, onExport: (kind: string) => void}}
  */
-function buildControls(root, state, changed) {
+function buildControls(root, state, changed, index) {
   const api = { onExport: () => {} };
   const row1 = el("div", "av-controls", root);
   const textLabel = el("label", "av-control av-control--wide", row1);
@@ -249,10 +266,11 @@ function buildControls(root, state, changed) {
     box.addEventListener("change", () => changed({ [key]: box.checked }));
     return box;
   };
-  const model = select("Model", "model", [["synthetic", "Synthetic (1 layer, roles)"], ["minilm", "MiniLM-L6 (real, 6 × 12)"]]);
+  const model = select("Model", "model", index.models.map((m) => [m.name, modelLabel(m)]));
   const mode = select("Attention", "mode", [["self", "Self"], ["cross", "Cross (text → source)"]]);
+  const stack = select("Stack", "stack", [["", ""]]);
   const heads = select("Heads", "heads", Array.from({ length: 16 }, (_, i) => [String(i + 1), String(i + 1)]), Number);
-  const layer = select("Layer", "layer", Array.from({ length: 6 }, (_, i) => [String(i), String(i + 1)]), Number);
+  const layer = select("Layer", "layer", [["0", "1"]], Number);
   const head = select("Head", "head", [["0", "1"]], Number);
   const view = select("Show", "view", [["single", "One head"], ["grid", "All heads"]]);
   const causal = check("Causal mask", "causal");
@@ -290,35 +308,51 @@ function buildControls(root, state, changed) {
     button(`Export ${label}`, `export-${kind}`).addEventListener("click", () => api.onExport(kind));
   }
 
+  /** Replace a select's options when they differ. @param {HTMLSelectElement} s @param {[string, string][]} options */
+  const setOptions = (s, options) => {
+    if ([...s.options].map((o) => `${o.value}=${o.textContent}`).join() === options.map(([v, t]) => `${v}=${t}`).join()) return;
+    s.replaceChildren(...options.map(([value, textContent]) => Object.assign(document.createElement("option"), { value, textContent })));
+  };
+
   api.sync = (result, values = false) => {
-    const minilm = state.model === "minilm";
+    const entry = findModel(index, state.model) || index.models[0];
+    const has = (option) => entry.options.includes(option);
     if (values) {
       text.value = state.text;
       source.value = state.source;
     }
     model.value = state.model;
     mode.value = state.mode;
-    mode.disabled = minilm;
-    mode.title = minilm ? "MiniLM is an encoder: self-attention only" : "";
+    mode.disabled = !has("mode");
+    mode.title = has("mode") ? "" : `${entry.label} has no cross-attention between two texts you type`;
+    const stacks = has("mode") ? [] : entry.stacks;
+    setOptions(stack, stacks.map((s) => [s, s]));
+    stack.value = state.stack || stacks[0] || "";
+    stack.parentElement.hidden = stacks.length < 2;
     heads.value = String(state.heads);
-    heads.parentElement.hidden = minilm;
+    heads.parentElement.hidden = !has("heads");
+    const layers = layersOf(entry, state.stack || (has("mode") ? state.mode : entry.stacks[0]));
+    setOptions(layer, Array.from({ length: layers }, (_, l) => [String(l), String(l + 1)]));
     layer.value = String(state.layer);
-    layer.parentElement.hidden = !minilm;
+    layer.parentElement.hidden = layers < 2;
     sourceLabel.hidden = state.mode !== "cross";
     view.value = state.view;
     causal.checked = state.causal;
+    causal.parentElement.hidden = !has("causal");
     temperature.value = String(state.temperature);
     tempText.textContent = `Temperature T = ${state.temperature.toFixed(2)}`;
+    tempWrap.hidden = !has("temperature");
     rowscale.checked = state.rowscale;
     step.checked = state.step;
     hide.checked = state.hide;
     merge.checked = state.merge;
-    hide.parentElement.hidden = merge.parentElement.hidden = !minilm;
+    hide.parentElement.hidden = !has("hide_special");
+    merge.parentElement.hidden = !has("merge_subwords");
     if (result) {
-      const n = result.model.heads, l = Math.min(state.layer, result.model.layers - 1);
+      const [, n] = stackOf(result).weights.shape;
       const names = Array.from({ length: n }, (_, h) => {
-        const info = result.heads[l * n + h];
-        return `${h + 1}${info.role ? `: ${info.role}` : ""}`; // heads are shown from 1 everywhere; the hash keeps the index
+        const role = roleOf(result, h);
+        return `${h + 1}${role ? `: ${role.role}` : ""}`; // heads are shown from 1 everywhere; the hash keeps the index
       });
       if ([...head.options].map((o) => o.textContent).join() !== names.join()) {
         head.replaceChildren(...names.map((name, h) => Object.assign(document.createElement("option"), { value: String(h), textContent: name })));

@@ -8,7 +8,7 @@
 import { getClient } from "../client.js";
 import { el } from "../heatmap.js";
 import { StatusLine } from "../status.js";
-import { headMatrix, requester, textBox } from "./common.js";
+import { headMatrix, requester, stackOf, textBox } from "./common.js";
 import { modelOptions, notesLine } from "./model-options.js";
 
 /** Twelve distinguishable head colours (Tableau 10 plus two). The last is magenta, not a second
@@ -20,7 +20,7 @@ const FONT = "13px system-ui, sans-serif";
 
 /** @param {HTMLElement} host @param {object} options */
 export function mount(host, options) {
-  const state = { text: "The doctor asked the nurse a question because she was unsure.", model: "minilm",
+  const state = { text: "The doctor asked the nurse a question because she was unsure.", model: "synthetic",
     layer: 2, heads: [0, 1, 2], hide_special: false, merge_subwords: false, ...options };
   host.classList.add("av-widget", "av-head-view");
   const controls = el("div", "av-controls", host);
@@ -43,7 +43,7 @@ export function mount(host, options) {
   let focus = null; // {side: "q" | "k", index}
 
   function fillControls() {
-    const { layers, heads } = result.model;
+    const [layers, heads] = stackOf(result).weights.shape;
     if (layerSelect.options.length !== layers) {
       layerSelect.replaceChildren(...Array.from({ length: layers }, (_, l) =>
         Object.assign(document.createElement("option"), { value: String(l), textContent: String(l + 1) })));
@@ -71,7 +71,7 @@ export function mount(host, options) {
 
   function geometry() {
     const width = Math.min(560, Math.max(300, host.clientWidth - 24));
-    const n = Math.max(result.query_tokens.length, result.key_tokens.length);
+    const n = Math.max(stackOf(result).query.length, stackOf(result).key.length);
     return { width, height: n * ROW + 16, left: width * 0.3, right: width * 0.7 };
   }
 
@@ -86,10 +86,10 @@ export function mount(host, options) {
     const ctx = canvas.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, g.width, g.height);
-    const [, , q, k] = result.weights.shape;
+    const [, , q, k] = stackOf(result).weights.shape;
     ctx.globalCompositeOperation = "source-over";
     for (const h of state.heads) {
-      const w = headMatrix(result.weights, state.layer, h);
+      const w = headMatrix(stackOf(result).weights, state.layer, h);
       ctx.strokeStyle = HEAD_COLOURS[h % HEAD_COLOURS.length];
       for (let i = 0; i < q; i++) {
         if (focus && focus.side === "q" && focus.index !== i) continue;
@@ -116,8 +116,8 @@ export function mount(host, options) {
       ctx.font = focus && focus.side === side && focus.index === i ? `bold ${FONT}` : FONT;
       ctx.fillText(t.text, x, 8 + (i + 0.5) * ROW);
     });
-    label(result.query_tokens, g.left - 2, "right", "q");
-    label(result.key_tokens, g.right + 2, "left", "k");
+    label(stackOf(result).query, g.left - 2, "right", "q");
+    label(stackOf(result).key, g.right + 2, "left", "k");
     canvas.setAttribute("aria-label", `Head view of layer ${state.layer + 1}, heads ${state.heads.map((h) => h + 1).join(", ")}`);
   }
 
@@ -127,7 +127,7 @@ export function mount(host, options) {
     const rect = canvas.getBoundingClientRect();
     const x = e.clientX - rect.left, index = Math.floor((e.clientY - rect.top - 8) / ROW);
     const side = x < g.width / 2 ? "q" : "k";
-    const count = side === "q" ? result.query_tokens.length : result.key_tokens.length;
+    const count = side === "q" ? stackOf(result).query.length : stackOf(result).key.length;
     const next = index >= 0 && index < count ? { side, index } : null;
     if (JSON.stringify(next) !== JSON.stringify(focus)) { focus = next; draw(); }
   });
@@ -136,7 +136,7 @@ export function mount(host, options) {
   /** Up/Down move along a column, Left/Right switch between queries and keys, Escape shows all. */
   canvas.addEventListener("keydown", (e) => {
     if (!result) return;
-    const count = (side) => (side === "q" ? result.query_tokens.length : result.key_tokens.length);
+    const count = (side) => (side === "q" ? stackOf(result).query.length : stackOf(result).key.length);
     let next = focus || { side: "q", index: -1 };
     if (e.key === "ArrowDown") next = { ...next, index: Math.min(next.index + 1, count(next.side) - 1) };
     else if (e.key === "ArrowUp") next = { ...next, index: Math.max(next.index - 1, 0) };
@@ -153,10 +153,10 @@ export function mount(host, options) {
 
   /** The focused token's strongest link in each shown head, in words. @param {{side: string, index: number}} f */
   function describe(f) {
-    const [, , , k] = result.weights.shape;
-    const [own, other] = f.side === "q" ? [result.query_tokens, result.key_tokens] : [result.key_tokens, result.query_tokens];
+    const [, , , k] = stackOf(result).weights.shape;
+    const [own, other] = f.side === "q" ? [stackOf(result).query, stackOf(result).key] : [stackOf(result).key, stackOf(result).query];
     const parts = state.heads.map((h) => {
-      const w = headMatrix(result.weights, state.layer, h);
+      const w = headMatrix(stackOf(result).weights, state.layer, h);
       let best = 0, bestWeight = -1;
       for (let j = 0; j < other.length; j++) {
         const a = f.side === "q" ? w[f.index * k + j] : w[j * k + f.index];

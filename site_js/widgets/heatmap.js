@@ -5,7 +5,7 @@
 import { getClient } from "../client.js";
 import { Heatmap, el } from "../heatmap.js";
 import { StatusLine } from "../status.js";
-import { headPicker, heatmapData, requester } from "./common.js";
+import { headPicker, heatmapData, requester, roleOf } from "./common.js";
 
 const DEFAULTS = { text: "The cat sat on the mat because it was tired.", heads: 8, head: 1,
   temperature: 1, causal: false, control: "head" };
@@ -26,8 +26,8 @@ export function mount(host, options) {
   function draw() {
     if (!result) return;
     heatmap.set(heatmapData(result, 0, state.head));
-    const info = result.heads[state.head];
-    caption.textContent = `Head ${state.head + 1}: ${info.role}${info.description ? ` — ${info.description}` : ""}`;
+    const info = roleOf(result, state.head);
+    caption.textContent = `Head ${state.head + 1}: ${info.role} — ${info.description}`;
     host.dataset.ready = "true";
   }
 
@@ -35,7 +35,7 @@ export function mount(host, options) {
     const r = await request({ text: state.text, heads: state.heads, causal: state.causal, temperature: state.temperature });
     if (!r) return;
     result = r;
-    control.update(result.heads);
+    control.update(result.roles[result.request.stack]);
     draw();
   }
   compute();

@@ -3,6 +3,7 @@
  * and merge WordPiece pieces back into words.
  */
 import { el } from "../heatmap.js";
+import { stackOf } from "./common.js";
 
 /** @param {HTMLElement} parent @param {{hide_special: boolean, merge_subwords: boolean}} state @param {() => void} changed */
 export function modelOptions(parent, state, changed) {
@@ -20,7 +21,7 @@ export function modelOptions(parent, state, changed) {
 
 /** One line about what the numbers are, from the result's own notes. */
 export function notesLine(result) {
-  const [, , q, k] = result.weights.shape;
-  const base = `${result.model.name}: ${result.model.layers} layers × ${result.model.heads} heads, ${q} × ${k} tokens.`;
+  const [layers, heads, q, k] = stackOf(result).weights.shape;
+  const base = `${result.model.label}: ${layers} layers × ${heads} heads, ${q} × ${k} tokens.`;
   return [base, ...(result.notes || [])].join(" ");
 }

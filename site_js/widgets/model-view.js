@@ -1,12 +1,12 @@
 /**
- * Model view: every head of every layer as a grid of small heatmaps (MiniLM: 6 x 12); click one
- * to open it large. Options: {text, model ("minilm" by default), hide_special, merge_subwords}.
+ * Model view: every head of every layer as a grid of small heatmaps (e.g. 6 x 12); click one to
+ * open it large. Options: {text, model (a name in the model index), stack, hide_special, merge_subwords}.
  */
 import { getClient } from "../client.js";
 import { Heatmap, el } from "../heatmap.js";
 import { StatusLine } from "../status.js";
 import { drawThumb } from "../thumbs.js";
-import { headMatrix, heatmapData, requester, textBox } from "./common.js";
+import { headMatrix, heatmapData, requester, roleOf, stackOf, textBox } from "./common.js";
 import { modelOptions, notesLine } from "./model-options.js";
 
 const THUMB = 64; // largest thumbnail, css px
@@ -16,7 +16,7 @@ const THUMB_EXTRA = 11; // a thumbnail's padding and border (8) and the grid gap
 
 /** @param {HTMLElement} host @param {object} options */
 export function mount(host, options) {
-  const state = { text: "The doctor asked the nurse a question because she was unsure.", model: "minilm",
+  const state = { text: "The doctor asked the nurse a question because she was unsure.", model: "synthetic",
     hide_special: false, merge_subwords: false, layer: 0, head: 0, ...options };
   host.classList.add("av-widget", "av-model-view");
   const controls = el("div", "av-controls", host);
@@ -36,8 +36,23 @@ export function mount(host, options) {
     grid.querySelectorAll("button").forEach((b) => b.setAttribute("aria-pressed",
       String(b.dataset.layer === String(layer) && b.dataset.head === String(head))));
     detail.set(heatmapData(result, layer, head));
-    const info = result.heads[layer * result.model.heads + head];
-    detailCaption.textContent = `Layer ${layer + 1}, head ${head + 1}${info.description ? `: ${info.description}` : ""}`;
+    detailCaption.textContent = `Layer ${layer + 1}, head ${head + 1}`;
+    describe(layer, head);
+  }
+
+  /** What the opened head does: its metrics come from attnviz for the head in view (the forward
+   * pass is remembered there, so this costs only the metrics). */
+  async function describe(layer, head) {
+    const r = await request(requestFor(layer, head), "describe");
+    if (!r || state.layer !== layer || state.head !== head) return;
+    detailCaption.textContent = `Layer ${layer + 1}, head ${head + 1}: ${r.metrics.description}`;
+  }
+
+  function requestFor(layer = 0, head = 0) {
+    const req = { text: state.text, model: state.model, layer, head };
+    if (state.stack) req.stack = state.stack;
+    for (const key of ["hide_special", "merge_subwords"]) if (state[key]) req[key] = true;
+    return req;
   }
 
   /** Thumbnail size that fits every head of a layer in the widget's width. @param {number} heads */
@@ -47,8 +62,8 @@ export function mount(host, options) {
   }
 
   function drawGrid() {
-    const { layers, heads } = result.model;
-    const [, , q, k] = result.weights.shape;
+    const { weights } = stackOf(result);
+    const [layers, heads, q, k] = weights.shape;
     const size = thumbSize(heads);
     grid.style.gridTemplateColumns = `auto repeat(${heads}, ${size + 8}px)`;
     const cells = [el("span", "av-grid__corner")];
@@ -60,10 +75,10 @@ export function mount(host, options) {
         button.type = "button";
         button.dataset.layer = String(l);
         button.dataset.head = String(h);
-        const info = result.heads[l * heads + h];
-        button.title = `Layer ${l + 1}, head ${h + 1}${info.description ? `: ${info.description}` : ""}`;
+        const role = roleOf(result, h);
+        button.title = `Layer ${l + 1}, head ${h + 1}${role ? `: ${role.role}` : ""}`;
         button.setAttribute("aria-label", button.title);
-        drawThumb(el("canvas", null, button), headMatrix(result.weights, l, h), q, k, size);
+        drawThumb(el("canvas", null, button), headMatrix(weights, l, h), q, k, size);
         button.addEventListener("click", () => open(l, h));
         cells.push(button);
       }
@@ -72,13 +87,13 @@ export function mount(host, options) {
   }
 
   async function compute() {
-    const r = await request({ text: state.text, model: state.model, hide_special: state.hide_special,
-      merge_subwords: state.merge_subwords });
+    const r = await request(requestFor());
     if (!r) return;
     result = r;
     notes.textContent = notesLine(r);
     drawGrid();
-    open(Math.min(state.layer, r.model.layers - 1), Math.min(state.head, r.model.heads - 1));
+    const [layers, heads] = stackOf(r).weights.shape;
+    open(Math.min(state.layer, layers - 1), Math.min(state.head, heads - 1));
     host.dataset.ready = "true";
   }
   compute();

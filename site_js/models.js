@@ -1,0 +1,45 @@
+/**
+ * The model index written at build time (models/index.json, by tools/export_models.py): every
+ * model built into the site, with its shape, stacks, options, limits and files. Pages and the
+ * worker build their model lists, ranges and downloads from it; no script names a model.
+ */
+
+const INDEX_URL = new URL("../models/index.json", import.meta.url).href;
+
+/**
+ * @typedef {{name: string, label: string, kind: string, layers: number, heads: number, kv_heads: number,
+ *   d_model: number, d_head: number, stacks: string[], sides: string[], options: string[], max_tokens: number,
+ *   steps: string[], about: string, bundle: string|null, stack_layers: Record<string, number>,
+ *   manifest?: string, bytes?: number, base_bytes?: number}} ModelEntry
+ * @typedef {{format: string, result_schema: object, models: ModelEntry[]}} ModelIndex
+ */
+
+/** @type {Promise<ModelIndex>|null} */
+let loading = null;
+
+/** The index, fetched once per page or worker. @param {typeof fetch} [fetcher] @returns {Promise<ModelIndex>} */
+export function modelIndex(fetcher = fetch) {
+  if (!loading) {
+    loading = fetcher(INDEX_URL).then((res) => {
+      if (!res.ok) throw new Error(`The model list (models/index.json) is missing (HTTP ${res.status}).`);
+      return res.json();
+    });
+    loading.catch(() => { loading = null; }); // a later call tries again
+  }
+  return loading;
+}
+
+/** @param {ModelIndex} index @param {string} name @returns {ModelEntry|undefined} */
+export function findModel(index, name) {
+  return index.models.find((m) => m.name === name);
+}
+
+/** Layers of a model's stack (an encoder-decoder's stacks differ). @param {ModelEntry} m @param {string} stack */
+export function layersOf(m, stack) {
+  return (m.stack_layers && m.stack_layers[stack]) || m.layers;
+}
+
+/** @param {number} bytes @returns {string} "21.3 MB" */
+export function megabytes(bytes) {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}

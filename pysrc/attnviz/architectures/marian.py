@@ -139,21 +139,23 @@ def project_kv(x_key: np.ndarray, p: dict, kind: str, heads: int) -> tuple[np.nd
 
 
 def attention_block(x: np.ndarray, k: np.ndarray, v: np.ndarray, p: dict, kind: str, cfg: Config
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Multi-head attention of queries x (q, d) over cached k, v, then LN(x + out). -> (weights (h, q, k), y)."""
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Multi-head attention of queries x (q, d) over cached k, v, then LN(x + out).
+    -> (weights (heads, q, k), y (q, d), queries (heads, q, d_head))."""
     q = split_heads(linear(x, p[f"{kind}_Wq"], p[f"{kind}_bq"]), cfg.heads)  # (heads, q, d_head)
     weights, ctx = attend(q, k, v)  # (heads, q, k), (heads, q, d_head)
     out = linear(merge_heads(ctx), p[f"{kind}_Wo"], p[f"{kind}_bo"])
-    return weights, layer_norm(x + out, p[f"{kind}_Wo_ln_scale"], p[f"{kind}_Wo_ln_bias"], cfg.ln_eps)
+    return weights, layer_norm(x + out, p[f"{kind}_Wo_ln_scale"], p[f"{kind}_Wo_ln_bias"], cfg.ln_eps), q
 
 
-def head_trace(x_query: np.ndarray, x_key: np.ndarray, p: dict, kind: str, head: int, d_head: int) -> dict:
-    """One head's inputs, its (d_model, d_head) projection slices and every attention step.
-    q = x_query @ w_q + b_q (Marian's projections have biases), likewise k and v."""
+def head_trace(x_query: np.ndarray, x_key: np.ndarray, p: dict, kind: str, head: int, d_head: int,
+               q: np.ndarray, k: np.ndarray, v: np.ndarray) -> dict:
+    """One head's inputs, its (d_model, d_head) projection slices and every attention step, from the
+    q (q, d_head), k and v (k, d_head) the forward pass used. q = x_query @ w_q + b_q up to float32
+    rounding (Marian's projections have biases), likewise k and v."""
     cols = slice(head * d_head, (head + 1) * d_head)
     w_q, w_k, w_v = (np.ascontiguousarray(p[f"{kind}_W{c}"][cols].T) for c in "qkv")  # (d_model, d_head)
     b_q, b_k, b_v = (p[f"{kind}_b{c}"][cols] for c in "qkv")
-    q, k, v = x_query @ w_q + b_q, x_key @ w_k + b_k, x_key @ w_v + b_v
     steps: HeadSteps = scaled_dot_product(q, k, v)
     return {"x_query": x_query, "x_key": x_key, "w_q": w_q, "w_k": w_k, "w_v": w_v,
             "b_q": b_q, "b_k": b_k, "b_v": b_v, "steps": steps}
@@ -170,9 +172,12 @@ def encode(src_ids, w: Weights, cfg: Config, trace: tuple[int, int] | None = Non
     kept = None
     for i, p in enumerate(w.enc):
         k, v = project_kv(x, p, "self", cfg.heads)
+        x_in = x
+        attn[i], x, q = attention_block(x, k, v, p, "self", cfg)
         if trace is not None and trace[0] == i:
-            kept = head_trace(x, x, p, "self", trace[1], cfg.d_head)
-        attn[i], x = attention_block(x, k, v, p, "self", cfg)
+            h = trace[1]
+            kept = head_trace(x_in, x_in, p, "self", h, cfg.d_head, q[h], k[h], v[h])
+            attn[i, h] = kept["steps"].weights  # the same numbers; this makes them bit-identical
         x = ffn(x, p, cfg.ln_eps)
     return x, attn, kept
 
@@ -206,7 +211,8 @@ def decode_steps(prev_ids, state: DecoderState, w: Weights, cfg: Config, queries
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Run the decoder over the target inputs prev_ids (t of them, -1 = the zero start vector),
     advancing state. -> (final states (t, d), cross-attention (layers, heads, t, S)).
-    queries, if given, collects each layer's input to the cross-attention (t, d)."""
+    queries, if given, collects each layer's input to the cross-attention (t, d) and its
+    queries (heads, t, d_head)."""
     ids = np.asarray(prev_ids, dtype=np.int64)
     y = embed(np.maximum(ids, 0), w, cfg, state.position)
     y[ids < 0] = sinusoidal_positions(len(ids), cfg.d_model, state.position)[ids < 0]  # zero embedding
@@ -216,9 +222,10 @@ def decode_steps(prev_ids, state: DecoderState, w: Weights, cfg: Config, queries
     for i, p in enumerate(w.dec):
         r, state.cells[i] = ssru(y, p, state.cells[i])
         y = layer_norm(y + r, p["rnn_ffn_ln_scale"], p["rnn_ffn_ln_bias"], cfg.ln_eps)
+        y_in = y
+        cross[i], y, q = attention_block(y, *state.cross_kv[i], p, "context", cfg)
         if queries is not None:
-            queries[i].append(y)
-        cross[i], y = attention_block(y, *state.cross_kv[i], p, "context", cfg)
+            queries[i].append((y_in, q))
         y = ffn(y, p, cfg.ln_eps)
     return y, cross
 
@@ -239,14 +246,17 @@ class Result:
     trace: dict | None = None  # the cross-attention head asked for
 
 
-def _finish(src_ids, ids, cross_rows, probs, enc_attn, enc_out, queries, w, cfg, trace) -> Result:
+def _finish(src_ids, ids, cross_rows, probs, enc_attn, enc_out, state, queries, w, cfg, trace) -> Result:
     cross = np.concatenate(cross_rows, axis=2) if cross_rows else np.zeros(
         (cfg.dec_layers, cfg.heads, 0, len(src_ids)), np.float32)
     kept = None
     if trace is not None:
         layer, head = trace
-        x_query = np.concatenate(queries[layer], axis=0)
-        kept = head_trace(x_query, enc_out, w.dec[layer], "context", head, cfg.d_head)
+        x_query = np.concatenate([y for y, _ in queries[layer]], axis=0)  # (T, d)
+        q = np.concatenate([q for _, q in queries[layer]], axis=1)[head]  # (T, d_head)
+        k, v = state.cross_kv[layer]
+        kept = head_trace(x_query, enc_out, w.dec[layer], "context", head, cfg.d_head, q, k[head], v[head])
+        cross[layer, head] = kept["steps"].weights  # the same numbers; this makes them bit-identical
     return Result(list(ids), cross, np.asarray(probs, dtype=np.float32), enc_attn, kept)
 
 
@@ -277,7 +287,7 @@ def translate(src_ids, w: Weights, cfg: Config, shortlist=None, max_len: int | N
         probs.append(p[best])
         if prev == EOS:
             break
-    return _finish(src_ids, ids, rows, probs, enc_attn, enc_out, queries, w, cfg, trace)
+    return _finish(src_ids, ids, rows, probs, enc_attn, enc_out, state, queries, w, cfg, trace)
 
 
 def force(src_ids, tgt_ids, w: Weights, cfg: Config, trace: tuple[int, int] | None = None) -> Result:
@@ -293,4 +303,4 @@ def force(src_ids, tgt_ids, w: Weights, cfg: Config, trace: tuple[int, int] | No
     y, cross = decode_steps([-1] + tgt[:-1], state, w, cfg, queries)
     p = softmax(logits(y, w))  # (T, vocab)
     probs = p[np.arange(len(tgt)), tgt]
-    return _finish(src_ids, tgt, [cross], probs, enc_attn, enc_out, queries, w, cfg, trace)
+    return _finish(src_ids, tgt, [cross], probs, enc_attn, enc_out, state, queries, w, cfg, trace)

@@ -15,6 +15,7 @@ The config the model was trained with is the item `special:model.yml` (text).
 """
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass
 
@@ -41,7 +42,7 @@ class Item:
 
     @property
     def count(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+        return math.prod(self.shape)  # Python ints: no overflow on absurd shapes
 
 
 def read(path: str) -> dict[str, Item]:

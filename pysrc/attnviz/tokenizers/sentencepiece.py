@@ -28,7 +28,7 @@ class Piece:
     piece: str     # the vocabulary entry, e.g. "▁cat"
     start: int     # character span in the original text (end exclusive)
     end: int
-    special: bool  # </s>, <unk> and other control pieces
+    special: bool  # control pieces such as </s> (not in the text)
 
     def as_dict(self) -> dict:
         return {"id": self.id, "text": self.text, "piece": self.piece, "start": self.start, "end": self.end,
@@ -229,12 +229,12 @@ class SentencePiece:
         n = _utf8_len(raw, pos)
         return (raw[pos:pos + n], n) if n else ("\ufffd".encode("utf-8"), 1)
 
-    def normalize(self, text: str) -> tuple[str, list[int]]:
-        """The normalised text (spaces as ▁) and, for each of its characters plus the end, the
-        character offset in text it came from."""
+    def normalize(self, text: str) -> tuple[str, list[tuple[int, int]]]:
+        """The normalised text (spaces as ▁) and, for each of its characters, the character span
+        (start, end) of the text it came from. Characters the normaliser deletes belong to no span."""
         raw = text.encode("utf-8")
         out = bytearray()
-        origin: list[int] = []  # per output byte: source byte offset
+        origin: list[tuple[int, int]] = []  # per output byte: the source bytes it came from
         pos = 0
         if self.remove_extra_whitespaces:  # drop leading spaces
             while pos < len(raw):
@@ -243,11 +243,11 @@ class SentencePiece:
                     break
                 pos += n
         if pos >= len(raw):
-            return "", [len(text)]
+            return "", []
         space = SPACE.encode("utf-8") if self.escape_whitespaces else b" "
         if self.add_dummy_prefix:
             out += space
-            origin += [pos] * len(space)
+            origin += [(pos, pos)] * len(space)  # the added space covers nothing
         prev_space = self.remove_extra_whitespaces
         while pos < len(raw):
             rep, n = self._prefix(raw, pos)
@@ -257,34 +257,28 @@ class SentencePiece:
                 for b in rep:
                     if b == 0x20 and self.escape_whitespaces:
                         out += space
-                        origin += [pos] * len(space)
+                        origin += [(pos, pos + n)] * len(space)
                     else:
                         out.append(b)
-                        origin.append(pos)
+                        origin.append((pos, pos + n))
                 prev_space = rep.endswith(b" ")
             pos += n
             if not self.remove_extra_whitespaces:
                 prev_space = False
-        end = len(raw)
         if self.remove_extra_whitespaces:  # drop trailing spaces
             while out.endswith(space):
-                end = origin[len(out) - len(space)]
                 del out[len(out) - len(space):]
                 del origin[len(origin) - len(space):]
-        origin.append(end)
         # bytes -> characters, on both sides
-        char_of_byte = [0] * (len(raw) + 1)
+        char_at = [0] * (len(raw) + 1)  # byte offset (at a character start) -> character offset
         c = 0
-        for i in range(len(raw) + 1):
-            char_of_byte[i] = c
-            if i < len(raw) and (raw[i] & 0xC0) != 0x80:
-                c += 1
-        for i in range(len(raw) + 1):  # a byte inside a character maps to that character's start
-            if i < len(raw) and (raw[i] & 0xC0) == 0x80:
-                char_of_byte[i] -= 1
+        for i in range(len(raw)):
+            char_at[i] = c
+            c += (raw[i] & 0xC0) != 0x80
+        char_at[len(raw)] = c
         normalized = out.decode("utf-8")
-        starts = [i for i in range(len(out)) if (out[i] & 0xC0) != 0x80] + [len(out)]
-        return normalized, [char_of_byte[origin[i]] for i in starts]
+        firsts = [i for i in range(len(out)) if (out[i] & 0xC0) != 0x80]
+        return normalized, [(char_at[origin[i][0]], char_at[origin[i][1]]) for i in firsts]
 
     # segmentation ---------------------------------------------------------------------------
 
@@ -336,13 +330,13 @@ class SentencePiece:
         out: list[Piece] = []
         for start, end, pid in self._viterbi(normalized):
             surface = normalized[start:end]
-            a, b = origin[start], origin[end]
+            a, b = origin[start][0], origin[end - 1][1]
             if pid == self.unk_id and self.byte_fallback and self.bytes:
                 for byte in surface.encode("utf-8"):  # unknown characters become their UTF-8 bytes
                     bid = self.bytes[byte]
                     out.append(Piece(bid, self.pieces[bid], self.pieces[bid], a, b, False))
                 continue
-            out.append(Piece(pid, surface.replace(SPACE, " "), self.pieces[pid], a, b, pid == self.unk_id))
+            out.append(Piece(pid, surface.replace(SPACE, " "), self.pieces[pid], a, b, False))
         if eos:
             if self.eos_id < 0:
                 raise ModelFileError(self.file, "the vocabulary has no </s> piece")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from attnviz.architectures import marian as m
-from attnviz.errors import ModelFileError
+from attnviz.errors import ModelFileError, RequestError
 from attnviz.formats import marian as fmt
 from attnviz.formats import shortlist as sl
 from attnviz.tokenizers.sentencepiece import SentencePiece
@@ -133,8 +133,24 @@ def test_tiny_model_traces_equal_the_returned_attention(tiny):
         r = m.translate(src, w, cfg, max_len=5, trace=(layer, 0))
         np.testing.assert_array_equal(r.trace["steps"].weights, r.cross[layer, 0])
         assert r.trace["x_key"].shape == (len(src), 8)
-    with pytest.raises(ValueError, match="trace"):
-        m.translate(src, w, cfg, trace=(2, 0))
+    for name in ("x_query", "x_key", "w_q", "w_k", "w_v", "b_q"):
+        assert r.trace[name].dtype == np.float32, name
+    for field in ("q", "k", "v", "scores", "scaled", "weights", "output"):
+        assert getattr(r.trace["steps"], field).dtype == np.float32, field
+
+
+def test_bad_requests(tiny):
+    cfg, w = tiny
+    with pytest.raises(RequestError, match="trace") as e:
+        m.translate([3, 0], w, cfg, trace=(2, 0))
+    assert e.value.field == "head"
+    with pytest.raises(RequestError, match="no tokens"):
+        m.translate([], w, cfg)
+    with pytest.raises(RequestError, match="within 0..11") as e:
+        m.force([3, 0], [12], w, cfg)
+    assert e.value.field == "target"
+    with pytest.raises(RequestError, match="trace"):
+        m.encode([3, 0], w, cfg, trace=(1, 0))
 
 
 def test_ssru_is_the_gated_running_average(tiny):

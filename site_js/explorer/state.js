@@ -9,14 +9,14 @@
 export const MAX_URL_TEXT = 10000; // the same limit attnviz applies to text
 
 /** @typedef {{text: string, source: string, mode: string, model: string, heads: number, head: number,
- *   stack: string, layer: number, causal: boolean, temperature: number, rowscale: boolean, view: string, step: boolean,
+ *   target: string, stack: string, layer: number, causal: boolean, temperature: number, rowscale: boolean, view: string, step: boolean,
  *   stage: number, token: number, self: boolean, hide: boolean, merge: boolean}} ExplorerState */
 
 /** @type {ExplorerState} */
 export const DEFAULTS = Object.freeze({
   text: "The cat sat on the mat because it was tired.",
   source: "Le chat était fatigué.",
-  mode: "self", model: "synthetic", heads: 8, head: 0, stack: "", layer: 0, causal: false, temperature: 1,
+  target: "", mode: "self", model: "synthetic", heads: 8, head: 0, stack: "", layer: 0, causal: false, temperature: 1,
   rowscale: false, view: "single", step: false, stage: 0, token: -1, self: false, hide: false, merge: false,
 });
 
@@ -25,11 +25,12 @@ const num = (lo, hi) => (s) => (/^-?\d*\.?\d+(e-?\d+)?$/i.test(s) && +s >= lo &&
 const bool = (s) => (s === "1" || s === "true" ? true : s === "0" || s === "false" ? false : undefined);
 const oneOf = (...values) => (s) => (values.includes(s) ? s : undefined);
 const text = (s) => (s.trim() && s.length <= MAX_URL_TEXT ? s : undefined);
+const optionalText = (s) => (s.length <= MAX_URL_TEXT ? s : undefined);
 const name = (s) => (/^[a-z][a-z0-9-]{0,39}$/.test(s) ? s : undefined);
 
 /** How each field is read from the URL. */
 const PARSERS = {
-  text, source: text, mode: oneOf("self", "cross"), model: name, stack: name,
+  text, source: text, target: optionalText, mode: oneOf("self", "cross"), model: name, stack: name,
   heads: int(1, 16), head: int(0, 63), layer: int(0, 63), causal: bool, temperature: num(0.05, 10),
   rowscale: bool, view: oneOf("single", "grid"), step: bool, stage: int(0, 8), token: int(-1, 511),
   self: bool, hide: bool, merge: bool,
@@ -95,7 +96,7 @@ export function toHash(state) {
 
 /** Request fields the Explorer's controls set, by the option name in the model index. */
 const OPTION_FIELDS = { mode: ["mode"], heads: ["heads"], causal: ["causal"], temperature: ["temperature"],
-  hide_special: ["hide"], merge_subwords: ["merge"] };
+  hide_special: ["hide"], merge_subwords: ["merge"], target: ["target"] };
 
 /**
  * The attnviz request for a state (see attnviz/api.py): only the options the model has.

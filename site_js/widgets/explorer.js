@@ -123,7 +123,8 @@ export async function mount(host) {
     const token = state.token >= 0 && state.token < nq ? state.token : 0;
     const headName = s.weights.shape[0] > 1 ? `Layer ${layer + 1}, head ${head + 1}` : `Head ${head + 1}`;
     caption.textContent = `${headName}${role ? ` — ${role.role}` : ""}: ${result.metrics.description}`;
-    notes.textContent = [urlProblems, ...(result.notes || [])].filter(Boolean).join(" ");
+    const translation = result.translation ? `${result.translation.forced ? "Your translation" : "Translation"}: ${result.translation.text}` : "";
+    notes.textContent = [urlProblems, translation, ...(result.notes || [])].filter(Boolean).join(" ");
     drawChips(s.query, token);
     const single = showView();
     if (single) heatmap.set({ ...heatmapData(result, layer, head), rowScale: state.rowscale });
@@ -239,8 +240,13 @@ function buildControls(root, state, changed, index) {
   const source = el("textarea", null, sourceLabel);
   Object.assign(source, { rows: 2, spellcheck: false });
   source.dataset.control = "source";
+  const targetLabel = el("label", "av-control av-control--wide", row1);
+  el("span", null, targetLabel).textContent = "Your translation (optional: see how the model reads it)";
+  const target = el("textarea", null, targetLabel);
+  Object.assign(target, { rows: 2, spellcheck: false });
+  target.dataset.control = "target";
   let timer = 0;
-  for (const [box, key] of [[text, "text"], [source, "source"]]) {
+  for (const [box, key] of [[text, "text"], [source, "source"], [target, "target"]]) {
     box.addEventListener("input", () => {
       clearTimeout(timer);
       timer = setTimeout(() => changed({ [key]: box.value }), 200); // debounce: compute when typing pauses
@@ -320,7 +326,9 @@ function buildControls(root, state, changed, index) {
     if (values) {
       text.value = state.text;
       source.value = state.source;
+      target.value = state.target;
     }
+    targetLabel.hidden = !has("target");
     model.value = state.model;
     mode.value = state.mode;
     mode.disabled = !has("mode");

@@ -21,7 +21,8 @@ from typing import Any
 from ..errors import ModelFileError, RequestError
 
 # name -> module, imported on first use so the synthetic path never loads a real model's code
-MODULES = {"synthetic": "attnviz.models.synthetic", "minilm": "attnviz.models.minilm"}
+MODULES = {"synthetic": "attnviz.models.synthetic", "minilm": "attnviz.models.minilm",
+           "marian-en-pt": "attnviz.models.marian_en_pt", "marian-pt-en": "attnviz.models.marian_pt_en"}
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@
  * version, older versions deleted) so a second visit downloads nothing; and write them into
  * Pyodide's file system where attnviz.models reads them.
  */
-import { findModel, modelIndex } from "./models.js";
+import { bundleCacheName, findModel, modelIndex } from "./models.js";
 
 const MODELS_URL = new URL("../models/", import.meta.url).href;
 const FS_ROOT = "/models"; // attnviz.models.BROWSER_ROOT
@@ -51,15 +51,16 @@ async function download(url, file, onBytes) {
   return out.buffer;
 }
 
-/** The cache of one bundle version; other versions of the same bundle are deleted. */
-async function openCache(bundle, version) {
+/** The cache of one bundle version; other versions of the same bundle are deleted. @param {import("./models.js").ModelEntry} entry */
+async function openCache(entry) {
   if (!self.caches) return null; // not a secure context: no Cache API, the HTTP cache still helps
-  const prefix = `${CACHE_PREFIX}${bundle}-`;
+  const prefix = `${CACHE_PREFIX}${entry.bundle}-`;
+  const current = bundleCacheName(entry);
   try {
     for (const name of await caches.keys()) {
-      if (name.startsWith(prefix) && name !== prefix + version) await caches.delete(name);
+      if (name.startsWith(prefix) && name !== current) await caches.delete(name);
     }
-    return await caches.open(prefix + version);
+    return await caches.open(current);
   } catch {
     return null;
   }
@@ -128,7 +129,7 @@ export async function ensureModel(pyodide, request, report) {
     pyodide.FS.writeFile(`${dir}/manifest.json`, new Uint8Array(raw));
     manifests.set(entry.bundle, manifest);
   }
-  const cache = await openCache(entry.bundle, manifest.version);
+  const cache = await openCache(entry);
   const fetchAll = async (entries) => {
     const todo = entries.filter((e) => !written.has(`${entry.bundle}/${e.file}`));
     const total = todo.reduce((n, e) => n + e.bytes, 0);

@@ -10,7 +10,7 @@ const INDEX_URL = new URL("../models/index.json", import.meta.url).href;
  * @typedef {{name: string, label: string, kind: string, layers: number, heads: number, kv_heads: number,
  *   d_model: number, d_head: number, stacks: string[], sides: string[], options: string[], max_tokens: number,
  *   steps: string[], about: string, bundle: string|null, stack_layers: Record<string, number>,
- *   manifest?: string, bytes?: number, base_bytes?: number}} ModelEntry
+ *   manifest?: string, bytes?: number, base_bytes?: number, version?: string}} ModelEntry
  * @typedef {{format: string, result_schema: object, models: ModelEntry[]}} ModelIndex
  */
 
@@ -42,4 +42,9 @@ export function layersOf(m, stack) {
 /** @param {number} bytes @returns {string} "21.3 MB" */
 export function megabytes(bytes) {
   return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/** The Cache API name of a model bundle's files (model-files.js keeps them there). @param {ModelEntry} m */
+export function bundleCacheName(m) {
+  return `attnviz-model-${m.bundle}-${m.version}`;
 }

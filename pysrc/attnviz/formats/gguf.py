@@ -97,16 +97,22 @@ def dequantize(buf, ggml_type: int, n: int) -> np.ndarray:
     _, per_block, block_bytes = TYPES[ggml_type]
     blocks = raw.reshape(n // per_block, block_bytes)
     d = blocks[:, 0:2].copy().view("<f2").astype(np.float32)  # (blocks, 1) the scale
+    # one float32 output, then in-place arithmetic: no second full-size temporary
     if ggml_type == Q8_0:
-        q = blocks[:, 2:].view(np.int8).astype(np.float32)  # (blocks, 32)
-        return (q * d).reshape(n)
+        out = blocks[:, 2:].view(np.int8).astype(np.float32)  # (blocks, 32)
+        out *= d
+        return out.reshape(n)
     qs = blocks[:, -16:]  # (blocks, 16): value j in the low nibble, value j + 16 in the high one
-    q = np.concatenate([qs & 0x0F, qs >> 4], axis=1).astype(np.float32)  # (blocks, 32)
+    out = np.empty((len(blocks), 32), dtype=np.float32)
+    np.bitwise_and(qs, 0x0F, out=out[:, :16], casting="unsafe")
+    np.right_shift(qs, 4, out=out[:, 16:], casting="unsafe")
     if ggml_type == Q4_0:
-        return ((q - np.float32(8)) * d).reshape(n)
-    m = blocks[:, 2:4].copy().view("<f2").astype(np.float32)  # (blocks, 1) Q4_1's minimum
-    return (q * d + m).reshape(n)
-
+        out -= np.float32(8)
+        out *= d
+        return out.reshape(n)
+    out *= d
+    out += blocks[:, 2:4].copy().view("<f2").astype(np.float32)  # Q4_1's minimum
+    return out.reshape(n)
 
 class _Reader:
     def __init__(self, data: memoryview, file: str) -> None:
@@ -167,8 +173,11 @@ def read(source: str | os.PathLike | bytes | bytearray | memoryview, name: str |
     if isinstance(source, (str, os.PathLike)):
         file = name or os.path.basename(os.fspath(source))
         try:
-            with open(source, "rb") as f:
-                data = memoryview(f.read())
+            with open(source, "rb") as f:  # one buffer of the file's size (read() may grow and copy)
+                buf = bytearray(os.fstat(f.fileno()).st_size)
+                if f.readinto(buf) != len(buf):
+                    raise OSError("the file changed size while being read")
+                data = memoryview(buf)
         except OSError as e:
             raise ModelFileError(file, f"cannot be read ({e.strerror or e})") from None
     else:

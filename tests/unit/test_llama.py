@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from attnviz.architectures import llama
-from attnviz.errors import ModelFileError
+from attnviz.errors import ModelFileError, RequestError
 from attnviz.formats import gguf
 
 
@@ -129,6 +129,15 @@ def test_generate_with_the_cache_equals_full_forwards(tiny):
     for i, row in enumerate(gen.attention):  # the row of the position that predicted token i
         assert row.shape == (c.layers, c.heads, 1, n + i)
         np.testing.assert_allclose(row[:, :, 0], full.attention[:, :, n - 1 + i, :n + i], atol=1e-5)
+
+
+def test_bad_requests(tiny):
+    _, c, w = tiny
+    for ids, trace, field in [([], None, "text"), ([1] * 65, None, "text"), ([40], None, "ids"),
+                              ([-1], None, "ids"), ([1, 2], (2, 0), "head"), ([1, 2], (0, 4), "head")]:
+        with pytest.raises(RequestError) as info:
+            llama.forward(ids, w, c, trace=trace)
+        assert info.value.field == field
 
 
 @pytest.mark.parametrize("change, message", [

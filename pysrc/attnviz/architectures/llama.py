@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..attention import attend, causal_mask, merge_heads, repeat_kv, scaled_dot_product, split_heads
-from ..errors import ModelFileError
+from ..errors import ModelFileError, RequestError
 from ..formats.gguf import GGUF
 from ..layers import apply_rope, linear, rms_norm, rope_angles, silu
 
@@ -150,6 +150,10 @@ def load(g: GGUF, config: Config | None = None) -> Weights:
             w_gate=get(p + "ffn_gate.weight", (c.d_ff, c.d_model)),
             w_up=get(p + "ffn_up.weight", (c.d_ff, c.d_model)),
             w_down=get(p + "ffn_down.weight", (c.d_model, c.d_ff))))
+    # The embedding is expanded to float32 too (SmolLM2: 113 MB; its Q8_0 bytes are 30 MB). Kept as
+    # int8 + scales, the tied output projection must expand it again for every token: measured in
+    # Pyodide, 0.050 s instead of 0.025 s per token, against a 0.15 s budget; the heap is within
+    # budget with it expanded (795 MB).
     embedding = get("token_embd.weight", (c.vocab, c.d_model))
     output = get("output.weight", (c.vocab, c.d_model)) if "output.weight" in g.tensors else embedding
     return Weights(embedding, blocks, get("output_norm.weight", (c.d_model,)), output)
@@ -185,9 +189,11 @@ def forward(ids, weights: Weights, config: Config, trace: tuple[int, int] | None
     past, n = cache.length, len(ids)
     total = past + n
     if n == 0 or total > c.context:
-        raise ValueError(f"need 1 to {c.context - past} tokens, got {n}")
+        raise RequestError(f"Need 1 to {c.context - past} tokens, got {n}.", "text")
     if ids.min() < 0 or ids.max() >= c.vocab:
-        raise ValueError(f"token ids must be in 0..{c.vocab - 1}")
+        raise RequestError(f"Token ids must be in 0..{c.vocab - 1}.", "ids")
+    if trace is not None and not (0 <= trace[0] < c.layers and 0 <= trace[1] < c.heads):
+        raise RequestError(f"Pick a layer in 0..{c.layers - 1} and a head in 0..{c.heads - 1}.", "head")
     cos, sin = rope_angles(n, c.d_head, c.rope_base, start=past)  # (n, d_head)
     mask = causal_mask(total, total)[past:]  # (n, total): query past + i sees keys 0..past + i
     attention = np.empty((c.layers, c.heads, n, total), dtype=np.float32)
@@ -222,8 +228,6 @@ def forward(ids, weights: Weights, config: Config, trace: tuple[int, int] | None
 
 def _trace(head: int, h, b: Block, c: Config, q_raw, k_raw, q, k, v, mask) -> dict:
     """One head's inputs and every step of its attention (k and v: all positions so far)."""
-    if not 0 <= head < c.heads:
-        raise ValueError(f"head must be in 0..{c.heads - 1}")
     kv = head // c.group  # query head h reads key/value head h // group
     rows_q, rows_kv = slice(head * c.d_head, (head + 1) * c.d_head), slice(kv * c.d_head, (kv + 1) * c.d_head)
     return {"x": h, "w_q": b.w_q[rows_q].T, "w_k": b.w_k[rows_kv].T, "w_v": b.w_v[rows_kv].T,  # (d_model, d_head)

@@ -1,4 +1,4 @@
-"""Byte-level BPE (GPT-2's scheme, as SmolLM2 and most Llama-family GGUF files use it), built from a
+r"""Byte-level BPE (GPT-2's scheme, as SmolLM2 and most Llama-family GGUF files use it), built from a
 GGUF file's `tokenizer.ggml.*` metadata.
 
     text -> split at special tokens (<|im_start|> … matched whole, as Hugging Face does)
@@ -7,10 +7,11 @@ GGUF file's `tokenizer.ggml.*` metadata.
          -> merge adjacent symbols, lowest merge rank first, until no listed pair is left
          -> vocabulary ids
 
-The GGUF says pre-tokenizer "smollm"; llama.cpp's version of it also splits digits one by one. The
-Hugging Face tokenizer converted from the same file (the reference) uses plain GPT-2 ByteLevel
-splitting (numbers are one pre-token, e.g. " 2024"), and its merges rarely join digits anyway.
-We follow Hugging Face.
+The GGUF says pre-tokenizer "smollm"; llama.cpp's version of it first cuts out every \p{N}
+character on its own, then applies GPT-2's pattern. The Hugging Face tokenizer converted from the
+same file (our reference) uses plain GPT-2 ByteLevel splitting: " 2024" is one pre-token (the
+merges list no digit pairs, so it still comes out as " ", "2", "0", "2", "4"). Where the two
+differ, we follow Hugging Face.
 """
 from __future__ import annotations
 

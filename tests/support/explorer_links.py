@@ -1,66 +1,72 @@
-"""The Explorer links of the docs (`explorer.md#key=value&...`) and the rules their hash must obey.
+"""The Explorer links of the docs (`explorer.md#key=value&...`), and what the Explorer makes of them.
 
-The rules mirror site_js/explorer/state.js (PARSERS and fromHash) and the silent corrections of
-normalise() in site_js/widgets/explorer.js, so a link can be judged without a browser. Keep them
-in step with those two files.
+Finding links is done here; judging them is not: a link's state, and which of its values the page
+refuses or corrects, come from site_js/explorer/state.js itself (fromHash, fitToModel, requestFor),
+run under Node by tests/support/explorer_state.mjs against the build's model index. So the rules
+cannot drift from the page's.
 """
 from __future__ import annotations
 
+import functools
+import json
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
-from urllib.parse import parse_qsl
+from typing import Iterable
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-MAX_URL_TEXT = 10000  # state.js MAX_URL_TEXT
-MINILM_HEADS = 12  # explorer.js normalise(): MiniLM has 12 heads per layer
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+STATE_SCRIPT = Path(__file__).with_name("explorer_state.mjs")
+BUILT_INDEX = ROOT / "build" / "models" / "index.json"  # written by tools/export_models.py (and the site build)
 
 # A Markdown link to the Explorer with a hash; link text may wrap onto the next line.
 LINK = re.compile(r"\[(?P<text>[^\]]+)\]\((?P<target>[^)\s]*explorer\.md#(?P<hash>[^)\s]+))\)")
 # A paragraph ends at a blank line; a list item starts a block of its own.
 BLOCK_START = re.compile(r"^\s*(?:\d+\.|[-*])\s", re.M)
 
-Parser = Callable[[str], object]
+
+@functools.cache
+def model_index_path() -> Path:
+    """build/models/index.json, or (before any build) an index exported into a temporary folder."""
+    if BUILT_INDEX.exists():
+        return BUILT_INDEX
+    out = Path(tempfile.mkdtemp(prefix="attnviz-models-"))
+    subprocess.run([sys.executable, str(ROOT / "tools" / "export_models.py"), "--out", str(out)],
+                   cwd=ROOT, check=True, capture_output=True, text=True)
+    return out / "index.json"
 
 
-def _int(lo: int, hi: int) -> Parser:
-    # JS /^-?\d+$/ on ASCII digits; fullmatch because Python's $ also matches before a newline.
-    return lambda s: int(s) if re.fullmatch(r"-?\d+", s, re.ASCII) and lo <= int(s) <= hi else None
+@functools.cache
+def model_index() -> dict:
+    return json.loads(model_index_path().read_text(encoding="utf-8"))
 
 
-def _num(lo: float, hi: float) -> Parser:
-    return lambda s: (float(s) if re.fullmatch(r"-?\d*\.?\d+(e-?\d+)?", s, re.ASCII | re.I)
-                      and lo <= float(s) <= hi else None)
+def model_entry(name: str) -> dict | None:
+    """The model index's entry for a model name (None for a name it does not know)."""
+    return next((m for m in model_index()["models"] if m["name"] == name), None)
 
 
-def _bool(s: str) -> bool | None:
-    return True if s in ("1", "true") else False if s in ("0", "false") else None
+_evaluated: dict[str, dict] = {}
 
 
-def _one_of(*values: str) -> Parser:
-    return lambda s: s if s in values else None
-
-
-def _text(s: str) -> str | None:
-    # JS measures length in UTF-16 code units.
-    return s if len(s.encode("utf-16-le")) // 2 <= MAX_URL_TEXT else None
-
-
-# state.js PARSERS, field by field.
-PARSERS: dict[str, Parser] = {
-    "text": _text, "source": _text, "mode": _one_of("self", "cross"), "model": _one_of("synthetic", "minilm"),
-    "heads": _int(1, 16), "head": _int(0, 15), "layer": _int(0, 5), "causal": _bool,
-    "temperature": _num(0.05, 10), "rowscale": _bool, "view": _one_of("single", "grid"), "step": _bool,
-    "stage": _int(0, 8), "token": _int(-1, 511), "self": _bool, "hide": _bool, "merge": _bool,
-}
-# state.js DEFAULTS.
-DEFAULTS: dict[str, object] = {
-    "text": "The cat sat on the mat because it was tired.", "source": "Le chat était fatigué.",
-    "mode": "self", "model": "synthetic", "heads": 8, "head": 0, "layer": 0, "causal": False,
-    "temperature": 1.0, "rowscale": False, "view": "single", "step": False, "stage": 0, "token": -1,
-    "self": False, "hide": False, "merge": False,
-}
+def evaluate(hashes: Iterable[str]) -> dict[str, dict]:
+    """What the Explorer's own code makes of each hash (see explorer_state.mjs for the fields):
+    one Node run for every hash not seen before, the rest from the cache."""
+    wanted = list(dict.fromkeys(hashes))
+    missing = [h for h in wanted if h not in _evaluated]
+    if missing:
+        node = shutil.which("node")
+        assert node, "Node (20 or later) is needed to run site_js/explorer/state.js"
+        run = subprocess.run([node, str(STATE_SCRIPT), str(model_index_path())], input=json.dumps(missing),
+                             capture_output=True, text=True, cwd=ROOT)
+        assert run.returncode == 0, f"explorer_state.mjs failed:\n{run.stderr}"
+        for h, result in zip(missing, json.loads(run.stdout), strict=True):
+            _evaluated[h] = result
+    return {h: _evaluated[h] for h in wanted}
 
 
 @dataclass(frozen=True)
@@ -74,47 +80,35 @@ class ExplorerLink:
 
     @property
     def where(self) -> str:
-        return f"{self.file.relative_to(DOCS)}:{self.line}"
+        return f"{self.file.relative_to(DOCS)}:{self.line}" if self.file.is_relative_to(DOCS) else str(self.file)
 
-    def params(self) -> list[tuple[str, str]]:
-        """The hash's pairs as URLSearchParams reads them ('+' is a space, %xx decoded)."""
-        return parse_qsl(self.hash, keep_blank_values=True)
+    def evaluation(self) -> dict:
+        """All the Explorer's code says of this link (every docs link is evaluated in the same Node run)."""
+        if self.hash not in _evaluated:
+            evaluate([self.hash, *(link.hash for link in _docs_links(DOCS))])
+        return _evaluated[self.hash]
 
-    def state(self) -> dict[str, object]:
-        """The Explorer's state for this link, as fromHash builds it (problems ignored)."""
-        state = dict(DEFAULTS)
-        for key, raw in self.params():
-            value = PARSERS[key](raw) if key in PARSERS else None
-            if value is not None:
-                state[key] = value
-        return state
+    def state(self) -> dict:
+        """The state the Explorer shows for this link: fromHash's, then fitted to the model by fitToModel."""
+        return self.evaluation()["state"]
+
+    def request(self) -> dict:
+        """The attnviz request the Explorer sends for this link (requestFor)."""
+        return self.evaluation()["request"]
+
+    def limits(self) -> dict:
+        """{layers, heads}: the layers and heads the link's model (and stack) has."""
+        return self.evaluation()["limits"]
 
 
 def problems(link: ExplorerLink) -> list[str]:
     """Why the Explorer would not show exactly what this link asks for; empty if it would."""
-    found = []
-    for key, raw in link.params():
-        if key not in PARSERS:
-            found.append(f"unknown field {key!r}")
-        elif PARSERS[key](raw) is None:
-            found.append(f"{key}={raw!r} is out of range or mistyped")
-    s = link.state()
-    minilm = s["model"] == "minilm"
-    keys = {k for k, _ in link.params()}
-    # fromHash: a synthetic head beyond the head count falls back to 0.
-    if not minilm and s["head"] >= s["heads"]:
-        found.append(f"head={s['head']} but only {s['heads']} heads (head is 0-based)")
-    # normalise() in explorer.js quietly changes these, so the link would not show what it says.
-    if minilm and s["head"] >= MINILM_HEADS:
-        found.append(f"MiniLM has {MINILM_HEADS} heads, head={s['head']} is clamped")
-    if minilm and s["mode"] == "cross":
-        found.append("MiniLM has no cross-attention")
-    if not minilm and "layer" in keys:
-        found.append("the synthetic model has one layer; layer is ignored")
-    if minilm and "heads" in keys:
-        found.append("heads only applies to the synthetic model")
-    if "source" in keys and s["mode"] != "cross":
-        found.append("source only applies to cross-attention")
+    e = link.evaluation()
+    model = e["state"]["model"]
+    found = [f"{key!r}: fromHash refuses the value (unknown field, mistyped, out of range, blank or too long)"
+             for key in e["rejected"]]
+    found += [f"{key!r}: fitToModel changes it to {e['state'][key]!r} (model {model})" for key in e["changed"]]
+    found += [f"{key!r} does not apply to {model} (its request ignores it)" for key in e["unused"]]
     return found
 
 
@@ -138,3 +132,8 @@ def explorer_links(docs: Path = DOCS) -> list[ExplorerLink]:
             links.append(ExplorerLink(md, content.count("\n", 0, m.start()) + 1, " ".join(m["text"].split()),
                                       m["hash"], _block_around(content, m.start(), m.end())))
     return links
+
+
+@functools.cache
+def _docs_links(docs: Path) -> tuple[ExplorerLink, ...]:
+    return tuple(explorer_links(docs))

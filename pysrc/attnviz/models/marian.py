@@ -116,16 +116,19 @@ def direction(src: str, tgt: str) -> SimpleNamespace:
 
 
 def _pieces(spm: SentencePiece, ids: list[int]) -> list[dict]:
-    """Token dicts for the ids the model wrote: spans index the translation's own text."""
+    """Token dicts for the ids the model wrote; spans index its translation as decode() writes it
+    (pieces joined, "▁" as a space, the first piece's leading space dropped)."""
     out, at = [], 0
     for i in ids:
         piece = spm.pieces[i]
-        special = i == net.EOS
-        text = "" if special else piece.replace(SPACE, " ")
-        start = at + (1 if text.startswith(" ") and at == 0 else 0)
-        out.append({"id": int(i), "text": text or piece, "piece": piece, "start": start, "end": at + len(text),
-                    "special": special})
-        at += len(text)
+        if i == net.EOS:
+            out.append({"id": int(i), "text": piece, "piece": piece, "start": at, "end": at, "special": True})
+            continue
+        text = piece.replace(SPACE, " ")
+        dropped = 1 if at == 0 and text.startswith(" ") else 0
+        out.append({"id": int(i), "text": text, "piece": piece, "start": at, "end": at + len(text) - dropped,
+                    "special": False})
+        at += len(text) - dropped
     return out
 
 

@@ -1,5 +1,6 @@
 """A few representative Explorer links from the docs, opened in the browser: the Explorer takes
-every value of the link (no "defaults are shown" notice) and shows the head the link names."""
+every value of the link (no "defaults are shown" notice) and shows the head the link names.
+What a link should open comes from state.js itself (tests/support/explorer_links.py runs it under Node)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -22,9 +23,10 @@ def representative(kind: str) -> ExplorerLink:
     return next(link for link in explorer_links() if KINDS[kind](link.state()))
 
 
-def expected_caption(s: dict) -> str:
-    """How the Explorer names the link's head: numbered from 1 on screen."""
-    return f"Layer {s['layer'] + 1}, head {s['head'] + 1}" if s["model"] == "minilm" else f"Head {s['head'] + 1}"
+def expected_caption(link: ExplorerLink) -> str:
+    """How the Explorer names the link's head: numbered from 1 on screen, with its layer when the stack has several."""
+    s = link.state()
+    return f"Layer {s['layer'] + 1}, head {s['head'] + 1}" if link.limits()["layers"] > 1 else f"Head {s['head'] + 1}"
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -36,8 +38,8 @@ def test_a_docs_link_opens_without_falling_back(kind, new_page, root_server):
     assert "could not be used" not in notes, f"{link.where}: {notes}"
     assert page.locator("[data-control=head]").input_value() == str(s["head"])
     if s["view"] == "grid":
-        assert page.locator(f"{HOST} .av-explorer__grid .av-thumb").count() == s["heads"]
+        assert page.locator(f"{HOST} .av-explorer__grid .av-thumb").count() == link.limits()["heads"]
     else:
-        assert page.locator(f"{HOST} .av-detail-caption").inner_text().startswith(expected_caption(s))
+        assert page.locator(f"{HOST} .av-detail-caption").inner_text().startswith(expected_caption(link))
     assert page.locator("[data-control=causal]").is_checked() == s["causal"]
     watch.assert_clean()

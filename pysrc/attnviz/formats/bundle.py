@@ -26,7 +26,7 @@ from ..errors import ModelFileError
 
 FORMAT = "attnviz-bundle"
 MANIFEST = "manifest.json"
-PART_BYTES = 24 * 2**20
+PART_BYTES = 23 * 2**20  # under 25 MB
 ALIGN = 64
 
 

@@ -22,6 +22,7 @@ from ..errors import ModelFileError, RequestError
 
 # name -> module, imported on first use so the synthetic path never loads a real model's code
 MODULES = {"synthetic": "attnviz.models.synthetic", "minilm": "attnviz.models.minilm",
+           "smollm2": "attnviz.models.smollm2",
            "marian-en-pt": "attnviz.models.marian_en_pt", "marian-pt-en": "attnviz.models.marian_pt_en"}
 
 

@@ -9,7 +9,7 @@
 export const MAX_URL_TEXT = 10000; // the same limit attnviz applies to text
 
 /** @typedef {{text: string, source: string, mode: string, model: string, heads: number, head: number,
- *   target: string, stack: string, layer: number, causal: boolean, temperature: number, rowscale: boolean, view: string, step: boolean,
+ *   target: string, stack: string, layer: number, causal: boolean, generate: number, chat: boolean, sink: boolean, temperature: number, rowscale: boolean, view: string, step: boolean,
  *   stage: number, token: number, self: boolean, hide: boolean, merge: boolean}} ExplorerState */
 
 /** @type {ExplorerState} */
@@ -17,6 +17,7 @@ export const DEFAULTS = Object.freeze({
   text: "The cat sat on the mat because it was tired.",
   source: "Le chat était fatigué.",
   target: "", mode: "self", model: "synthetic", heads: 8, head: 0, stack: "", layer: 0, causal: false, temperature: 1,
+  generate: 0, chat: false, sink: false,
   rowscale: false, view: "single", step: false, stage: 0, token: -1, self: false, hide: false, merge: false,
 });
 
@@ -32,6 +33,7 @@ const name = (s) => (/^[a-z][a-z0-9-]{0,39}$/.test(s) ? s : undefined);
 const PARSERS = {
   text, source: text, target: optionalText, mode: oneOf("self", "cross"), model: name, stack: name,
   heads: int(1, 16), head: int(0, 63), layer: int(0, 63), causal: bool, temperature: num(0.05, 10),
+  generate: int(0, 20), chat: bool, sink: bool,
   rowscale: bool, view: oneOf("single", "grid"), step: bool, stage: int(0, 8), token: int(-1, 511),
   self: bool, hide: bool, merge: bool,
 };
@@ -96,7 +98,8 @@ export function toHash(state) {
 
 /** Request fields the Explorer's controls set, by the option name in the model index. */
 const OPTION_FIELDS = { mode: ["mode"], heads: ["heads"], causal: ["causal"], temperature: ["temperature"],
-  hide_special: ["hide"], merge_subwords: ["merge"], target: ["target"] };
+  hide_special: ["hide"], merge_subwords: ["merge"], target: ["target"], generate: ["generate"], chat: ["chat"],
+  hide_first: ["sink"] };
 
 /**
  * The attnviz request for a state (see attnviz/api.py): only the options the model has.

@@ -29,12 +29,17 @@ export function roleOf(result, head, stack = result.request.stack) {
   return roles ? roles[head] : null;
 }
 
+/** A token's text as labels show it: line breaks and tabs, which would vanish, drawn as symbols. @param {string} t */
+export function visible(t) {
+  return t.replace(/\r?\n/g, "⏎").replace(/\t/g, "⇥");
+}
+
 /** Heatmap input for one head of a result's stack. */
 export function heatmapData(result, layer, head, extra = {}, stack = result.request.stack) {
   const s = stackOf(result, stack);
   const [, , q, k] = s.weights.shape;
   return { weights: headMatrix(s.weights, layer, head), rows: q, cols: k,
-    rowLabels: s.query.map((t) => t.text), colLabels: s.key.map((t) => t.text), ...extra };
+    rowLabels: s.query.map((t) => visible(t.text)), colLabels: s.key.map((t) => visible(t.text)), ...extra };
 }
 
 /**

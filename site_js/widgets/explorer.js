@@ -13,8 +13,10 @@ import * as files from "../explorer/export.js";
 import { fitToModel, fromHash, requestFor, toHash } from "../explorer/state.js";
 import { Stats } from "../explorer/stats.js";
 import { Steps } from "../explorer/steps.js";
+import { askConsent, needsConsent } from "../download-consent.js";
+import { NextTokens } from "../explorer/next-tokens.js";
 import { findModel, layersOf, megabytes, modelIndex } from "../models.js";
-import { headMatrix, heatmapData, requester, roleOf, stackOf } from "./common.js";
+import { headMatrix, heatmapData, requester, roleOf, stackOf, visible } from "./common.js";
 
 const THUMB = 96;
 
@@ -63,9 +65,14 @@ export async function mount(host) {
   });
   const grid = el("div", "av-grid av-explorer__grid", main);
   const side = el("div", "av-explorer__side", host);
+  side.hidden = true; // until there is a result to describe
   const arcs = new Arcs(side);
   const stats = new Stats(side, () => state.self, (v) => changed({ self: v }));
+  const next = new NextTokens(side);
+  const consentHost = el("div", "av-consent-host");
+  host.insertBefore(consentHost, notes);
   const steps = new Steps(host, (stage) => { state.stage = stage; saveHash(); });
+  steps.root.hidden = !state.step;
   const request = requester(host, status);
   /** @type {object|null} */
   let result = null;
@@ -97,11 +104,21 @@ export async function mount(host) {
   }
 
   async function update() {
-    const req = requestFor(state, entryOf());
+    const entry = entryOf();
+    const req = requestFor(state, entry);
     const key = JSON.stringify(req);
     if (key === resultKey) { draw(); return; }
     if (key === pendingKey) return;
     pendingKey = key;
+    if (await needsConsent(entry)) {
+      consentHost.replaceChildren();
+      if (!(await askConsent(consentHost, entry))) { // declined: back to the model on screen
+        pendingKey = "";
+        changed({ model: result ? result.request.model : index.models[0].name });
+        return;
+      }
+      if (pendingKey !== key) return; // the reader changed something else meanwhile
+    }
     const r = await request(req);
     if (pendingKey === key) pendingKey = "";
     // Refused: the status line says why; the last good result stays, and view controls
@@ -124,7 +141,8 @@ export async function mount(host) {
     const headName = s.weights.shape[0] > 1 ? `Layer ${layer + 1}, head ${head + 1}` : `Head ${head + 1}`;
     caption.textContent = `${headName}${role ? ` — ${role.role}` : ""}: ${result.metrics.description}`;
     const translation = result.translation ? `${result.translation.forced ? "Your translation" : "Translation"}: ${result.translation.text}` : "";
-    notes.textContent = [urlProblems, translation, ...(result.notes || [])].filter(Boolean).join(" ");
+    const generated = result.generated && result.generated.ids.length ? `Generated: “${result.generated.text}”` : "";
+    notes.textContent = [urlProblems, translation, generated, ...(result.notes || [])].filter(Boolean).join(" ");
     drawChips(s.query, token);
     const single = showView();
     if (single) heatmap.set({ ...heatmapData(result, layer, head), rowScale: state.rowscale });
@@ -133,7 +151,9 @@ export async function mount(host) {
     const k = s.key.length;
     const row = headMatrix(s.weights, layer, head).subarray(token * k, (token + 1) * k);
     arcs.draw(s.key, s.query[token].text, token, row, s.query === s.key);
+    side.hidden = false;
     stats.draw(result, state.self);
+    next.draw(result);
     steps.root.hidden = !state.step;
     if (state.step) steps.draw(result, state.stage);
     host.dataset.ready = "true";
@@ -150,7 +170,7 @@ export async function mount(host) {
       b.type = "button";
       b.className = "av-chip";
       b.setAttribute("aria-pressed", String(i === selected));
-      b.textContent = t.text; // text, never HTML
+      b.textContent = visible(t.text); // text, never HTML
       el("sub", null, b).textContent = String(i);
       b.addEventListener("click", () => changed({ token: i }));
       return b;
@@ -290,6 +310,9 @@ function buildControls(root, state, changed, index) {
   const step = check("Step by step", "step");
   const hide = check("Hide [CLS]/[SEP]", "hide");
   const merge = check("Merge word pieces", "merge");
+  const generate = select("Generate", "generate", Array.from({ length: 21 }, (_, i) => [String(i), i ? `${i} tokens` : "none"]), Number);
+  const chat = check("Chat template", "chat");
+  const sink = check("Hide the sink (first token)", "sink");
 
   const row3 = el("div", "av-controls av-explorer__actions", root);
   const button = (label, action) => {
@@ -356,6 +379,12 @@ function buildControls(root, state, changed, index) {
     merge.checked = state.merge;
     hide.parentElement.hidden = !has("hide_special");
     merge.parentElement.hidden = !has("merge_subwords");
+    generate.value = String(state.generate);
+    generate.parentElement.hidden = !has("generate");
+    chat.checked = state.chat;
+    chat.parentElement.hidden = !has("chat");
+    sink.checked = state.sink;
+    sink.parentElement.hidden = !has("hide_first");
     if (result) {
       const [, n] = stackOf(result).weights.shape;
       const names = Array.from({ length: n }, (_, h) => {

@@ -1,0 +1,54 @@
+/**
+ * Big downloads are the reader's choice: before the first use of a model whose files are large and
+ * not yet on this device, say how big they are and ask. Nothing is fetched until the reader agrees.
+ */
+import { el } from "./heatmap.js";
+import { bundleCacheName, megabytes } from "./models.js";
+
+/** Ask above this many bytes (the smaller real models download without asking, as before). */
+export const ASK_ABOVE = 50e6;
+/** @type {Set<string>} models the reader agreed to download during this visit */
+const agreed = new Set();
+
+/**
+ * Whether the model's files must be agreed to first: large, and not in this browser's cache.
+ * @param {import("./models.js").ModelEntry} entry @returns {Promise<boolean>}
+ */
+export async function needsConsent(entry) {
+  if (!entry.base_bytes || entry.base_bytes < ASK_ABOVE || agreed.has(entry.name)) return false;
+  try {
+    if (self.caches && (await caches.has(bundleCacheName(entry)))) return false;
+  } catch {
+    // no Cache API here (not a secure context): ask
+  }
+  return true;
+}
+
+/**
+ * Show the question in parent; resolves true when the reader agrees, false when they decline.
+ * @param {HTMLElement} parent @param {import("./models.js").ModelEntry} entry @returns {Promise<boolean>}
+ */
+export function askConsent(parent, entry) {
+  const box = el("div", "av-consent", parent);
+  box.setAttribute("role", "group");
+  box.setAttribute("aria-label", `Download ${entry.label}`);
+  el("p", null, box).textContent = `${entry.label} needs a download of ${megabytes(entry.base_bytes)} the first ` +
+    "time (kept on this device for later visits, and offline after that); then it takes a few seconds to load.";
+  const yes = el("button", "md-button av-button", box);
+  yes.type = "button";
+  yes.textContent = `Download ${megabytes(entry.base_bytes)}`;
+  yes.dataset.action = "consent";
+  const no = el("button", "md-button av-button", box);
+  no.type = "button";
+  no.textContent = "Not now";
+  no.dataset.action = "decline";
+  return new Promise((resolve) => {
+    const answer = (value) => {
+      box.remove();
+      if (value) agreed.add(entry.name);
+      resolve(value);
+    };
+    yes.addEventListener("click", () => answer(true));
+    no.addEventListener("click", () => answer(false));
+  });
+}

@@ -187,7 +187,7 @@ def test_explorer_with_the_keyboard_alone(new_page, root_server):
     for key in ("ArrowRight",) * 7 + ("ArrowLeft",):
         page.keyboard.press(key)
     assert title.inner_text().startswith("Step 7 of 9: Softmax")
-    tab_to(page, f"{HOST} .av-steps canvas[data-matrix=weights]")
+    tab_to(page, f"{HOST} .av-steps canvas[data-matrix=pattern]")
     page.keyboard.press("ArrowDown")
     explain = page.locator(f"{HOST} .av-steps__explain").inner_text()
     assert explain.startswith("“chase” (query 1) → “Dogs” (key 0)") and "÷ √d_k" in explain

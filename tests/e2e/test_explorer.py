@@ -152,7 +152,7 @@ def test_step_by_step_walks_and_explains_a_weight(new_page, root_server):
         page.keyboard.press("ArrowRight")
     assert "Softmax" in page.locator(".av-steps__title").inner_text()
     assert state(page)["stage"] == "6"
-    canvas = page.locator(".av-steps canvas[data-matrix=weights]")
+    canvas = page.locator(".av-steps canvas[data-matrix=pattern]")
     box = canvas.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.5 / 11, box["y"] + box["height"] * 1.5 / 11)
     explain = page.locator(".av-steps__explain").inner_text()
@@ -188,14 +188,19 @@ def test_exports_match_attnviz_in_cpython(new_page, root_server, tmp_path):
     reference = export.to_json_document(api.run({"text": text, "heads": 3, "head": 2, "causal": True,
                                                  "temperature": 0.7, "layer": 0}))
     doc = json.loads(saved["json"].read_text())
-    assert doc["options"] == reference["options"] and doc["key_tokens"] == reference["key_tokens"]
-    np.testing.assert_allclose(doc["weights"], reference["weights"], atol=1e-6)
-    assert [h["role"] for h in doc["heads"]] == [h["role"] for h in reference["heads"]]
+    assert list(doc) == list(reference)  # the same document, key for key, as the CLI's JSON export
+    assert doc["options"] == reference["options"] and doc["tokens"] == reference["tokens"]
+    assert doc["schema_doc"] == reference["schema_doc"]
+    np.testing.assert_allclose(doc["attention"]["self"]["weights"], reference["attention"]["self"]["weights"], atol=1e-6)
+    assert [h["role"] for h in doc["roles"]["self"]] == [h["role"] for h in reference["roles"]["self"]]
     np.testing.assert_allclose(doc["metrics"]["row_entropy_bits"], reference["metrics"]["row_entropy_bits"], atol=1e-5)
-    ref_result = api.run({"text": text, "heads": 3, "causal": True, "temperature": 0.7})
-    assert saved["csv"].read_text().splitlines()[0] == export.to_csv(ref_result, 0, 2).splitlines()[0]
+    ref_result = api.run({"text": text, "heads": 3, "head": 2, "causal": True, "temperature": 0.7})
+    assert saved["csv"].read_text() == export.to_csv(ref_result)
+    assert saved["csv"].name == "attention-synthetic-head3.csv"  # numbered from 1, as on the page
     svg = saved["svg"].read_text()
-    assert svg.startswith("<svg") and "&lt;" in svg and "<go>" not in svg and svg.count("<rect") == len(reference["key_tokens"]) ** 2 + 64
+    n = len(reference["tokens"]["text"])
+    assert svg.startswith("<svg") and "&lt;" in svg and "<go>" not in svg and svg.count("<rect") == n ** 2 + 64
+    assert "Synthetic head 3 (" in svg  # the title numbers the head as the page does
     assert saved["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     watch.assert_clean()
 

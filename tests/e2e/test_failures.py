@@ -58,7 +58,7 @@ def test_worker_crash_mid_computation_keeps_the_view_and_retry_recomputes(root_s
     assert page.eval_on_selector(".av-heatmap__cells", "c => c.toDataURL()") == before
     assert heatmap_pixels(page)["colours"] > 10
     page.click(".av-status__retry")
-    result = page.evaluate("window.__recomputed.then((r) => ({ ok: r.ok, tokens: r.query_tokens.length }))")
+    result = page.evaluate("window.__recomputed.then((r) => ({ ok: r.ok, tokens: r.tokens.text.length }))")
     assert result["ok"] and result["tokens"] > 3, result
     page.wait_for_selector(".av-status[data-state='ready']", state="attached")
     assert len([w for w in page.workers if w.url.endswith("/js/worker.js")]) == 1, "the crashed worker is gone"

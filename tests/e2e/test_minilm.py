@@ -36,9 +36,9 @@ def test_explorer_shows_minilm_attention_equal_to_the_reference(new_page, root_s
     with page.expect_download() as info:
         page.click("[data-action=export-json]")
     doc = json.loads(Path(info.value.path()).read_text())
-    np.testing.assert_allclose(doc["weights"], ATTENTION["attention_0"], atol=2e-3, rtol=0)
-    assert [t["text"] for t in doc["query_tokens"]] == REFERENCE["tokenize"][-1]["tokens"]
-    chunks = [u for u in sent if "/words-" in u]
+    np.testing.assert_allclose(doc["attention"]["self"]["weights"], ATTENTION["attention_0"], atol=2e-3, rtol=0)
+    assert [t["text"] for t in doc["tokens"]["text"]] == REFERENCE["tokenize"][-1]["tokens"]
+    chunks = [u for u in sent if "/embeddings.word_embeddings.weight-" in u]
     assert 0 < len(chunks) <= 14  # only the word-embedding chunks this sentence needs
     watch.assert_clean()
 
@@ -56,12 +56,12 @@ def test_second_visit_downloads_no_model_bytes(new_page, root_server):
 
 def test_damaged_model_file_is_named_and_the_page_recovers(new_page, root_server):
     page, watch = new_page(root_server.origin)
-    page.context.route("**/models/minilm-l6/core.*", lambda route: route.fulfill(status=200, body=b"\0" * 1024))
+    page.context.route("**/models/minilm/part0.*", lambda route: route.fulfill(status=200, body=b"\0" * 1024))
     page.goto(f"{root_server.url}explorer/#model=minilm")
     page.wait_for_function("() => document.querySelector('.av-explorer .av-status--error')", timeout=120_000)
     message = page.locator(".av-explorer .av-status").inner_text()
-    assert "core." in message and "checksum" in message
-    page.context.unroute("**/models/minilm-l6/core.*")
+    assert "part0." in message and "checksum" in message
+    page.context.unroute("**/models/minilm/part0.*")
     page.select_option("[data-control=model]", "synthetic")
     page.wait_for_function("() => document.querySelector('.av-explorer').dataset.ready === 'true'")
     watch.console_errors.clear()  # the failed fetch itself may be logged

@@ -20,9 +20,10 @@ RECOMPUTES = """async ([start, n]) => {
     const text = `Request number ${i} asks for attention over a sentence of moderate length.`;
     const r = await getClient().run({ text, heads: 8, temperature: 0.5 + (i % 7) / 3 }, "memory-test");
     if (!r.ok) throw new Error(r.error.message);
-    const [, , q, k] = r.weights.shape;
-    const labels = r.query_tokens.map((t) => t.text);
-    map.set({ weights: r.weights.data.subarray(0, q * k), rows: q, cols: k, rowLabels: labels, colLabels: labels });
+    const w = r.attention.self.weights;
+    const [, , q, k] = w.shape;
+    const labels = r.tokens.text.map((t) => t.text);
+    map.set({ weights: w.data.subarray(0, q * k), rows: q, cols: k, rowLabels: labels, colLabels: labels });
     memory.push(r.memory);
   }
   host.remove();

@@ -9,6 +9,8 @@ import { bundleCacheName, megabytes } from "./models.js";
 export const ASK_ABOVE = 50e6;
 /** @type {Set<string>} models the reader agreed to download during this visit */
 const agreed = new Set();
+/** @type {Map<string, Promise<boolean>>} questions on screen: every widget of a page waits for the one answer */
+const asking = new Map();
 
 /**
  * Whether the model's files must be agreed to first: large, and not in this browser's cache.
@@ -25,10 +27,19 @@ export async function needsConsent(entry) {
 }
 
 /**
- * Show the question in parent; resolves true when the reader agrees, false when they decline.
+ * Show the question in parent (once per page: a second widget asking for the same model waits for
+ * the same answer); resolves true when the reader agrees, false when they decline.
  * @param {HTMLElement} parent @param {import("./models.js").ModelEntry} entry @returns {Promise<boolean>}
  */
 export function askConsent(parent, entry) {
+  if (!asking.has(entry.name)) {
+    asking.set(entry.name, ask(parent, entry).finally(() => asking.delete(entry.name)));
+  }
+  return asking.get(entry.name);
+}
+
+/** @param {HTMLElement} parent @param {import("./models.js").ModelEntry} entry @returns {Promise<boolean>} */
+function ask(parent, entry) {
   const box = el("div", "av-consent", parent);
   box.setAttribute("role", "group");
   box.setAttribute("aria-label", `Download ${entry.label}`);

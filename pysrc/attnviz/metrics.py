@@ -101,3 +101,34 @@ def overview(weights: np.ndarray) -> dict:
                     "max_weight": float(weights.max()), "mean_weight": float(weights.mean()),
                     "mean_entropy_bits": float(entropy_bits.mean()), "most_attended": int(column_total.argmax())},
     }
+
+
+def head_scores(weights: np.ndarray, tokens: list[dict]) -> dict[str, np.ndarray]:
+    """What each head of a self-attention stack does on this text, one number per head in [0, 1],
+    averaged over the queries where the score is defined. weights: (layers, heads, n, n).
+
+    sink        weight on the first token, from the queries after it
+    previous    weight on the token just before (i − 1)
+    self        weight on the token itself
+    induction   for a token seen before, weight on the token that followed its last earlier
+                occurrence (Olsson et al., 2022: "A B … A → B"); 0 where nothing repeats
+    """
+    n = weights.shape[-1]
+    rows = np.arange(1, n)
+    empty = np.zeros(weights.shape[:2], dtype=np.float32)
+    scores = {
+        "sink": weights[:, :, 1:, 0].mean(axis=-1) if n > 1 else empty,
+        "previous": weights[:, :, rows, rows - 1].mean(axis=-1) if n > 1 else empty,
+        "self": np.diagonal(weights, axis1=2, axis2=3).mean(axis=-1),
+    }
+    last_seen: dict[object, int] = {}
+    queries, targets = [], []  # query i, and the key after the previous occurrence of its token
+    for i, t in enumerate(tokens):
+        key = t.get("id", t["text"])
+        j = last_seen.get(key)
+        if j is not None and j + 1 < i and not t["special"]:
+            queries.append(i)
+            targets.append(j + 1)
+        last_seen[key] = i
+    scores["induction"] = weights[:, :, queries, targets].mean(axis=-1) if queries else empty
+    return {name: v.astype(np.float32) for name, v in scores.items()}

@@ -3,7 +3,9 @@
  * out of the (layers, heads, q, k) weights, and running a request with status and error display.
  */
 import { getClient, Superseded } from "../client.js";
+import { askConsent, needsConsent } from "../download-consent.js";
 import { el } from "../heatmap.js";
+import { findModel, modelIndex } from "../models.js";
 
 /** Slice one head's (q, k) matrix out of the (layers, heads, q, k) weights tensor. */
 export function headMatrix(weights, layer, head) {
@@ -91,7 +93,29 @@ export function requester(host, status) {
   const client = getClient();
   const id = `w${++counter}`;
   host.dataset.avId = id;
+  /** @type {Promise<boolean>|null} the question on screen, shared by requests made meanwhile */
+  let asking = null;
+  /** Whether the request's model may run: a big first download is the reader's choice. */
+  async function allowed(request) {
+    if (!request.model) return true;
+    const entry = findModel(await modelIndex(), request.model);
+    if (!entry || !(await needsConsent(entry))) return true;
+    if (!asking) {
+      const box = el("div", "av-consent-host");
+      host.insertBefore(box, status.root);
+      asking = askConsent(box, entry).finally(() => { box.remove(); asking = null; });
+    }
+    if (await asking) return true;
+    status.error(`${entry.label} was not downloaded, so this view stays empty. Change anything to be asked again.`, false);
+    return false;
+  }
   return async (request, key = "main") => {
+    try {
+      if (!(await allowed(request))) return null;
+    } catch (err) {
+      status.error(String(err.message || err), false); // the model list could not be read
+      return null;
+    }
     status.setBusy(true);
     try {
       const result = await client.run(request, `${id}-${key}`);

@@ -1,14 +1,24 @@
 /**
  * Cross-attention: queries from one sentence (the decoder side), keys and values from another
- * (the encoder side), so the matrix is (target tokens x source tokens). Options: {text, source, heads, head}.
+ * (the encoder side), so the matrix is (target tokens x source tokens).
+ * Options: {text, source, heads, head} for the synthetic model (two texts you type), or
+ * {model, text, target?, layer, head} for a real translator: it translates text (or reads the
+ * translation you give) and its decoder's cross-attention is shown, with how likely it found each
+ * word it wrote.
  */
 import { getClient } from "../client.js";
 import { Heatmap, el } from "../heatmap.js";
 import { StatusLine } from "../status.js";
 import { headPicker, heatmapData, requester, roleOf, stackOf, textBox } from "./common.js";
 
-/** @param {HTMLElement} host @param {{text?: string, source?: string, heads?: number, head?: number}} options */
+/** @param {HTMLElement} host @param {object} options */
 export function mount(host, options) {
+  if (options.model) mountReal(host, options);
+  else mountSynthetic(host, options);
+}
+
+/** @param {HTMLElement} host @param {{text?: string, source?: string, heads?: number, head?: number}} options */
+function mountSynthetic(host, options) {
   const state = { text: options.text || "Le chat est assis sur le tapis.",
     source: options.source || "The cat is sitting on the mat.", heads: options.heads || 8, head: options.head ?? 0 };
   host.classList.add("av-widget", "av-cross");
@@ -36,6 +46,62 @@ export function mount(host, options) {
     result = r;
     picker.update(r.roles.cross);
     draw();
+  }
+  compute();
+}
+
+/**
+ * A number picker ("Layer", "Head") numbered from 1 on screen, 0-based in the state.
+ * @param {HTMLElement} parent @param {string} label @param {() => number} get @param {(v: number) => void} set
+ */
+function indexPicker(parent, label, get, set) {
+  const wrap = el("label", "av-control", parent);
+  el("span", null, wrap).textContent = label;
+  const select = el("select", null, wrap);
+  select.dataset.control = label.toLowerCase();
+  select.addEventListener("change", () => set(Number(select.value)));
+  return {
+    /** @param {number} n how many */
+    update(n) {
+      if (select.options.length !== n) {
+        select.replaceChildren(...Array.from({ length: n }, (_, i) => Object.assign(document.createElement("option"),
+          { value: String(i), textContent: String(i + 1) })));
+      }
+      select.value = String(Math.min(get(), n - 1));
+    },
+  };
+}
+
+/** @param {HTMLElement} host @param {{model: string, text?: string, target?: string, layer?: number, head?: number}} options */
+function mountReal(host, options) {
+  const state = { model: options.model, text: options.text || "The red car is parked near the old house.",
+    target: options.target || "", layer: options.layer ?? 1, head: options.head ?? 0 };
+  host.classList.add("av-widget", "av-cross");
+  const controls = el("div", "av-controls", host);
+  textBox(controls, "Source", state.text, (v) => { state.text = v; compute(); });
+  textBox(controls, "Your translation (empty: the model's own)", state.target, (v) => { state.target = v; compute(); });
+  const layers = indexPicker(controls, "Layer", () => state.layer, (v) => { state.layer = v; compute(); });
+  const heads = indexPicker(controls, "Head", () => state.head, (v) => { state.head = v; compute(); });
+  const status = new StatusLine(host, getClient());
+  const translation = el("p", "av-caption av-translation", host);
+  const caption = el("p", "av-caption", host);
+  const heatmap = new Heatmap(el("div", null, host), { label: "Cross-attention weights: target words by source words" });
+  const request = requester(host, status);
+
+  async function compute() {
+    const req = { model: state.model, text: state.text, stack: "cross", layer: state.layer, head: state.head };
+    if (state.target.trim()) req.target = state.target;
+    const r = await request(req);
+    if (!r) return;
+    const [nLayers, nHeads] = stackOf(r).weights.shape;
+    layers.update(nLayers);
+    heads.update(nHeads);
+    const t = r.translation;
+    const likely = r.tokens.target.map((tok) => `${tok.text.trim() || tok.text} ${Math.round(tok.p * 100)}%`).join(" · ");
+    translation.textContent = `${t.forced ? "Your translation" : "The model's translation"}: ${t.text}  (how likely the model found each piece: ${likely})`;
+    heatmap.set(heatmapData(r, r.request.layer, r.request.head));
+    caption.textContent = `Layer ${r.request.layer + 1} of the decoder, head ${r.request.head + 1}: ${r.metrics.description}`;
+    host.dataset.ready = "true";
   }
   compute();
 }

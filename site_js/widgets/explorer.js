@@ -13,7 +13,6 @@ import * as files from "../explorer/export.js";
 import { fitToModel, fromHash, requestFor, toHash } from "../explorer/state.js";
 import { Stats } from "../explorer/stats.js";
 import { Steps } from "../explorer/steps.js";
-import { askConsent, needsConsent } from "../download-consent.js";
 import { NextTokens } from "../explorer/next-tokens.js";
 import { findModel, layersOf, megabytes, modelIndex } from "../models.js";
 import { headMatrix, heatmapData, requester, roleOf, stackOf, visible } from "./common.js";
@@ -69,8 +68,6 @@ export async function mount(host) {
   const arcs = new Arcs(side);
   const stats = new Stats(side, () => state.self, (v) => changed({ self: v }));
   const next = new NextTokens(side);
-  const consentHost = el("div", "av-consent-host");
-  host.insertBefore(consentHost, notes);
   const steps = new Steps(host, (stage) => { state.stage = stage; saveHash(); });
   steps.root.hidden = !state.step;
   const request = requester(host, status);
@@ -104,21 +101,11 @@ export async function mount(host) {
   }
 
   async function update() {
-    const entry = entryOf();
-    const req = requestFor(state, entry);
+    const req = requestFor(state, entryOf());
     const key = JSON.stringify(req);
     if (key === resultKey) { draw(); return; }
     if (key === pendingKey) return;
     pendingKey = key;
-    if (await needsConsent(entry)) {
-      consentHost.replaceChildren();
-      if (!(await askConsent(consentHost, entry))) { // declined: back to the model on screen
-        pendingKey = "";
-        changed({ model: result ? result.request.model : index.models[0].name });
-        return;
-      }
-      if (pendingKey !== key) return; // the reader changed something else meanwhile
-    }
     const r = await request(req);
     if (pendingKey === key) pendingKey = "";
     // Refused: the status line says why; the last good result stays, and view controls

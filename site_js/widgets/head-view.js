@@ -3,13 +3,14 @@
  * (left) to each key token (right) whose opacity is the attention weight; one colour per head,
  * several heads at once; hover a token (or tab to the drawing and use the arrow keys) to see only
  * its lines, and read its strongest links. Drawn on canvas.
- * Options: {text, model, layer, heads (list of head indices), hide_special, merge_subwords}.
+ * Options: {text, model, layer, heads (list of head indices), and view options (hide_special,
+ * merge_subwords, hide_first, chat)}.
  */
 import { getClient } from "../client.js";
 import { el } from "../heatmap.js";
 import { StatusLine } from "../status.js";
 import { headMatrix, requester, stackOf, textBox } from "./common.js";
-import { modelOptions, notesLine } from "./model-options.js";
+import { modelOptions, notesLine, viewOptions } from "./model-options.js";
 
 /** Twelve distinguishable head colours (Tableau 10 plus two). The last is magenta, not a second
  * brown: the articles open on heads 9, 10 and 12, which must not look alike. */
@@ -21,7 +22,7 @@ const FONT = "13px system-ui, sans-serif";
 /** @param {HTMLElement} host @param {object} options */
 export function mount(host, options) {
   const state = { text: "The doctor asked the nurse a question because she was unsure.", model: "synthetic",
-    layer: 2, heads: [0, 1, 2], hide_special: false, merge_subwords: false, ...options };
+    layer: 2, heads: [0, 1, 2], ...options };
   host.classList.add("av-widget", "av-head-view");
   const controls = el("div", "av-controls", host);
   textBox(controls, "Sentence", state.text, (v) => { state.text = v; compute(); });
@@ -169,8 +170,7 @@ export function mount(host, options) {
   }
 
   async function compute() {
-    const r = await request({ text: state.text, model: state.model, hide_special: state.hide_special,
-      merge_subwords: state.merge_subwords });
+    const r = await request({ text: state.text, model: state.model, ...viewOptions(state) });
     if (!r) return;
     result = r;
     notes.textContent = notesLine(r);

@@ -1,13 +1,22 @@
 /**
  * Model view: every head of every layer as a grid of small heatmaps (e.g. 6 x 12); click one to
- * open it large. Options: {text, model (a name in the model index), stack, hide_special, merge_subwords}.
+ * open it large. Heads that share a key/value head (grouped-query attention) stand together.
+ * For self-attention, the heads can be marked by a score attnviz measured on the text (sink,
+ * previous token, self, induction: see metrics.head_scores); the three highest are named, and
+ * the highest opens (unless the options name a layer and head).
+ * Options: {text, model (a name in the model index), stack, score, layer, head, and view options
+ * (hide_special, merge_subwords, hide_first, chat)}.
  */
 import { getClient } from "../client.js";
 import { Heatmap, el } from "../heatmap.js";
 import { StatusLine } from "../status.js";
 import { drawThumb } from "../thumbs.js";
 import { headMatrix, heatmapData, requester, roleOf, stackOf, textBox } from "./common.js";
-import { modelOptions, notesLine } from "./model-options.js";
+import { modelOptions, notesLine, viewOptions } from "./model-options.js";
+
+/** Score name -> what the select calls it. */
+const SCORES = { sink: "first token (sink)", previous: "previous token", self: "itself", induction: "induction" };
+const MARKED = 3;
 
 const THUMB = 64; // largest thumbnail, css px
 const MIN_THUMB = 32; // below this a row scrolls sideways instead
@@ -17,13 +26,26 @@ const THUMB_EXTRA = 11; // a thumbnail's padding and border (8) and the grid gap
 /** @param {HTMLElement} host @param {object} options */
 export function mount(host, options) {
   const state = { text: "The doctor asked the nurse a question because she was unsure.", model: "synthetic",
-    hide_special: false, merge_subwords: false, layer: 0, head: 0, ...options };
+    layer: 0, head: 0, score: "", ...options };
+  // With a score and no head of its own, the widget opens the head that scores highest.
+  const openBest = Boolean(options.score) && !("layer" in options) && !("head" in options);
   host.classList.add("av-widget", "av-model-view");
   const controls = el("div", "av-controls", host);
   textBox(controls, "Sentence", state.text, (v) => { state.text = v; compute(); });
   modelOptions(controls, state, compute);
+  const scoreLabel = el("label", "av-control", controls);
+  el("span", null, scoreLabel).textContent = "Mark heads by";
+  const scoreSelect = el("select", null, scoreLabel);
+  scoreSelect.dataset.control = "score";
+  scoreSelect.replaceChildren(...[["", "nothing"], ...Object.entries(SCORES)].map(([value, textContent]) =>
+    Object.assign(document.createElement("option"), { value, textContent })));
+  scoreSelect.value = state.score;
+  scoreSelect.addEventListener("change", () => { state.score = scoreSelect.value; drawGrid(); });
+  scoreLabel.hidden = true; // until a result has scores
   const status = new StatusLine(host, getClient());
   const notes = el("p", "av-caption", host);
+  const marked = el("p", "av-caption av-marked", host);
+  marked.setAttribute("aria-live", "polite");
   const grid = el("div", "av-grid", host);
   const detailCaption = el("p", "av-detail-caption", host);
   const detail = new Heatmap(el("div", null, host), { label: "The selected head" });
@@ -49,9 +71,8 @@ export function mount(host, options) {
   }
 
   function requestFor(layer = 0, head = 0) {
-    const req = { text: state.text, model: state.model, layer, head };
+    const req = { text: state.text, model: state.model, layer, head, ...viewOptions(state) };
     if (state.stack) req.stack = state.stack;
-    for (const key of ["hide_special", "merge_subwords"]) if (state[key]) req[key] = true;
     return req;
   }
 
@@ -61,17 +82,40 @@ export function mount(host, options) {
     return Math.max(MIN_THUMB, Math.min(THUMB, Math.floor(free / heads)));
   }
 
+  /** The MARKED heads with the highest score, [{layer, head, value}], or [] without a score. */
+  function best() {
+    const scores = result.overview[result.request.stack].scores;
+    if (!state.score || !scores || !scores[state.score]) return [];
+    const { data, shape } = scores[state.score];
+    return Array.from(data.keys()).sort((a, b) => data[b] - data[a]).slice(0, MARKED)
+      .map((i) => ({ layer: Math.floor(i / shape[1]), head: i % shape[1], value: data[i] }));
+  }
+
   function drawGrid() {
     const { weights } = stackOf(result);
     const [layers, heads, q, k] = weights.shape;
+    const group = heads / result.model.kv_heads; // query heads per key/value head
     const size = thumbSize(heads);
+    const top = best();
+    const isTop = (l, h) => top.some((t) => t.layer === l && t.head === h);
+    scoreLabel.hidden = !result.overview[result.request.stack].scores;
+    marked.textContent = top.length ? `Highest “${SCORES[state.score]}” scores on this text: ${top.map((t) =>
+      `layer ${t.layer + 1}, head ${t.head + 1} (${t.value.toFixed(2)})`).join("; ")}.` : "";
     grid.style.gridTemplateColumns = `auto repeat(${heads}, ${size + 8}px)`;
     const cells = [el("span", "av-grid__corner")];
-    for (let h = 0; h < heads; h++) Object.assign(cells[cells.push(el("span", "av-grid__col")) - 1], { textContent: `H${h + 1}` });
+    for (let h = 0; h < heads; h++) {
+      const col = el("span", "av-grid__col");
+      col.textContent = `H${h + 1}`;
+      if (group > 1) {
+        col.title = `Head ${h + 1} reads key/value head ${Math.floor(h / group) + 1} (with ${group - 1} other heads)`;
+        if (h % group === 0) col.textContent = `KV${Math.floor(h / group) + 1}: H${h + 1}`;
+      }
+      cells.push(col);
+    }
     for (let l = 0; l < layers; l++) {
       cells.push(Object.assign(el("span", "av-grid__row"), { textContent: `Layer ${l + 1}` }));
       for (let h = 0; h < heads; h++) {
-        const button = el("button", "av-thumb");
+        const button = el("button", `av-thumb${group > 1 && h % group === 0 && h ? " av-thumb--group" : ""}${isTop(l, h) ? " av-thumb--marked" : ""}`);
         button.type = "button";
         button.dataset.layer = String(l);
         button.dataset.head = String(h);
@@ -87,13 +131,15 @@ export function mount(host, options) {
   }
 
   async function compute() {
-    const r = await request(requestFor());
+    const r = await request(requestFor(state.layer, state.head));
     if (!r) return;
     result = r;
     notes.textContent = notesLine(r);
     drawGrid();
     const [layers, heads] = stackOf(r).weights.shape;
-    open(Math.min(state.layer, layers - 1), Math.min(state.head, heads - 1));
+    const top = openBest ? best() : [];
+    if (top.length) open(top[0].layer, top[0].head); // the head the measurement found, not a chosen one
+    else open(Math.min(state.layer, layers - 1), Math.min(state.head, heads - 1));
     host.dataset.ready = "true";
   }
   compute();

@@ -5,8 +5,9 @@ other files (a vocabulary). Every file name carries its sha256, so caches never 
 the browser checks each file's size and hash against the manifest.
 
 manifest.json
-    format "attnviz-bundle", model (name), source (where the weights came from), config (the
-    model's own), version (hash of every file's hash), total_bytes,
+    format "attnviz-bundle", model (name), source (where the weights came from), licence (the
+    file beside them holding the weights' licence, or null), config (the model's own), version
+    (hash of every file's hash), total_bytes,
     files   {key: {file, bytes, sha256}}          whole files (parts, vocabularies)
     tensors {name: {file, offset, nbytes, shape, dtype}}   dtype: a numpy dtype ("<f2") or a
                                                   format's own block type ("gguf:Q4_1")
@@ -26,6 +27,7 @@ from ..errors import ModelFileError
 
 FORMAT = "attnviz-bundle"
 MANIFEST = "manifest.json"
+LICENCE = "LICENSE.txt"
 PART_BYTES = 23 * 2**20  # under 25 MB
 ALIGN = 64
 
@@ -114,10 +116,13 @@ def _write_file(out: Path, stem: str, suffix: str, data: bytes) -> dict:
 
 
 def write(out: Path, *, model: str, source: str, config: dict, tensors: dict[str, tuple[bytes, list[int], str]],
-          rows: dict[str, tuple[np.ndarray, int]] | None = None, files: dict[str, tuple[str, bytes]] | None = None) -> dict:
+          rows: dict[str, tuple[np.ndarray, int]] | None = None, files: dict[str, tuple[str, bytes]] | None = None,
+          licence: Path | None = None) -> dict:
     """Write a bundle into out (replacing it). tensors: name -> (raw bytes, shape, dtype);
     rows: name -> (array (rows, cols), rows per chunk), stored in the array's dtype;
-    files: key -> (file name stem and suffix, e.g. "vocab.txt", bytes). Returns the manifest."""
+    files: key -> (file name stem and suffix, e.g. "vocab.txt", bytes); licence: the weights'
+    licence text, kept beside them as LICENSE.txt (named in the manifest, never downloaded by the
+    worker). Returns the manifest."""
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -150,7 +155,10 @@ def write(out: Path, *, model: str, source: str, config: dict, tensors: dict[str
         tables[name] = {"rows": len(array), "cols": array.shape[1], "rows_per_chunk": per,
                         "dtype": array.dtype.str, "chunks": chunks}
     every = list(entries.values()) + [c for t in tables.values() for c in t["chunks"]]
+    if licence is not None:
+        shutil.copyfile(licence, tmp / LICENCE)
     manifest = {"format": FORMAT, "model": model, "source": source, "config": config,
+                "licence": LICENCE if licence is not None else None,
                 "version": _sha256("".join(f["sha256"] for f in every).encode())[:16],
                 "total_bytes": sum(f["bytes"] for f in every),
                 "files": entries, "tensors": index, "rows": tables}

@@ -120,13 +120,17 @@ export async function mount(host) {
 
   function draw() {
     if (!result) return;
-    const { layer, head } = result.request; // the head this result's metrics and trace are for
     const s = stackOf(result);
+    const [layers, heads] = s.weights.shape;
+    const layer = Math.min(state.layer, layers - 1), head = Math.min(state.head, heads - 1);
+    // The result holds every head's weights, but the metrics and the trace of one: the head it was
+    // asked for. While a newer request is refused (say, the text), other heads draw without them.
+    const fresh = result.request.layer === layer && result.request.head === head;
     const role = roleOf(result, head);
     const nq = s.query.length;
     const token = state.token >= 0 && state.token < nq ? state.token : 0;
-    const headName = s.weights.shape[0] > 1 ? `Layer ${layer + 1}, head ${head + 1}` : `Head ${head + 1}`;
-    caption.textContent = `${headName}${role ? ` — ${role.role}` : ""}: ${result.metrics.description}`;
+    const headName = layers > 1 ? `Layer ${layer + 1}, head ${head + 1}` : `Head ${head + 1}`;
+    caption.textContent = `${headName}${role ? ` — ${role.role}` : ""}${fresh ? `: ${result.metrics.description}` : ""}`;
     const translation = result.translation ? `${result.translation.forced ? "Your translation" : "Translation"}: ${result.translation.text}` : "";
     const generated = result.generated && result.generated.ids.length ? `Generated: “${result.generated.text}”` : "";
     notes.textContent = [urlProblems, translation, generated, ...(result.notes || [])].filter(Boolean).join(" ");
@@ -139,10 +143,11 @@ export async function mount(host) {
     const row = headMatrix(s.weights, layer, head).subarray(token * k, (token + 1) * k);
     arcs.draw(s.key, s.query[token].text, token, row, s.query === s.key);
     side.hidden = false;
-    stats.draw(result, state.self);
+    stats.root.hidden = !fresh;
+    if (fresh) stats.draw(result, state.self);
     next.draw(result);
-    steps.root.hidden = !state.step;
-    if (state.step) steps.draw(result, state.stage);
+    steps.root.hidden = !state.step || !fresh;
+    if (state.step && fresh) steps.draw(result, state.stage);
     host.dataset.ready = "true";
     host.dataset.tokens = String(nq);
     if (changeStarted) {

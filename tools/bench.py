@@ -18,9 +18,13 @@ Prints a table of medians and p95 over several runs and writes it as JSON (build
                all once the service worker has made its offline copy of the site;
 - minilm       choosing the real model in the Explorer -> its first heatmap for a 12-word sentence,
                cold and cached, the model bytes each needed, and the forward pass in the browser
-               for 16 and 128 tokens (attnviz's own timing; "request" adds metrics and transfer).
+               for 16, 128 and 512 tokens (attnviz's own timing; "request" adds metrics and
+               transfer; "metrics" is the metrics' share);
+- smollm2, marian-*  the causal LLM and the translators: first result cold and cached with the
+               bytes each needed, the LLM's forward at 16-128 tokens and each generated token,
+               translating a 14-word sentence with every stack, the WebAssembly memory.
 
-usage: python tools/bench.py [--runs N] [--out FILE]     (make bench)
+usage: python tools/bench.py [--runs N] [--out FILE] [--only models]     (make bench)
 """
 from __future__ import annotations
 
@@ -267,6 +271,65 @@ def bench_minilm(browser, server, runs: int) -> dict:
             **{k: quantiles(v) for k, v in out.items()}}
 
 
+RUN_JS = """async ([request, root]) => {
+  const { getClient } = await import(new URL("js/client.js", root).href);
+  const t0 = performance.now();
+  const r = await getClient().run(request, "bench");
+  if (!r.ok) throw new Error(r.error.message);
+  const tokens = Object.values(r.tokens).reduce((n, side) => n + side.length, 0);
+  return {wall: performance.now() - t0, model: r.timings.model_ms, metrics: r.timings.metrics_ms, tokens,
+          memory: r.memory};
+}"""
+WORDS = "the quick brown fox jumps over a lazy dog while it rains on the old house".split()
+LLM_LENGTHS = (16, 32, 64, 128)
+TRANSLATE_SENTENCE = "The doctor asked the nurse a question because she was unsure of the answer."  # 14 words
+
+
+def words(n: int) -> str:
+    return " ".join(WORDS[i % len(WORDS)] for i in range(n))
+
+
+def bench_real_models(browser, server, runs: int) -> dict:
+    """The causal LLM and the translators: from "use this model" to its first result, cold (empty
+    caches: download, load, forward) and cached (a new page: the files from the Cache API, Pyodide
+    booting again), the bytes each needed, the forward pass at the lengths readers use, each
+    generated token, and the WebAssembly memory after it all."""
+    out: dict[str, list[float]] = {}
+    add = lambda name, value: out.setdefault(name, []).append(value)  # noqa: E731
+    llm, translators = {"model": "smollm2"}, [{"model": "marian-en-pt"}, {"model": "marian-pt-en"}]
+    for _ in range(max(1, runs // 2)):
+        for model in [llm, *translators]:
+            name = model["model"]
+            text = words(12) if name == "smollm2" else TRANSLATE_SENTENCE
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(f"{server.url}faq/")  # a page without widgets: the worker starts on first use
+            for label in ("cold", "cached"):
+                page.evaluate(RUN_JS, [{"text": "x", "heads": 1}, server.url])  # Pyodide up first
+                CountingHandler.sent_models = 0
+                first = page.evaluate(RUN_JS, [{**model, "text": text}, server.url])
+                add(f"{name}_{label}_first_result_ms", first["wall"])
+                add(f"{name}_{label}_bytes", CountingHandler.sent_models)
+                if label == "cold":
+                    page.reload()
+            if name == "smollm2":
+                for n in LLM_LENGTHS:
+                    r = [page.evaluate(RUN_JS, [{**llm, "text": words(n)}, server.url]) for _ in range(2)][-1]
+                    assert r["tokens"] == n, r
+                    add(f"smollm2_forward_{n}tok_ms", r["model"])
+                    add(f"smollm2_metrics_{n}tok_ms", r["metrics"])
+                base = page.evaluate(RUN_JS, [{**llm, "text": words(16)}, server.url])["model"]
+                gen = page.evaluate(RUN_JS, [{**llm, "text": words(16), "generate": 10}, server.url])
+                add("smollm2_per_generated_token_ms", (gen["model"] - base) / 10)
+                add("smollm2_wasm_memory_bytes", gen["memory"])
+            else:
+                r = page.evaluate(RUN_JS, [{**model, "text": text}, server.url])
+                add(f"{name}_translate_14_words_ms", r["model"])
+                add(f"{name}_request_14_words_ms", r["wall"])
+            context.close()
+    return {k: quantiles(v) for k, v in out.items()}
+
+
 def machine() -> dict:
     version = subprocess.run([chromium_path(), "--version"], capture_output=True, text=True).stdout.strip()
     return {"cores": os.cpu_count(), "platform": platform.platform(), "browser": version,
@@ -286,6 +349,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", default=str(ROOT / "build" / "bench.json"))
+    parser.add_argument("--only", choices=("models",), help="models: only the real models' figures")
     args = parser.parse_args()
     if not (SITE / "index.html").exists():
         print("bench: build the site first (make site)", file=sys.stderr)
@@ -299,10 +363,12 @@ def main() -> int:
     try:
         with SiteServer(SITE, "/", handler_base=CountingHandler) as server, sync_playwright() as pw:
             browser = launch(pw)
-            results = {"machine": machine(), **bench_loads(browser, server, args.runs),
-                       **bench_interaction(browser, server, max(10, args.runs * 2)),
-                       **bench_explorer(browser, server, max(10, args.runs * 2)),
-                       **bench_minilm(browser, server, args.runs)}
+            results = {"machine": machine()}
+            if args.only != "models":
+                results.update(**bench_loads(browser, server, args.runs),
+                               **bench_interaction(browser, server, max(10, args.runs * 2)),
+                               **bench_explorer(browser, server, max(10, args.runs * 2)))
+            results.update(**bench_minilm(browser, server, args.runs), **bench_real_models(browser, server, args.runs))
             browser.close()
     finally:
         shutil.rmtree(BENCH_DIR, ignore_errors=True)

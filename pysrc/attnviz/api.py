@@ -9,12 +9,15 @@ are errors; fields that do not apply to the model are reset and a note says so.
     source        str: the key/value-side text in cross mode
     heads, seed   the synthetic model's 1..16 heads and its seed   default 8, 0
     causal        bool: hide later tokens (self-attention)          default false
-    temperature   0.05..10: scores are divided by it                default 1
+    temperature   0.05..10: scores are divided by it (a causal LM: its next-token logits)   default 1
     pad_to        0..512: pad the keys with [PAD] and mask them     default 0
     stack         the attention stack the head below belongs to    default: the model's first (cross in cross mode)
     layer, head   the head in view: its metrics, and its trace when asked   default 0, 0
     intermediates bool: record the trace (every step) of that head default false
-    hide_special, merge_subwords   bool: MiniLM's views (drop [CLS]/[SEP]; merge word pieces)
+    hide_special, merge_subwords   bool: a WordPiece encoder's views (drop [CLS]/[SEP]; merge word pieces)
+    target        str: translation models: a translation of your own, read by teacher forcing
+    generate      0..20: causal language models: continue greedily by this many tokens
+    chat, hide_first  bool: causal language models: the chat template; hide the first token (the sink)
     top_k         1..100: how many top pairs of the head in view    default 10
     kind          "softmax" | "variance": the articles' small demos (see demos.py) instead
 
@@ -32,7 +35,9 @@ Result (schema 2):
         for self-attention scores: {sink, previous, self, induction: (layers, heads)}}} (metrics.head_scores),
     trace: the named intermediates of the head in view, when asked (see attention.HeadSteps.named),
         with trace_tokens {query, key}: the token lists its rows and columns belong to,
-    notes: [str] (what was done to the request), timings: {tokenize_ms, model_ms, metrics_ms}.
+    notes: [str] (what was done to the request), timings: {tokenize_ms, model_ms, metrics_ms};
+    a causal language model's next_tokens: [{text, id, p}] (top 10, temperature applied) and
+    generated: {text, ids}; a translator's translation: {text, forced, probability: [p per target token]}.
 Error: {schema, ok: false, error: {field, message}}: field "text"/"source" for text a model cannot
 take, "model" for missing or damaged weights (the message names the file), null for a bug.
 """

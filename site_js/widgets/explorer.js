@@ -28,7 +28,7 @@ function fieldList(names, shown = 6) {
   return names.length > shown ? `${listed} and ${names.length - shown} more` : listed;
 }
 
-/** "MiniLM-L6 (encoder, 6 × 12, 43.1 MB)": what the model list says of a model. @param {import("../models.js").ModelEntry} m */
+/** "Label (encoder, 6 × 12, 43.1 MB)": what the model list says of a model. @param {import("../models.js").ModelEntry} m */
 function modelLabel(m) {
   const size = m.bytes ? `, ${megabytes(m.bytes)}` : "";
   return `${m.label} (${m.kind}, ${m.layers > 1 ? `${m.layers} × ` : ""}${m.heads}${m.layers > 1 ? "" : " heads"}${size})`;

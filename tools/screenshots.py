@@ -49,7 +49,8 @@ def wait_for_widgets(page: Page) -> list[str]:
     """Wait until every widget has drawn or shown an error; the names of those that did neither."""
     try:
         page.wait_for_function("""() => [...document.querySelectorAll('[data-attnviz]')].every(
-            (w) => w.dataset.ready === 'true' || w.querySelector('.av-status--error'))""", timeout=WIDGETS_DRAWN)
+            (w) => w.dataset.ready === 'true' || w.dataset.waiting === 'consent'
+                   || w.querySelector('.av-status--error'))""", timeout=WIDGETS_DRAWN)
     except Exception:  # shoot anyway: an empty widget is what the screenshot should show
         pass
     return page.eval_on_selector_all("[data-attnviz]", """(ws) => ws

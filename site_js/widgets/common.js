@@ -103,7 +103,8 @@ export function requester(host, status) {
     if (!asking) {
       const box = el("div", "av-consent-host");
       host.insertBefore(box, status.root);
-      asking = askConsent(box, entry).finally(() => { box.remove(); asking = null; });
+      host.dataset.waiting = "consent"; // for anyone waiting for the widget to draw: it is the reader's turn
+      asking = askConsent(box, entry).finally(() => { box.remove(); asking = null; delete host.dataset.waiting; });
     }
     if (await asking) return true;
     status.error(`${entry.label} was not downloaded, so this view stays empty. Change anything to be asked again.`, false);

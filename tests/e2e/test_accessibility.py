@@ -49,9 +49,10 @@ def shared_page(browser):
 
 
 def wait_for_widgets(page) -> None:
-    """Every widget on the page has drawn (each sets data-ready='true' on its placeholder)."""
-    page.wait_for_function("() => [...document.querySelectorAll('[data-attnviz]')].every((h) => h.dataset.ready === 'true')",
-                           timeout=90_000)
+    """Every widget on the page has drawn (each sets data-ready='true' on its placeholder), or asks
+    the reader before a big download (data-waiting='consent': the question is what axe checks)."""
+    page.wait_for_function("() => [...document.querySelectorAll('[data-attnviz]')].every((h) => "
+                           "h.dataset.ready === 'true' || h.dataset.waiting === 'consent')", timeout=90_000)
 
 
 def serious_violations(page, axe_source: str) -> list[dict]:

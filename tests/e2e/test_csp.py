@@ -90,13 +90,21 @@ def site_pages() -> list[str]:
     return sorted(p.relative_to(SITE).as_posix().removesuffix("index.html") for p in SITE.rglob("index.html"))
 
 
+ALL_DRAWN_OR_ASKING = """() => [...document.querySelectorAll('[data-attnviz]')]
+    .every((w) => w.dataset.ready === 'true' || w.dataset.waiting === 'consent')"""
+
+
 def test_every_page_works_under_the_policy(root_server, new_page):
-    """Each page, with all its widgets drawn, raises no violation, no console error, no foreign request."""
+    """Each page, with all its widgets drawn (agreeing to every big download they ask for, so the
+    real models run under the policy too), raises no violation, no console error, no foreign request."""
     page, watch = new_page(root_server.origin)
     for path in site_pages():
         page.goto(root_server.url + path)
+        page.wait_for_function(ALL_DRAWN_OR_ASKING, timeout=120_000)
+        for button in page.locator("[data-action=consent]").all():  # one question per model and page
+            button.click()
         page.wait_for_function("() => [...document.querySelectorAll('[data-attnviz]')]"
-                               ".every((w) => w.dataset.ready === 'true')", timeout=120_000)
+                               ".every((w) => w.dataset.ready === 'true')", timeout=180_000)
         assert page.locator(".av-status--error").count() == 0, path
         try:
             watch.assert_clean()

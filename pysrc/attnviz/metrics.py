@@ -64,10 +64,17 @@ def head_summary(weights: np.ndarray, self_attention: bool = True) -> dict:
     return summary
 
 
-def describe(summary: dict) -> str:
-    """One sentence a person can read, from head_summary's numbers."""
+def describe(summary: dict, self_attention: bool = True) -> str:
+    """One sentence a person can read, from head_summary's numbers. Between two texts (cross-
+    attention) positions do not line up, so only the spread and the targets are described."""
     if summary["entropy_fraction"] > 0.85:
         return "Spreads attention broadly over the text."
+    if not self_attention:
+        if summary["most_attended_share"] > 0.4:
+            return "Concentrates on one source token that most rows look at."
+        if summary["entropy_fraction"] < 0.35:
+            return "Each row looks sharply at a source token of its own, as an alignment would."
+        return "Each row spreads over a few source tokens of its own."
     if summary.get("diagonal_share", 0) > 0.4:
         return "Mostly attends to the token itself."
     if abs(summary["mean_offset"] + 1) < 0.35 and summary["mean_distance"] < 1.6:
@@ -84,7 +91,7 @@ def describe(summary: dict) -> str:
 def head_metrics(weights: np.ndarray, self_attention: bool, top_k: int) -> dict:
     """Everything the page shows about the head in view. weights: (q, k)."""
     summary = head_summary(weights, self_attention)
-    return {"summary": summary, "description": describe(summary),
+    return {"summary": summary, "description": describe(summary, self_attention),
             "row_entropy_bits": (row_entropy(weights) / np.float32(math.log(2))).astype(np.float32),
             "top_pairs": {"without_self": top_pairs(weights, top_k, False), "with_self": top_pairs(weights, top_k, True)}}
 

@@ -19,6 +19,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="synthetic model: the seed (default 0)")
     p.add_argument("--target", default="", help="translation models: your own translation, read by the model "
                    "(teacher forcing) instead of its own")
+    p.add_argument("--generate", type=int, default=0, help="causal language models: continue greedily by N tokens (0-20)")
+    p.add_argument("--chat", action="store_true", help="causal language models: wrap the text in the chat template")
+    p.add_argument("--hide-first", action="store_true", help="causal language models: hide the first token (the "
+                   "attention sink) and renormalise the rows")
     p.add_argument("--causal", action="store_true", help="mask later tokens (self-attention)")
     p.add_argument("--temperature", type=float, default=1.0, help="divide scores by T (default 1)")
     p.add_argument("--stack", default="", help="the attention stack of --layer/--head (default: the model's first)")
@@ -37,7 +41,8 @@ def request_from(args: argparse.Namespace) -> dict:
     request = {"text": args.text, "model": args.model, "causal": args.causal, "temperature": args.temperature,
                "stack": args.stack, "layer": args.layer, "head": args.head, "intermediates": args.intermediates,
                "heads": args.heads, "seed": args.seed, "hide_special": args.hide_special,
-               "merge_subwords": args.merge_subwords, "target": args.target}
+               "merge_subwords": args.merge_subwords, "target": args.target, "generate": args.generate,
+               "chat": args.chat, "hide_first": args.hide_first}
     if args.source is not None:
         request.update(mode="cross", source=args.source)
     return request

@@ -14,11 +14,16 @@ const INDEX_URL = new URL("../models/index.json", import.meta.url).href;
  * @typedef {{format: string, result_schema: object, models: ModelEntry[]}} ModelIndex
  */
 
+/** The index as the build writes it into this file, so that pages and the worker need no request
+ * for it (null in the source: then it is fetched). @type {ModelIndex|null} */
+const BUILT_IN = /*__MODEL_INDEX__*/ null;
+
 /** @type {Promise<ModelIndex>|null} */
 let loading = null;
 
-/** The index, fetched once per page or worker. @param {typeof fetch} [fetcher] @returns {Promise<ModelIndex>} */
+/** The index, read once per page or worker. @param {typeof fetch} [fetcher] @returns {Promise<ModelIndex>} */
 export function modelIndex(fetcher = fetch) {
+  if (BUILT_IN) return Promise.resolve(BUILT_IN);
   if (!loading) {
     loading = fetcher(INDEX_URL).then((res) => {
       if (!res.ok) throw new Error(`The model list (models/index.json) is missing (HTTP ${res.status}).`);

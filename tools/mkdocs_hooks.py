@@ -42,10 +42,10 @@ def copy_tree(src: Path, dest: Path, *, skip: tuple[str, ...] = ()) -> None:
 
 # Left out of the service worker's precache (cached on first use instead): optional files.
 # Patterns match paths relative to site/; model bundles have caches of their own
-# (site_js/model-files.js); the model index is precached.
+# (site_js/model-files.js), and the model index is written into js/models.js.
 LAZY = ("assets/javascripts/lunr/*", "vendor/katex/fonts/*.woff", "vendor/katex/fonts/*.ttf",
         "pyodide/pyodide.js", "*.map", "*.gz", "sitemap.xml")
-NOT_CACHED = ("sw.js", "models/*/*")  # fnmatch's * crosses "/": every file inside a bundle folder
+NOT_CACHED = ("sw.js", "models/*")
 
 
 def service_worker_build(site: Path) -> dict:
@@ -95,6 +95,10 @@ def on_post_build(config, **kwargs) -> None:
     copy_tree(runtime.SERVED_DIR, site / "pyodide", skip=("package.json",))
     copy_tree(ROOT / "site_js", site / "js", skip=("sw.js",))
     copy_tree(export_models.OUT, site / "models", skip=("*.tmp",))
+    # The model index, written into the module that reads it: no request for it on any page.
+    index = site / "js" / "models.js"
+    index.write_text(index.read_text().replace("/*__MODEL_INDEX__*/ null",
+                                                (export_models.OUT / export_models.INDEX).read_text(), 1))
     # The progress bar's scale: what the worker downloads on a cold start.
     status = site / "js" / "status.js"
     status.write_text(status.read_text().replace("__RUNTIME_BYTES__", str(runtime.boot_bytes()), 1))

@@ -21,7 +21,7 @@ EXPLORER_READY = "() => document.querySelector('.av-explorer')?.dataset.ready ==
 def wait_for_offline_copy(page) -> list[str]:
     """Wait until the service worker has installed (its precache complete) and controls the page;
     returns the names of the caches."""
-    page.evaluate("navigator.serviceWorker.ready")
+    page.wait_for_function("() => navigator.serviceWorker.ready.then(() => true)", timeout=60_000)  # never forever
     page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=60_000)
     return page.evaluate("caches.keys()")
 

@@ -11,8 +11,10 @@ import numpy as np
 def row_entropy(weights: np.ndarray) -> np.ndarray:
     """(..., q) Shannon entropy of each row in nats, in the weights' own precision: 0 = all on
     one key, log k = uniform. weights: (..., q, k)."""
-    logs = np.log(weights, out=np.zeros_like(weights), where=weights > 0)  # 0 log 0 = 0
-    return -(weights * logs).sum(axis=-1)
+    # 0 log 0 = 0: the tiny offset keeps log finite there and changes nothing else at float32
+    # precision; one temporary and an einsum instead of a masked log, a product and a sum.
+    logs = np.log(weights + weights.dtype.type(1e-30))
+    return -np.einsum("...k,...k->...", weights, logs)
 
 
 def top_pairs(weights: np.ndarray, k: int = 10, include_diagonal: bool = False) -> list[tuple[int, int, float]]:

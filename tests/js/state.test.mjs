@@ -31,7 +31,7 @@ describe("toHash and fromHash", () => {
     const state = { ...DEFAULTS, text: "Ein Satz & noch = einer + #?", source: "Une phrase.", target: "Uma frase.",
       mode: "cross", model: "tiny-mt", heads: 3, head: 2, stack: "encoder", layer: 5, causal: true,
       temperature: 0.3, rowscale: true, view: "grid", step: true, stage: 4, token: 7, self: true, hide: true,
-      merge: true };
+      merge: true, generate: 12, chat: true, sink: true };
     const hash = toHash(state);
     assert.ok(hash.startsWith("#"));
     assert.deepEqual(read(hash), { state, rejected: [] });
@@ -64,8 +64,9 @@ describe("every field's parser", () => {
     stage: { good: [["0", 0], ["8", 8]], bad: ["9", "-1", "NaN"] },
     token: { good: [["-1", -1], ["511", 511]], bad: ["-2", "512", "NaN"] },
     view: { good: [["single", "single"], ["grid", "grid"]], bad: ["3d", "", "GRID"] },
+    generate: { good: [["0", 0], ["20", 20]], bad: ["-1", "21", "NaN", "2.5", ""] },
   };
-  for (const key of ["causal", "rowscale", "step", "self", "hide", "merge"]) {
+  for (const key of ["causal", "rowscale", "step", "self", "hide", "merge", "chat", "sink"]) {
     cases[key] = { good: [["1", true], ["true", true], ["0", false], ["false", false]],
       bad: ["yes", "", "TRUE", "2", "NaN"] };
   }
@@ -184,6 +185,14 @@ describe("requestFor", () => {
       { ...base, model: "tiny-bert", layer: 2, stack: "self", hide_special: true, merge_subwords: true });
     assert.deepEqual(requestFor({ ...DEFAULTS, model: "tiny-mt", target: "Um gato." }, TRANSLATOR),
       { ...base, model: "tiny-mt", target: "Um gato." });
+  });
+
+  test("a causal language model gets generation, the chat template and the sink toggle", () => {
+    const LLM = { name: "tiny-lm", label: "Tiny LM", layers: 3, heads: 6, stacks: ["self"],
+      options: ["temperature", "generate", "chat", "hide_first"], stack_layers: {} };
+    const state = { ...DEFAULTS, model: "tiny-lm", generate: 5, sink: true, causal: true, temperature: 0.7, hide: true };
+    assert.deepEqual(requestFor(state, LLM),
+      { ...base, model: "tiny-lm", temperature: 0.7, generate: 5, chat: false, hide_first: true });
   });
 
   test("view fields never reach the request", () => {

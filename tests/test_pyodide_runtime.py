@@ -74,7 +74,7 @@ def close(a, b, path="", tol=(1e-6, 0.0)) -> None:
 def test_cpython_and_pyodide_agree(pyodide_run):
     proc, out = pyodide_run
     assert out.exists(), readable(proc.stderr)
-    cpython = json.loads(run_all(str(MODELS / "minilm")))  # the same float16 bundle Pyodide reads
+    cpython = json.loads(run_all(str(MODELS)))  # the same bundles Pyodide reads
     pyodide = json.loads(out.read_text())
     assert len(cpython) == len(pyodide) == len(GOLDEN_REQUESTS)
     for i, (request, a, b) in enumerate(zip(GOLDEN_REQUESTS, cpython, pyodide)):

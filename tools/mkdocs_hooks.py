@@ -94,7 +94,7 @@ def on_post_build(config, **kwargs) -> None:
     site = Path(config["site_dir"])
     copy_tree(runtime.SERVED_DIR, site / "pyodide", skip=("package.json",))
     copy_tree(ROOT / "site_js", site / "js", skip=("sw.js",))
-    copy_tree(export_models.OUT, site / "models", skip=("*.tmp",))
+    copy_tree(export_models.OUT, site / "models", skip=("*.tmp", "*.raw"))  # .raw: compressed files a test expanded
     # The model index, written into the module that reads it: no request for it on any page.
     index = site / "js" / "models.js"
     index.write_text(index.read_text().replace("/*__MODEL_INDEX__*/ null",

@@ -8,7 +8,8 @@ manifest.json
     format "attnviz-bundle", model (name), source (where the weights came from), licence (the
     file beside them holding the weights' licence, or null), config (the model's own), version
     (hash of every file's hash), total_bytes,
-    files   {key: {file, bytes, sha256}}          whole files (parts, vocabularies)
+    files   {key: {file, bytes, sha256, zlib?, raw_bytes?}}   whole files (parts, vocabularies),
+                                                  some stored zlib-compressed
     tensors {name: {file, offset, nbytes, shape, dtype}}   dtype: a numpy dtype ("<f2") or a
                                                   format's own block type ("gguf:Q4_1")
     rows    {name: {rows, cols, rows_per_chunk, dtype, chunks: [{file, bytes, sha256}]}}
@@ -19,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -51,8 +53,26 @@ class Bundle:
         self._chunks: dict[tuple[str, int], np.ndarray] = {}
 
     def file_path(self, key: str) -> str:
-        """The local path of a whole file by its key (e.g. "vocab")."""
-        return os.path.join(self.path, self.manifest["files"][key]["file"])
+        """The local path of a whole file by its key (e.g. "vocab"). A file stored compressed
+        (zlib) is expanded once, beside it, into the bytes it was made from."""
+        entry = self.manifest["files"][key]
+        path = os.path.join(self.path, entry["file"])
+        if not entry.get("zlib"):
+            return path
+        raw = path + ".raw"
+        if not os.path.exists(raw):
+            try:
+                with open(path, "rb") as f:
+                    data = zlib.decompress(f.read())
+            except OSError:
+                raise ModelFileError(entry["file"], "has not been loaded") from None
+            except zlib.error as exc:
+                raise ModelFileError(entry["file"], f"cannot be expanded ({exc})") from None
+            if len(data) != entry["raw_bytes"]:
+                raise ModelFileError(entry["file"], f"expands to {len(data)} bytes, not {entry['raw_bytes']}")
+            with open(raw, "wb") as f:
+                f.write(data)
+        return raw
 
     def _read(self, name: str) -> bytes:
         if name not in self._blobs:
@@ -117,11 +137,11 @@ def _write_file(out: Path, stem: str, suffix: str, data: bytes) -> dict:
 
 def write(out: Path, *, model: str, source: str, config: dict, tensors: dict[str, tuple[bytes, list[int], str]],
           rows: dict[str, tuple[np.ndarray, int]] | None = None, files: dict[str, tuple[str, bytes]] | None = None,
-          licence: Path | None = None) -> dict:
+          compress: tuple[str, ...] = (), licence: Path | None = None) -> dict:
     """Write a bundle into out (replacing it). tensors: name -> (raw bytes, shape, dtype);
     rows: name -> (array (rows, cols), rows per chunk), stored in the array's dtype;
-    files: key -> (file name stem and suffix, e.g. "vocab.txt", bytes); licence: the weights'
-    licence text, kept beside them as LICENSE.txt (named in the manifest, never downloaded by the
+    files: key -> (file name stem and suffix, e.g. "vocab.txt", bytes); compress: keys of files
+    stored zlib-compressed (lossless: fewer bytes to download); licence: the weights' licence text, kept beside them as LICENSE.txt (named in the manifest, never downloaded by the
     worker). Returns the manifest."""
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -147,7 +167,11 @@ def write(out: Path, *, model: str, source: str, config: dict, tensors: dict[str
                            "shape": list(shape), "dtype": dtype}
     for key, (file_name, data) in (files or {}).items():
         stem, _, suffix = file_name.rpartition(".")
-        entries[key] = _write_file(tmp, stem, "." + suffix, data)
+        if key in compress:
+            entries[key] = {**_write_file(tmp, stem, f".{suffix}.zlib", zlib.compress(data, 9)),
+                            "zlib": True, "raw_bytes": len(data)}
+        else:
+            entries[key] = _write_file(tmp, stem, "." + suffix, data)
     tables = {}
     for name, (array, per) in (rows or {}).items():
         chunks = [_write_file(tmp, f"{name}-{i // per:03d}", ".bin", np.ascontiguousarray(array[i:i + per]).tobytes())

@@ -31,6 +31,18 @@ export function roleOf(result, head, stack = result.request.stack) {
   return roles ? roles[head] : null;
 }
 
+/**
+ * What a head is known for: the synthetic model's built role, or the name the model index gives a
+ * trained model's head (a translator's alignment head); "" for none.
+ * @param {object} result @param {number} layer @param {number} head @param {string} [stack]
+ */
+export function knownAs(result, layer, head, stack = result.request.stack) {
+  const role = roleOf(result, head, stack);
+  if (role) return role.role;
+  const named = (result.model.named_heads || []).find(([s, l, h]) => s === stack && l === layer && h === head);
+  return named ? named[3] : "";
+}
+
 /** A token's text as labels show it: line breaks and tabs, which would vanish, drawn as symbols. @param {string} t */
 export function visible(t) {
   return t.replace(/\r?\n/g, "⏎").replace(/\t/g, "⇥");

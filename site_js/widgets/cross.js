@@ -9,7 +9,7 @@
 import { getClient } from "../client.js";
 import { Heatmap, el } from "../heatmap.js";
 import { StatusLine } from "../status.js";
-import { headPicker, heatmapData, requester, roleOf, stackOf, textBox } from "./common.js";
+import { headPicker, heatmapData, knownAs, requester, roleOf, stackOf, textBox } from "./common.js";
 
 /** @param {HTMLElement} host @param {object} options */
 export function mount(host, options) {
@@ -100,7 +100,9 @@ function mountReal(host, options) {
     const likely = r.tokens.target.map((tok) => `${tok.text.trim() || tok.text} ${Math.round(tok.p * 100)}%`).join(" · ");
     translation.textContent = `${t.forced ? "Your translation" : "The model's translation"}: ${t.text}  (how likely the model found each piece: ${likely})`;
     heatmap.set(heatmapData(r, r.request.layer, r.request.head));
-    caption.textContent = `Layer ${r.request.layer + 1} of the decoder, head ${r.request.head + 1}: ${r.metrics.description}`;
+    const known = knownAs(r, r.request.layer, r.request.head);
+    caption.textContent = `Layer ${r.request.layer + 1} of the decoder, head ${r.request.head + 1}` +
+      `${known ? ` (the model's ${known})` : ""}: ${r.metrics.description}`;
     host.dataset.ready = "true";
   }
   compute();

@@ -15,7 +15,7 @@ import { Stats } from "../explorer/stats.js";
 import { Steps } from "../explorer/steps.js";
 import { NextTokens } from "../explorer/next-tokens.js";
 import { findModel, layersOf, megabytes, modelIndex } from "../models.js";
-import { headMatrix, heatmapData, requester, roleOf, stackOf, visible } from "./common.js";
+import { headMatrix, heatmapData, knownAs, requester, stackOf, visible } from "./common.js";
 
 const THUMB = 96;
 
@@ -126,11 +126,11 @@ export async function mount(host) {
     // The result holds every head's weights, but the metrics and the trace of one: the head it was
     // asked for. While a newer request is refused (say, the text), other heads draw without them.
     const fresh = result.request.layer === layer && result.request.head === head;
-    const role = roleOf(result, head);
+    const known = knownAs(result, layer, head);
     const nq = s.query.length;
     const token = state.token >= 0 && state.token < nq ? state.token : 0;
     const headName = layers > 1 ? `Layer ${layer + 1}, head ${head + 1}` : `Head ${head + 1}`;
-    caption.textContent = `${headName}${role ? ` — ${role.role}` : ""}${fresh ? `: ${result.metrics.description}` : ""}`;
+    caption.textContent = `${headName}${known ? ` — ${known}` : ""}${fresh ? `: ${result.metrics.description}` : ""}`;
     const translation = result.translation ? `${result.translation.forced ? "Your translation" : "Translation"}: ${result.translation.text}` : "";
     const generated = result.generated && result.generated.ids.length ? `Generated: “${result.generated.text}”` : "";
     notes.textContent = [urlProblems, translation, generated, ...(result.notes || [])].filter(Boolean).join(" ");
@@ -176,14 +176,14 @@ export async function mount(host) {
     grid.style.gridTemplateColumns = `repeat(auto-fill, minmax(${THUMB + 10}px, 1fr))`;
     const cells = [];
     for (let h = 0; h < heads; h++) {
-      const info = roleOf(result, h) || {};
+      const known = knownAs(result, layer, h);
       const b = el("button", "av-thumb av-thumb--labelled");
       b.type = "button";
       b.dataset.head = String(h);
       b.setAttribute("aria-pressed", String(h === selectedHead));
-      b.setAttribute("aria-label", `Open head ${h + 1}${info.role ? `: ${info.role}` : ""}`);
+      b.setAttribute("aria-label", `Open head ${h + 1}${known ? `: ${known}` : ""}`);
       drawThumb(el("canvas", null, b), headMatrix(weights, layer, h), q, k, THUMB);
-      el("span", "av-thumb__label", b).textContent = `${h + 1}${info.role ? ` ${info.role}` : ""}`;
+      el("span", "av-thumb__label", b).textContent = `${h + 1}${known ? ` ${known}` : ""}`;
       b.addEventListener("click", () => openHead(h));
       cells.push(b);
     }
@@ -378,10 +378,11 @@ function buildControls(root, state, changed, index) {
     sink.checked = state.sink;
     sink.parentElement.hidden = !has("hide_first");
     if (result) {
-      const [, n] = stackOf(result).weights.shape;
+      const [layers, n] = stackOf(result).weights.shape;
+      const l = Math.min(state.layer, layers - 1);
       const names = Array.from({ length: n }, (_, h) => {
-        const role = roleOf(result, h);
-        return `${h + 1}${role ? `: ${role.role}` : ""}`; // heads are shown from 1 everywhere; the hash keeps the index
+        const known = knownAs(result, l, h);
+        return `${h + 1}${known ? `: ${known}` : ""}`; // heads are shown from 1 everywhere; the hash keeps the index
       });
       if ([...head.options].map((o) => o.textContent).join() !== names.join()) {
         head.replaceChildren(...names.map((name, h) => Object.assign(document.createElement("option"), { value: String(h), textContent: name })));

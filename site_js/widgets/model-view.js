@@ -11,7 +11,7 @@ import { getClient } from "../client.js";
 import { Heatmap, el } from "../heatmap.js";
 import { StatusLine } from "../status.js";
 import { drawThumb } from "../thumbs.js";
-import { headMatrix, heatmapData, requester, roleOf, stackOf, textBox } from "./common.js";
+import { headMatrix, heatmapData, knownAs, requester, roleOf, stackOf, textBox } from "./common.js";
 import { modelOptions, notesLine, viewOptions } from "./model-options.js";
 
 /** Score name -> what the select calls it. */
@@ -58,7 +58,8 @@ export function mount(host, options) {
     grid.querySelectorAll("button").forEach((b) => b.setAttribute("aria-pressed",
       String(b.dataset.layer === String(layer) && b.dataset.head === String(head))));
     detail.set(heatmapData(result, layer, head));
-    detailCaption.textContent = `Layer ${layer + 1}, head ${head + 1}`;
+    const known = knownAs(result, layer, head);
+    detailCaption.textContent = `Layer ${layer + 1}, head ${head + 1}${known ? ` (${known})` : ""}`;
     describe(layer, head);
   }
 
@@ -67,7 +68,8 @@ export function mount(host, options) {
   async function describe(layer, head) {
     const r = await request(requestFor(layer, head), "describe");
     if (!r || state.layer !== layer || state.head !== head) return;
-    detailCaption.textContent = `Layer ${layer + 1}, head ${head + 1}: ${r.metrics.description}`;
+    const known = knownAs(r, layer, head);
+    detailCaption.textContent = `Layer ${layer + 1}, head ${head + 1}${known ? ` (${known})` : ""}: ${r.metrics.description}`;
   }
 
   function requestFor(layer = 0, head = 0) {
@@ -115,12 +117,13 @@ export function mount(host, options) {
     for (let l = 0; l < layers; l++) {
       cells.push(Object.assign(el("span", "av-grid__row"), { textContent: `Layer ${l + 1}` }));
       for (let h = 0; h < heads; h++) {
-        const button = el("button", `av-thumb${group > 1 && h % group === 0 && h ? " av-thumb--group" : ""}${isTop(l, h) ? " av-thumb--marked" : ""}`);
+        const button = el("button", `av-thumb${group > 1 && h % group === 0 && h ? " av-thumb--group" : ""}` +
+          `${isTop(l, h) ? " av-thumb--marked" : ""}${knownAs(result, l, h) && !roleOf(result, h) ? " av-thumb--named" : ""}`);
         button.type = "button";
         button.dataset.layer = String(l);
         button.dataset.head = String(h);
-        const role = roleOf(result, h);
-        button.title = `Layer ${l + 1}, head ${h + 1}${role ? `: ${role.role}` : ""}`;
+        const known = knownAs(result, l, h);
+        button.title = `Layer ${l + 1}, head ${h + 1}${known ? `: ${known}` : ""}`;
         button.setAttribute("aria-label", button.title);
         drawThumb(el("canvas", null, button), headMatrix(weights, l, h), q, k, size);
         button.addEventListener("click", () => open(l, h));

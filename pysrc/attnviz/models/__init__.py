@@ -44,6 +44,7 @@ class ModelInfo:
     about: str                 # one sentence for the model list
     bundle: str | None = None  # folder of its browser files under models/ (None: nothing to download)
     stack_layers: dict[str, int] = field(default_factory=dict)  # stacks with another layer count
+    named_heads: tuple[tuple[str, int, int, str], ...] = ()  # (stack, layer, head, what it is known for)
 
     def layers_of(self, stack: str) -> int:
         return self.stack_layers.get(stack, self.layers)

@@ -34,7 +34,7 @@ const PARSERS = {
   text, source: text, target: optionalText, mode: oneOf("self", "cross"), model: name, stack: name,
   heads: int(1, 16), head: int(0, 63), layer: int(0, 63), causal: bool, temperature: num(0.05, 10),
   generate: int(0, 20), chat: bool, sink: bool,
-  rowscale: bool, view: oneOf("single", "grid"), step: bool, stage: int(0, 8), token: int(-1, 511),
+  rowscale: bool, view: oneOf("single", "grid"), step: bool, stage: int(0, 9), token: int(-1, 511),
   self: bool, hide: bool, merge: bool,
 };
 

@@ -13,6 +13,10 @@ export const STAGES = [
     text: "One row per token: the vector the head reads. The synthetic model builds it (position code, word features, punctuation flag); in a real model it is the layer's input after its norm." },
   { title: "Queries, keys, values", tex: "Q = XW_Q,\\; K = XW_K,\\; V = XW_V", show: ["q", "k", "v"],
     text: "Three linear projections of the same rows (keys and values from the source in cross-attention)." },
+  { title: "Rotary positions", only: "q_unrotated",
+    tex: "q_i \\leftarrow R_{\\theta i}\\, q_i,\\; k_j \\leftarrow R_{\\theta j}\\, k_j \\;\\Rightarrow\\; q_i \\cdot k_j \\text{ depends on } i - j",
+    show: ["q_unrotated", "q", "k_unrotated", "k"],
+    text: "This model has no position vectors: RoPE turns each pair of coordinates of a query and a key by an angle that grows with the token's position (fast for the first pairs, slow for the last), so a dot product sees only how far apart two tokens are. Compare the rows before and after." },
   { title: "Scores", tex: "S = QK^\\top", show: ["scores"],
     text: "Every query's dot product with every key: large when they point the same way." },
   { title: "Scale", tex: "S / \\sqrt{d_k}", show: ["scaled"],
@@ -25,11 +29,12 @@ export const STAGES = [
     text: "Each row becomes positive weights that sum to 1: the attention heatmap." },
   { title: "Output", tex: "O = AV", show: ["z"],
     text: "Each token's output is the weighted average of the value rows." },
-  { title: "All heads", tex: "\\operatorname{MultiHead} = \\operatorname{Concat}(O_1,\\dots,O_h)\\,W_O", show: ["concat", "w_o", "output"],
+  { title: "All heads", only: "concat", tex: "\\operatorname{MultiHead} = \\operatorname{Concat}(O_1,\\dots,O_h)\\,W_O", show: ["concat", "w_o", "output"],
     text: "The heads' outputs side by side, mixed back to d_model by the output projection." },
 ];
 
-const NAMES = { x_query: "X (queries)", x_key: "X (keys)", q: "Q", k: "K", v: "V", scores: "QKᵀ",
+const NAMES = { x_query: "X (queries)", x_key: "X (keys)", q: "Q", k: "K", v: "V", q_unrotated: "Q before rotation",
+  k_unrotated: "K before rotation", scores: "QKᵀ",
   scaled: "÷ √d_k", tempered: "÷ T", mask: "mask (1 = visible)", masked: "masked scores", pattern: "A = softmax",
   z: "O = AV", concat: "concat", w_o: "W_O", output: "output" };
 const QK = new Set(["scores", "scaled", "tempered", "mask", "masked", "pattern"]);
@@ -130,8 +135,14 @@ export class Steps {
     this.result = null;
   }
 
+  /** The stages this result has: a stage marked `only` needs that intermediate in the trace. */
+  get stages() {
+    const trace = this.result && this.result.trace;
+    return STAGES.filter((st) => !st.only || (trace && st.only in trace));
+  }
+
   go(stage) {
-    const s = Math.max(0, Math.min(STAGES.length - 1, stage));
+    const s = Math.max(0, Math.min(this.stages.length - 1, stage));
     if (s === this.stage) return;
     this.stage = s;
     this.onStage(s);
@@ -141,18 +152,18 @@ export class Steps {
   /** @param {object} result with a trace @param {number} stage */
   draw(result, stage) {
     this.result = result;
-    this.stage = Math.max(0, Math.min(STAGES.length - 1, stage));
+    this.stage = Math.max(0, Math.min(this.stages.length - 1, stage));
     this.render();
   }
 
   render() {
-    const st = STAGES[this.stage];
+    const st = this.stages[this.stage];
     const inter = this.result && this.result.trace;
-    this.title.textContent = `Step ${this.stage + 1} of ${STAGES.length}: ${st.title}`;
+    this.title.textContent = `Step ${this.stage + 1} of ${this.stages.length}: ${st.title}`;
     this.setEnds();
     if (window.katex) window.katex.render(st.tex, this.formula, { throwOnError: false, displayMode: true });
     else this.formula.textContent = st.tex;
-    this.text.textContent = st.text;
+    this.text.textContent = st.text + this.sharedKV(st);
     this.explain.textContent = "";
     if (!inter) { this.mats.replaceChildren(); return; }
     const selfAttention = this.result.request.mode === "self" && this.result.request.stack !== "cross";
@@ -179,12 +190,22 @@ export class Steps {
     this.mats.replaceChildren(...figures);
   }
 
+  /** For grouped-query attention, at the projections: which key/value head this query head reads. @param {object} st */
+  sharedKV(st) {
+    const r = this.result, inter = r && r.trace;
+    if (!inter || inter.kv_head === undefined || !st.show.includes("k")) return "";
+    const group = r.model.heads / r.model.kv_heads;
+    const heads = Array.from({ length: group }, (_, i) => inter.kv_head * group + i + 1);
+    return ` Grouped-query attention: ${r.model.heads} query heads share ${r.model.kv_heads} key/value heads, so K and V ` +
+      `here belong to key/value head ${inter.kv_head + 1}, which query heads ${heads.join(", ")} all read.`;
+  }
+
   /** Disable Back on the first step and Next on the last; a button disabled under the focus would
    * drop it to the page, so the focus stays in the step view, where the arrow keys still work. */
   setEnds() {
     const focused = document.activeElement;
     this.back.disabled = this.stage === 0;
-    this.next.disabled = this.stage === STAGES.length - 1;
+    this.next.disabled = this.stage === this.stages.length - 1;
     if ((focused === this.back || focused === this.next) && focused.disabled) this.root.focus();
   }
 

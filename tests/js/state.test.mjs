@@ -61,7 +61,7 @@ describe("every field's parser", () => {
     layer: { good: [["0", 0], ["63", 63]], bad: ["-1", "64", "NaN", "two"] },
     temperature: { good: [["0.05", 0.05], ["10", 10], ["1", 1], [".5", 0.5], ["5e-1", 0.5]],
       bad: ["0", "0.04", "10.1", "1e3", "NaN", "Infinity", "-1", "", "1,5"] },
-    stage: { good: [["0", 0], ["8", 8]], bad: ["9", "-1", "NaN"] },
+    stage: { good: [["0", 0], ["9", 9]], bad: ["10", "-1", "NaN"] },
     token: { good: [["-1", -1], ["511", 511]], bad: ["-2", "512", "NaN"] },
     view: { good: [["single", "single"], ["grid", "grid"]], bad: ["3d", "", "GRID"] },
     generate: { good: [["0", 0], ["20", 20]], bad: ["-1", "21", "NaN", "2.5", ""] },

@@ -49,7 +49,7 @@ export class StatusLine {
     }
     if (s.ready) {
       this.bar.hidden = true;
-      this.text.textContent = this.busy ? "Computing…" : "";
+      this.text.textContent = this.busy ? `Computing…${this.estimate ? ` (${this.estimate})` : ""}` : "";
       this.root.dataset.state = "ready";
       return;
     }
@@ -59,9 +59,10 @@ export class StatusLine {
     this.text.textContent = `Loading: ${STAGE_TEXT[s.stage] || s.stage}… ${formatBytes(s.loaded)}`;
   }
 
-  /** @param {boolean} busy */
-  setBusy(busy) {
+  /** @param {boolean} busy @param {string} [estimate] how long it should take, when that is long */
+  setBusy(busy, estimate = "") {
     this.busy = busy;
+    this.estimate = estimate;
     this.show(this.client.status);
   }
 

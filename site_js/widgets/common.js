@@ -95,6 +95,14 @@ export function headPicker(parent, state, onChange) {
 }
 
 let counter = 0;
+/** @type {Map<string, number>} ms of forward pass per character of text, per model, from its last result */
+const pace = new Map();
+
+/** "about 4.6 s" for a request the last result of its model says will be slow, else "". @param {object} request */
+function estimate(request) {
+  const ms = (pace.get(request.model) || 0) * (request.text || "").length;
+  return ms > 1500 ? `about ${(ms / 1000).toFixed(1)} s` : "";
+}
 
 /**
  * Bind a widget to the page's worker: `request(req, key)` resolves with the result, or shows
@@ -129,10 +137,11 @@ export function requester(host, status) {
       status.error(String(err.message || err), false); // the model list could not be read
       return null;
     }
-    status.setBusy(true);
+    status.setBusy(true, estimate(request));
     try {
       const result = await client.run(request, `${id}-${key}`);
       if (!result.ok) { status.error(result.error.message, false); return null; }
+      if (request.model && request.text) pace.set(request.model, result.timings.model_ms / request.text.length);
       status.clearError();
       return result;
     } catch (err) {

@@ -84,14 +84,15 @@ export class AttnvizClient {
 
   /**
    * Compute a request. Rejects with Superseded when a newer request on the same channel replaces it.
-   * @param {object} request @param {string} [channel]
+   * onPartial(result so far) is called between the steps of a model that writes step by step.
+   * @param {object} request @param {string} [channel] @param {((r: object) => void)|null} [onPartial]
    * @returns {Promise<{ok: boolean, error?: {field: string|null, message: string}, ms?: number} & Record<string, any>>}
    */
-  run(request, channel = "default") {
+  run(request, channel = "default", onPartial = null) {
     return new Promise((resolve, reject) => {
       const old = this.waiting.get(channel);
       if (old) old.reject(new Superseded());
-      this.waiting.set(channel, { request, resolve, reject, channel });
+      this.waiting.set(channel, { request, resolve, reject, channel, onPartial });
       this.pump();
     });
   }
@@ -119,6 +120,8 @@ export class AttnvizClient {
       this.crash(msg.message);
     } else if (msg.type === "fatal") {
       this.fail(`Loading failed while ${STAGE_TEXT[msg.stage] || msg.stage}: ${msg.message}`);
+    } else if (msg.type === "partial" && this.inFlight && msg.id === this.inFlight.id) {
+      if (this.inFlight.onPartial) this.inFlight.onPartial(attachArrays(JSON.parse(msg.meta), msg.buffers));
     } else if (msg.type === "result" && this.inFlight && msg.id === this.inFlight.id) {
       const job = this.inFlight;
       this.inFlight = null;

@@ -5,6 +5,7 @@
  * Messages in:  {type: "run", id, request}
  * Messages out: {type: "progress", stage, loaded, file} | {type: "ready", timings}
  *               {type: "result", id, meta, buffers, ms, memory} | {type: "fatal", stage, message}
+ *               {type: "partial", id, meta, buffers} (the result so far, between a model's steps)
  *               {type: "model", loaded, total, file, label} (a model's weights downloading)
  *               {type: "crashed", message} (Python failed beyond repair: only a new worker helps)
  *
@@ -175,26 +176,38 @@ async function boot() {
 }
 
 /**
- * Run one request and copy its arrays out of the WebAssembly heap.
- * @param {Function} handle @param {object} request
+ * Copy a result's arrays out of the WebAssembly heap (the heap can't be transferred).
+ * @param {any} arrays a Python list of float32 arrays @returns {Float32Array[]}
+ */
+function copyArrays(arrays) {
+  const buffers = [];
+  for (let i = 0; i < arrays.length; i++) {
+    const array = arrays.get(i);
+    const view = array.getBuffer("f32");
+    buffers.push(view.data.slice());
+    view.release();
+    array.destroy();
+  }
+  return buffers;
+}
+
+/**
+ * Run one request; results so far (each token an LLM generates) go to the page as they come.
+ * @param {Function} handle @param {object} request @param {number} id
  * @returns {{meta: string, buffers: Float32Array[], ms: number}}
  */
-function run(handle, request) {
+function run(handle, request, id) {
   const t0 = performance.now();
-  const out = handle(JSON.stringify(request));
+  const partial = (meta, arrays) => {
+    const buffers = copyArrays(arrays);
+    self.postMessage({ type: "partial", id, meta, buffers }, buffers.map((b) => b.buffer));
+  };
+  const out = handle(JSON.stringify(request), partial);
   try {
-    const meta = out.get(0);
     const arrays = out.get(1);
-    const buffers = [];
-    for (let i = 0; i < arrays.length; i++) {
-      const array = arrays.get(i);
-      const view = array.getBuffer("f32");
-      buffers.push(view.data.slice()); // (copy) the heap can't be transferred
-      view.release();
-      array.destroy();
-    }
+    const buffers = copyArrays(arrays);
     arrays.destroy();
-    return { meta, buffers, ms: performance.now() - t0 };
+    return { meta: out.get(0), buffers, ms: performance.now() - t0 };
   } finally {
     out.destroy();
   }
@@ -222,7 +235,7 @@ self.onmessage = async (event) => {
     return;
   }
   try {
-    const { meta, buffers, ms } = run(handle, request);
+    const { meta, buffers, ms } = run(handle, request, id);
     self.postMessage({ type: "result", id, meta, buffers, ms, memory: wasmMemory() }, buffers.map((b) => b.buffer));
   } catch (err) {
     if (err && err.pyodide_fatal_error) {

@@ -44,6 +44,7 @@ take, "model" for missing or damaged weights (the message names the file), null 
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 from . import __version__, demos, metrics, models
 from .errors import ModelFileError, RequestError, error_result
@@ -73,8 +74,10 @@ def files_needed(request: dict) -> dict:
     return {"schema": SCHEMA, "ok": True, "files": models.module(req["model"]).files_needed(weights, tokens)}
 
 
-def run(request: dict, *, weights_dir: str | None = None) -> dict:
-    """Answer one request. weights_dir: where the model's weights are (None: the default place)."""
+def run(request: dict, *, weights_dir: str | None = None, on_step: Callable[[dict], None] | None = None) -> dict:
+    """Answer one request. weights_dir: where the model's weights are (None: the default place);
+    on_step(result so far): called between the steps of a model that writes its output a step at
+    a time (each token an LLM generates), with a result shaped like the final one."""
     if isinstance(request, dict) and "kind" in request:
         return demos.run(request)
     try:
@@ -82,7 +85,8 @@ def run(request: dict, *, weights_dir: str | None = None) -> dict:
         req, notes, weights, tokens = prepare(request, weights_dir)
         tokenized = time.perf_counter()
         trace = (req["stack"], req["layer"], req["head"]) if req["intermediates"] else None
-        raw = models.module(req["model"]).forward(weights, req, tokens, trace)
+        partial = (lambda raw_so_far: on_step(assemble(req, notes, tokens, raw_so_far))) if on_step else None
+        raw = models.module(req["model"]).forward(weights, req, tokens, trace, on_step=partial)
     except RequestError as exc:
         return error_result(exc.message, exc.field)
     except ModelFileError as exc:  # a file the forward pass reads on demand (a word-embedding chunk)

@@ -58,11 +58,19 @@ def _answer(work: Callable[[dict], dict], request_json: str) -> dict:
         return result
 
 
-def handle(request_json: str) -> tuple[str, list[np.ndarray]]:
-    """Run one request for the worker: (result JSON, the arrays it refers to)."""
+def packed(result: dict) -> tuple[str, list[np.ndarray]]:
+    """A result as the worker sends it: (JSON, the arrays the JSON refers to)."""
     arrays: list[np.ndarray] = []
-    meta = split_arrays(_answer(api.run, request_json), arrays)
+    meta = split_arrays(result, arrays)
     return json.dumps(meta, ensure_ascii=False, allow_nan=False), arrays
+
+
+def handle(request_json: str, on_step: Callable[[str, list[np.ndarray]], None] | None = None
+           ) -> tuple[str, list[np.ndarray]]:
+    """Run one request for the worker: (result JSON, the arrays it refers to). on_step(JSON,
+    arrays) receives the result so far between the steps of a model that writes step by step."""
+    step = (lambda partial: on_step(*packed(partial))) if on_step is not None else None
+    return packed(_answer(lambda request: api.run(request, on_step=step), request_json))
 
 
 def files_needed(request_json: str) -> str:

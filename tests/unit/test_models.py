@@ -320,3 +320,23 @@ def test_a_missing_word_chunk_is_a_model_error_naming_the_chunk(minilm_bundle, t
         r = api.run(request, weights_dir=str(copy))
         assert r["ok"] is False and r["error"]["field"] == "model", r
         assert cls_chunk in r["error"]["message"] and "not been loaded" in r["error"]["message"]
+
+
+@pytest.mark.cpython_only
+def test_a_generating_model_reports_each_token_as_it_is_written():
+    """api.run's on_step gets a result shaped like the final one after each generated token but the
+    last; each holds one more token, and its rows agree with the final result's."""
+    needs_weights("smollm2")
+    seen = []
+    r = api.run({"text": "The capital of France is", "model": "smollm2", "generate": 4}, on_step=seen.append)
+    assert r["ok"] and [len(p["tokens"]["text"]) for p in seen] == [6, 7, 8]
+    final = r["attention"]["self"]["weights"]  # (layers, heads, 9, 9)
+    for p in seen:
+        n = len(p["tokens"]["text"])
+        assert p["ok"] and p["generated"]["ids"] == r["generated"]["ids"][:n - 5]
+        np.testing.assert_allclose(p["attention"]["self"]["weights"], final[:, :, :n, :n], atol=1e-5)
+
+
+def test_models_without_steps_never_report_one():
+    seen = []
+    assert api.run({"text": SENTENCE}, on_step=seen.append)["ok"] and seen == []

@@ -5,7 +5,10 @@ A model module has
     load(source)                its weights (source: a directory or file, None for the default place)
     tokenize(weights, req)      {side: [token dict]} for the request's text(s)
     files_needed(weights, tokens)  browser files the tokens need beyond the bundle's base files
-    forward(weights, req, tokens, trace)  {"attention": {stack: {weights, query, key}}, "trace", "notes", ...}
+    forward(weights, req, tokens, trace, on_step=None)
+                                {"attention": {stack: {weights, query, key}}, "trace", "notes", ...};
+                                a model that writes its output a step at a time (an LLM generating)
+                                calls on_step(the output so far) after each step
 
 `trace` is None or (stack, layer, head): the head whose named intermediates to record (see
 attention.HeadSteps.named). Adding a model is one module here, its entry in MODULES, its export

@@ -87,7 +87,8 @@ def direction(src: str, tgt: str) -> SimpleNamespace:
     def files_needed(model: SimpleNamespace, tokens: dict) -> list[dict]:
         return []  # the bundle's base files are all it needs
 
-    def forward(model: SimpleNamespace, req: dict, tokens: dict, trace: tuple[str, int, int] | None) -> dict:
+    def forward(model: SimpleNamespace, req: dict, tokens: dict, trace: tuple[str, int, int] | None,
+                on_step=None) -> dict:
         """Encoder self-attention (6, 8, S, S) and cross-attention (2, 8, T, S), the translation, and
         how likely the model finds each target token."""
         src_ids = [t["id"] for t in tokens["source"]]

@@ -87,7 +87,8 @@ def files_needed(weights: Weights, tokens: dict) -> list[dict]:
     return weights.bundle.chunk_files(WORD_TABLE, [t["id"] for t in tokens["text"]])
 
 
-def forward(weights: Weights, req: dict, tokens: dict, trace: tuple[str, int, int] | None) -> dict:
+def forward(weights: Weights, req: dict, tokens: dict, trace: tuple[str, int, int] | None,
+            on_step=None) -> dict:
     """Attention (6, 12, n, n) of every layer, optionally a head's trace; [CLS]/[SEP] hidden or
     word pieces merged when asked (the trace stays on the model's own pieces)."""
     pieces = tokens["text"]

@@ -107,8 +107,11 @@ def files_needed(model: SimpleNamespace, tokens: dict) -> list[dict]:
     return []  # the bundle's base files (the whole GGUF in parts) are all it needs
 
 
-def forward(model: SimpleNamespace, req: dict, tokens: dict, trace: tuple[str, int, int] | None) -> dict:
-    """Attention (30, 9, T, T) of the prompt and any generated tokens, the next-token top 10."""
+def forward(model: SimpleNamespace, req: dict, tokens: dict, trace: tuple[str, int, int] | None,
+            on_step=None) -> dict:
+    """Attention (30, 9, T, T) of the prompt and any generated tokens, the next-token top 10.
+    on_step(partial): called with the result so far after each generated token, so a page can
+    show each new token's row as it is written."""
     c, w = model.config, model.weights
     ids = [t["id"] for t in tokens["text"]]
     head_trace = trace[1:] if trace else None
@@ -122,12 +125,19 @@ def forward(model: SimpleNamespace, req: dict, tokens: dict, trace: tuple[str, i
         generated.append(token)
         out = llama.forward([token], w, c, cache=out.cache)
         rows.append(out.attention)
-    all_ids = ids + generated
+        if on_step is not None and len(generated) < req["generate"]:
+            on_step(_result(model, req, tokens, generated, _square(rows, len(ids) + len(generated)), out.logits))
     if generated and head_trace is not None:  # the trace over the whole text: one more full pass
-        out_full = llama.forward(all_ids, w, c, trace=head_trace)
+        out_full = llama.forward(ids + generated, w, c, trace=head_trace)
         attention, kept = out_full.attention, out_full.trace
     else:
-        attention, kept = _square(rows, len(all_ids)), out.trace
+        attention, kept = _square(rows, len(ids) + len(generated)), out.trace
+    return _result(model, req, tokens, generated, attention, out.logits, kept)
+
+
+def _result(model: SimpleNamespace, req: dict, tokens: dict, generated: list[int], attention: np.ndarray,
+            logits: np.ndarray, kept: dict | None = None) -> dict:
+    """The model's output for the text and the tokens generated so far."""
     token_dicts = tokens["text"] + _generated_tokens(model.tokenizer, generated, len(req["text"]))
     notes = []
     if req["temperature"] != 1.0:
@@ -138,8 +148,8 @@ def forward(model: SimpleNamespace, req: dict, tokens: dict, trace: tuple[str, i
                      "keys and values of the ones before it taken from the cache.")
     result = {"attention": {"self": {"weights": attention, "query": "text", "key": "text"}},
               "tokens": {"text": token_dicts}, "notes": notes,
-              "next_tokens": _top(model.tokenizer, out.logits, req["temperature"]),
-              "generated": {"text": model.tokenizer.decode(generated), "ids": generated}}
+              "next_tokens": _top(model.tokenizer, logits, req["temperature"]),
+              "generated": {"text": model.tokenizer.decode(generated), "ids": list(generated)}}
     if req["hide_first"]:
         keep = np.arange(len(token_dicts)) > 0
         result["attention"]["self"]["weights"], result["tokens"]["text"] = hide_tokens(attention, token_dicts, keep)

@@ -50,7 +50,8 @@ def _pad(x: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([x, pad])
 
 
-def forward(weights: None, req: dict, tokens: dict, trace: tuple[str, int, int] | None) -> dict:
+def forward(weights: None, req: dict, tokens: dict, trace: tuple[str, int, int] | None,
+            on_step=None) -> dict:
     """Attention (1, heads, q, k) of the one layer, its heads' roles and, if asked, the trace."""
     n_heads, cross = req["heads"], req["mode"] == "cross"
     key_side = "source" if cross else "text"

@@ -3,7 +3,7 @@
  * (left) to each key token (right) whose opacity is the attention weight; one colour per head,
  * several heads at once; hover a token (or tab to the drawing and use the arrow keys) to see only
  * its lines, and read its strongest links. Drawn on canvas.
- * Options: {text, model, layer, heads (list of head indices), and view options (hide_special,
+ * Options: {text, model, stack, layer, heads (list of head indices), and view options (hide_special,
  * merge_subwords, hide_first, chat)}.
  */
 import { getClient } from "../client.js";
@@ -170,7 +170,8 @@ export function mount(host, options) {
   }
 
   async function compute() {
-    const r = await request({ text: state.text, model: state.model, ...viewOptions(state) });
+    const r = await request({ text: state.text, model: state.model, ...viewOptions(state),
+      ...(state.stack ? { stack: state.stack } : {}) });
     if (!r) return;
     result = r;
     notes.textContent = notesLine(r);

@@ -16,6 +16,7 @@ export class Arcs {
     this.scroll = el("div", "av-arcs__scroll", this.root);
     this.canvas = el("canvas", null, this.scroll);
     this.canvas.setAttribute("role", "img");
+    this.canvas.setAttribute("aria-label", "Arcs from the selected token to the tokens it attends to (not drawn yet)");
     this.list = el("ol", "av-topkeys", this.root);
   }
 

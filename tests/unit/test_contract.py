@@ -214,3 +214,17 @@ def test_schema_1_requests_read_the_same():
     a, b = ok({"text": SENTENCE, "schema": 1}), ok({"text": SENTENCE})
     assert a["schema"] == b["schema"] == 2 and a["request"] == b["request"]
     np.testing.assert_array_equal(weights(a), weights(b))
+
+
+def test_looking_at_another_head_reuses_the_forward_pass():
+    """Only the head in view changes: the last forward pass serves it (its arrays, read-only, are
+    shared); any change to what is computed, or a trace, runs the model again."""
+    a = ok({"text": SENTENCE, "heads": 4, "head": 0})
+    b = ok({"text": SENTENCE, "heads": 4, "head": 3, "top_k": 5})
+    assert b["attention"]["self"]["weights"] is a["attention"]["self"]["weights"]
+    assert b["metrics"]["head"] == 3 and len(b["metrics"]["top_pairs"]["with_self"]) == 5
+    assert not a["attention"]["self"]["weights"].flags.writeable
+    c = ok({"text": SENTENCE, "heads": 4, "head": 3, "causal": True})
+    assert c["attention"]["self"]["weights"] is not a["attention"]["self"]["weights"]
+    traced = ok({"text": SENTENCE, "heads": 4, "head": 2, "causal": True, "intermediates": True})
+    np.testing.assert_allclose(traced["trace"]["pattern"], c["attention"]["self"]["weights"][0, 2], atol=1e-6)

@@ -103,9 +103,10 @@ export async function mount(host) {
   async function update() {
     const req = requestFor(state, entryOf());
     const key = JSON.stringify(req);
-    if (key === resultKey) { draw(); return; }
+    if (key === resultKey) { draw(); measured(); return; }
     if (key === pendingKey) return;
     pendingKey = key;
+    if (result) draw(); // at once, from the result on screen: the new head's weights are already there
     // A model that writes step by step (an LLM generating) sends the result so far after each
     // token: draw it, so each new token's row appears as it is written.
     const r = await request(req, "main", (partial) => {
@@ -123,6 +124,14 @@ export async function mount(host) {
     resultKey = key;
     ui.sync(result);
     draw();
+    measured();
+  }
+
+  /** The time from the last change to a view drawn from its own result (window.__attnvizExplorer). */
+  function measured() {
+    if (!changeStarted) return;
+    timing.latencies.push(performance.now() - changeStarted);
+    changeStarted = 0;
   }
 
   function draw() {
@@ -157,10 +166,6 @@ export async function mount(host) {
     if (state.step && fresh) steps.draw(result, state.stage);
     host.dataset.ready = "true";
     host.dataset.tokens = String(nq);
-    if (changeStarted) {
-      timing.latencies.push(performance.now() - changeStarted);
-      changeStarted = 0;
-    }
   }
 
   function drawChips(tokens, selected) {

@@ -75,8 +75,6 @@ def files_needed(request: dict) -> dict:
     return {"schema": SCHEMA, "ok": True, "files": models.module(req["model"]).files_needed(weights, tokens)}
 
 
-# Fields that choose what is shown of a forward pass, not what it computes (unless it is traced).
-VIEW_FIELDS = ("stack", "layer", "head", "top_k")
 _last: tuple[tuple, dict] | None = None  # the last forward pass: looking at another head reuses it
 
 
@@ -85,7 +83,7 @@ def forward(req: dict, weights: object, tokens: dict, trace: tuple | None, on_st
     reader clicking through the heads of a 128-token LLM text must not wait for 30 layers each time.
     Its arrays are made read-only, as later requests share them."""
     global _last
-    fields = {k: v for k, v in req.items() if trace is not None or k not in VIEW_FIELDS}
+    fields = {k: v for k, v in req.items() if trace is not None or k not in models.VIEW_FIELDS}
     key = (req["model"], id(weights), json.dumps(fields, sort_keys=True))
     if _last is not None and _last[0] == key:
         return _last[1]
@@ -112,7 +110,8 @@ def run(request: dict, *, weights_dir: str | None = None, on_step: Callable[[dic
     except RequestError as exc:
         return error_result(exc.message, exc.field)
     except ModelFileError as exc:  # a file the forward pass reads on demand (a word-embedding chunk)
-        return error_result(f"{models.info(req['model']).label} could not be loaded: {exc}", "model")
+        err = models.unreadable(req["model"], exc)
+        return error_result(err.message, err.field)
     computed = time.perf_counter()
     result = assemble(req, notes, tokens, raw)
     result["timings"] = {"tokenize_ms": (tokenized - started) * 1e3, "model_ms": (computed - tokenized) * 1e3,

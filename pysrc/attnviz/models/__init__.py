@@ -17,6 +17,7 @@ attention.HeadSteps.named). Adding a model is one module here, its entry in MODU
 from __future__ import annotations
 
 import importlib
+import json
 from dataclasses import asdict, dataclass, field
 from types import ModuleType
 from typing import Any
@@ -81,26 +82,32 @@ def all_info() -> list[ModelInfo]:
 _loaded: dict[tuple[str, str | None], Any] = {}
 
 
+def unreadable(name: str, exc: ModelFileError) -> RequestError:
+    """A missing or damaged file as the reader is told of it: a `model` error naming the file."""
+    return RequestError(f"{info(name).label} could not be loaded: {exc}", "model")
+
+
 def load(name: str, source: str | None = None) -> Any:
-    """A model's weights, read once per process and source. A missing or damaged file is a
-    RequestError on the `model` field that names the file."""
+    """A model's weights, read once per process and source (a bad file: see `unreadable`)."""
     key = (name, source)
     if key not in _loaded:
         try:
             _loaded[key] = module(name).load(source)
         except ModelFileError as exc:
-            raise RequestError(f"{info(name).label} could not be loaded: {exc}", "model") from exc
+            raise unreadable(name, exc) from exc
     return _loaded[key]
 
 
+# Request fields that choose what is shown of a model's output, not what it reads or computes.
+VIEW_FIELDS = ("stack", "layer", "head", "top_k", "intermediates")
 _token_cache: dict[tuple, dict] = {}
 TOKEN_CACHE_SIZE = 8
 
 
 def tokenize(name: str, weights: Any, req: dict) -> dict[str, list[dict]]:
-    """{side: tokens} for a request, remembered for the last few texts: the worker asks which
+    """{side: tokens} for a request, remembered for the last few requests: the worker asks which
     files a request needs and then runs it, and the text is tokenized once for both."""
-    key = (name, id(weights), req.get("text"), req.get("source"), req.get("target"), req.get("chat"), req.get("mode"))
+    key = (name, id(weights), json.dumps({k: v for k, v in req.items() if k not in VIEW_FIELDS}, sort_keys=True))
     if key not in _token_cache:
         if len(_token_cache) >= TOKEN_CACHE_SIZE:
             _token_cache.pop(next(iter(_token_cache)))

@@ -3,7 +3,8 @@
  * not yet on this device, say how big they are and ask. Nothing is fetched until the reader agrees.
  */
 import { el } from "./heatmap.js";
-import { bundleCacheName, megabytes } from "./models.js";
+import { bundleCacheName } from "./models.js";
+import { formatBytes } from "./status.js";
 
 /** Ask above this many bytes (the smaller real models download without asking, as before). */
 export const ASK_ABOVE = 50e6;
@@ -43,11 +44,11 @@ function ask(parent, entry) {
   const box = el("div", "av-consent", parent);
   box.setAttribute("role", "group");
   box.setAttribute("aria-label", `Download ${entry.label}`);
-  el("p", null, box).textContent = `${entry.label} needs a download of ${megabytes(entry.base_bytes)} the first ` +
+  el("p", null, box).textContent = `${entry.label} needs a download of ${formatBytes(entry.base_bytes)} the first ` +
     "time (kept on this device for later visits, and offline after that); then it takes a few seconds to load.";
   const yes = el("button", "md-button av-button", box);
   yes.type = "button";
-  yes.textContent = `Download ${megabytes(entry.base_bytes)}`;
+  yes.textContent = `Download ${formatBytes(entry.base_bytes)}`;
   yes.dataset.action = "consent";
   const no = el("button", "md-button av-button", box);
   no.type = "button";

@@ -44,11 +44,6 @@ export function layersOf(m, stack) {
   return (m.stack_layers && m.stack_layers[stack]) || m.layers;
 }
 
-/** @param {number} bytes @returns {string} "21.3 MB" */
-export function megabytes(bytes) {
-  return `${(bytes / 1e6).toFixed(1)} MB`;
-}
-
 /** The Cache API name of a model bundle's files (model-files.js keeps them there). @param {ModelEntry} m */
 export function bundleCacheName(m) {
   return `attnviz-model-${m.bundle}-${m.version}`;

@@ -114,20 +114,23 @@ export function requester(host, status) {
   const client = getClient();
   const id = `w${++counter}`;
   host.dataset.avId = id;
-  /** @type {Promise<boolean>|null} the question on screen, shared by requests made meanwhile */
-  let asking = null;
-  /** Whether the request's model may run: a big first download is the reader's choice. */
+  /** Whether the request's model may run: a big first download is the reader's choice (the
+   * question is asked once per page: askConsent shares it among requests and widgets). */
   async function allowed(request) {
     if (!request.model) return true;
     const entry = findModel(await modelIndex(), request.model);
     if (!entry || !(await needsConsent(entry))) return true;
-    if (!asking) {
-      const box = el("div", "av-consent-host");
-      host.insertBefore(box, status.root);
-      host.dataset.waiting = "consent"; // for anyone waiting for the widget to draw: it is the reader's turn
-      asking = askConsent(box, entry).finally(() => { box.remove(); asking = null; delete host.dataset.waiting; });
+    const box = el("div", "av-consent-host");
+    host.insertBefore(box, status.root);
+    host.dataset.waiting = "consent"; // for anyone waiting for the widget to draw: it is the reader's turn
+    let agreed;
+    try {
+      agreed = await askConsent(box, entry);
+    } finally {
+      box.remove();
+      delete host.dataset.waiting;
     }
-    if (await asking) return true;
+    if (agreed) return true;
     status.error(`${entry.label} was not downloaded, so this view stays empty. Change anything to be asked again.`, false);
     return false;
   }

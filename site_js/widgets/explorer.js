@@ -6,7 +6,7 @@
  */
 import { getClient } from "../client.js";
 import { Heatmap, el } from "../heatmap.js";
-import { StatusLine } from "../status.js";
+import { StatusLine, formatBytes } from "../status.js";
 import { drawThumb } from "../thumbs.js";
 import { Arcs } from "../explorer/arcs.js";
 import * as files from "../explorer/export.js";
@@ -14,7 +14,7 @@ import { fitToModel, fromHash, requestFor, toHash } from "../explorer/state.js";
 import { Stats } from "../explorer/stats.js";
 import { Steps } from "../explorer/steps.js";
 import { NextTokens } from "../explorer/next-tokens.js";
-import { findModel, layersOf, megabytes, modelIndex } from "../models.js";
+import { findModel, layersOf, modelIndex } from "../models.js";
 import { headMatrix, heatmapData, knownAs, requester, stackOf, visible } from "./common.js";
 
 const THUMB = 96;
@@ -30,7 +30,7 @@ function fieldList(names, shown = 6) {
 
 /** "Label (encoder, 6 × 12, 43.1 MB)": what the model list says of a model. @param {import("../models.js").ModelEntry} m */
 function modelLabel(m) {
-  const size = m.bytes ? `, ${megabytes(m.bytes)}` : "";
+  const size = m.bytes ? `, ${formatBytes(m.bytes)}` : "";
   return `${m.label} (${m.kind}, ${m.layers > 1 ? `${m.layers} × ` : ""}${m.heads}${m.layers > 1 ? "" : " heads"}${size})`;
 }
 

@@ -32,7 +32,7 @@ function nest(data, shape, offset) {
 export function jsonDocument(result, version, schemaDoc) {
   const doc = { format: DOCUMENT_FORMAT, attnviz: version, schema: result.schema, schema_doc: schemaDoc,
     options: result.request, model: result.model, tokens: result.tokens, attention: result.attention,
-    roles: result.roles, metrics: result.metrics, overview: result.overview, notes: result.notes };
+    built_roles: result.built_roles, metrics: result.metrics, overview: result.overview, notes: result.notes };
   for (const extra of ["trace", "trace_tokens", "next_tokens", "translation", "generated"]) {
     if (extra in result) doc[extra] = result[extra];
   }

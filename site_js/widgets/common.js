@@ -27,7 +27,7 @@ export function stackOf(result, name = result.request.stack) {
 
 /** The role a synthetic head was built with, or null for a trained model's head. */
 export function roleOf(result, head, stack = result.request.stack) {
-  const roles = result.roles && result.roles[stack];
+  const roles = result.built_roles && result.built_roles[stack];
   return roles ? roles[head] : null;
 }
 

@@ -1,0 +1,216 @@
+"""The Explorer's analyses in the browser, as a reader meets them: each view paints, the numbers it
+shows are the ones attnviz computes for the same request (asked again through the page's own worker),
+the page logs no error and the Content-Security-Policy sees no violation. One page per model for the
+whole module (the model loads once); a screenshot of every view goes to test-artifacts/."""
+from __future__ import annotations
+
+import json
+import urllib.parse
+
+import pytest
+
+from tests.e2e.conftest import ARTIFACTS, PageWatch, heatmap_pixels
+
+HOST = ".av-explorer"
+PANEL = ".av-analysis .av-analysis__view:not([hidden])"  # the view on screen (others stay, hidden)
+SENTENCE = "The cat sat on the mat because it was tired."
+
+# The site's scripts, from the page's own module tag (pages sit at different depths).
+JS = "new URL('.', document.querySelector('script[src$=\"js/mount.js\"]').src).href"
+# Runs a request through the page's worker client: the numbers the Explorer drew must be these.
+API_JS = """async ([request, pick]) => {
+  const { getClient } = await import(new URL("client.js", JSROOT).href);
+  const r = await getClient().run(request, "test-analysis");
+  if (!r.ok) throw new Error(r.error.message);
+  const plain = (x) => x && x.data && x.shape ? {shape: x.shape, data: Array.from(x.data)} : x;
+  const out = {};
+  for (const path of pick) {
+    let v = r;
+    for (const key of path.split(".")) v = v === undefined ? undefined : v[key];
+    out[path] = v && typeof v === "object" && !Array.isArray(v) && !(v.data && v.shape)
+      ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)])) : plain(v);
+  }
+  return out;
+}"""
+
+
+def at(t: dict, *index: int) -> float:
+    """t[index] of a {shape, data} array (row-major)."""
+    flat = 0
+    for i, n in zip(index, t["shape"]):
+        flat = flat * n + i
+    return t["data"][flat]
+
+
+def api(page, request: dict, *pick: str) -> dict:
+    return page.evaluate(API_JS.replace("JSROOT", JS), [request, list(pick)])
+
+
+class Explorer:
+    """One Explorer page for a model: set its link, wait for the analysis it asks for."""
+
+    def __init__(self, page, watch: PageWatch, server, model: str) -> None:
+        self.page, self.watch, self.server, self.model = page, watch, server, model
+
+    def open(self, hash_: str, analysis: str = "") -> None:
+        before = self.page.evaluate("window.__attnvizExplorer ? window.__attnvizExplorer.computes : -1")
+        url = f"{self.server.url}explorer/#model={self.model}&{hash_}"
+        if before < 0:
+            self.page.goto(url)
+        else:
+            self.page.evaluate("(h) => { location.hash = h; }", url.split("#", 1)[1])
+        self.page.wait_for_function(
+            """([before, analysis]) => { const h = document.querySelector('.av-explorer');
+               const p = document.querySelector('.av-analysis');
+               return h && h.dataset.ready === 'true' && window.__attnvizExplorer.computes > before
+                 && (!analysis || (p && p.dataset.analysis === analysis)); }""",
+            arg=[before, analysis], timeout=180_000)
+
+    def request(self) -> dict:
+        """The request the Explorer sends for its state (state.js's own requestFor)."""
+        return self.page.evaluate("""async () => {
+          const s = await import(new URL("explorer/state.js", JSROOT).href);
+          const m = await import(new URL("models.js", JSROOT).href);
+          const { state } = s.fromHash(location.hash);
+          return s.requestFor(state, m.findModel(await m.modelIndex(), state.model));
+        }""".replace("JSROOT", JS))
+
+    def shot(self, name: str, selector: str = HOST) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.locator(selector).first.screenshot(path=str(ARTIFACTS / f"analysis-{name}.png"))
+
+    def cell_tooltip(self, host: str, row: int, col: int) -> str:
+        """Hover the centre of a cell of the heatmap inside `host`: the tooltip's text."""
+        geom = json.loads(self.page.locator(f"{host} .av-heatmap__cells").first.get_attribute("data-geom"))
+        overlay = self.page.locator(f"{host} .av-heatmap__overlay").first
+        overlay.scroll_into_view_if_needed()
+        box = overlay.bounding_box()
+        self.page.mouse.move(box["x"] + geom["left"] + (col + 0.5) * geom["cell"],
+                             box["y"] + geom["top"] + (row + 0.5) * geom["cell"])
+        return self.page.locator(f"{host} .av-tooltip").first.inner_text()
+
+
+def explorer_for(browser, root_server, model: str, consent: bool = False):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    watch = PageWatch(page, root_server.origin)
+    explorer = Explorer(page, watch, root_server, model)
+    if consent:  # the page asks before a large download: agree, as a reader would
+        page.goto(f"{root_server.url}explorer/#model={model}&text={urllib.parse.quote(SENTENCE)}")
+        page.wait_for_selector(f"{HOST} [data-action=consent]", timeout=90_000)
+        page.click(f"{HOST} [data-action=consent]")
+        page.wait_for_function("() => document.querySelector('.av-explorer').dataset.ready === 'true'", timeout=180_000)
+    return context, explorer
+
+
+@pytest.fixture(scope="module")
+def minilm(browser, root_server):
+    context, explorer = explorer_for(browser, root_server, "minilm")
+    yield explorer
+    context.close()
+
+
+def text(s: str = SENTENCE) -> str:
+    return f"text={urllib.parse.quote(s)}"
+
+
+def test_head_roles_grid_and_the_best_head(minilm):
+    minilm.open(f"{text()}&analysis=roles", "roles")
+    r = api(minilm.page, minilm.request(), "roles", "roles_about", "roles_best")
+    cards = minilm.page.locator(f"{PANEL} .av-roles__card")
+    assert cards.count() == len(r["roles"]) == 7
+    for name, scores in r["roles"].items():
+        card = minilm.page.locator(f"{PANEL} .av-roles__card[data-role={name}]")
+        assert r["roles_about"][name] in card.inner_text()
+        layer, head = r["roles_best"][name]
+        assert at(scores, layer, head) == max(scores["data"])  # attnviz's best head has the top score
+        button = card.locator(".av-roles__best")
+        assert (int(button.get_attribute("data-layer")), int(button.get_attribute("data-head"))) == (layer, head)
+        assert float(button.get_attribute("data-score")) == pytest.approx(at(scores, layer, head), abs=1e-6)
+        assert heatmap_pixels(minilm.page, f"{PANEL} .av-roles__card[data-role={name}] .av-heatmap__cells")["opaque"] > 500
+    # A cell's tooltip is its score.
+    prev = r["roles"]["previous_token"]
+    assert f"{at(prev, 2, 5):.4f}" in minilm.cell_tooltip(f"{PANEL} .av-roles__card[data-role=previous_token]", 2, 5)
+    minilm.shot("roles")
+    # "Show the best head" opens it: the hash and the caption say which.
+    button = minilm.page.locator(f"{PANEL} .av-roles__card[data-role=previous_token] .av-roles__best")
+    layer, head = int(button.get_attribute("data-layer")), int(button.get_attribute("data-head"))
+    button.click()
+    minilm.page.wait_for_function("(t) => document.querySelector('.av-explorer .av-detail-caption').textContent.startsWith(t)",
+                                  arg=f"Layer {layer + 1}, head {head + 1}", timeout=60_000)
+    assert minilm.page.evaluate("document.activeElement.classList.contains('av-heatmap__overlay')")
+    minilm.watch.assert_clean()
+
+
+def test_rollout_map_and_bars_are_the_api_rollout(minilm):
+    minilm.open(f"{text()}&analysis=rollout&layer=5&token=3", "rollout")
+    rollout = api(minilm.page, minilm.request(), "rollout")["rollout"]
+    assert rollout["shape"][0] == 6 and len(rollout["shape"]) == 3
+    assert "Rollout up to and including layer 6" in minilm.page.locator(f"{PANEL} [data-role=map-caption]").inner_text()
+    assert f"{at(rollout, 5, 3, 1):.4f}" in minilm.cell_tooltip(PANEL, 3, 1)
+    assert heatmap_pixels(minilm.page, f"{PANEL} .av-heatmap__cells")["colours"] > 8
+    bars = minilm.page.locator(f"{PANEL} .av-analysis__bars").first.get_attribute("aria-label")
+    assert f"{at(rollout, 5, 3, 0):.2f}" in bars and f"{at(rollout, 5, 3, 12):.2f}" in bars
+    minilm.shot("rollout")
+    # Each head's own rollout: (layers, heads, q, k), the head in view.
+    minilm.page.select_option(f"{PANEL} [data-control=rollout_heads]", "each")
+    minilm.page.wait_for_function("() => location.hash.includes('rollout_heads=each')")
+    minilm.page.wait_for_function("() => document.querySelector('.av-analysis [data-role=map-caption]').textContent.includes('head 1')",
+                                  timeout=60_000)
+    each = api(minilm.page, minilm.request(), "rollout")["rollout"]
+    assert len(each["shape"]) == 4
+    assert f"{at(each, 5, 0, 3, 1):.4f}" in minilm.cell_tooltip(PANEL, 3, 1)
+    minilm.watch.assert_clean()
+
+
+def test_value_weighted_attention_beside_the_raw_weights(minilm):
+    minilm.open(f"{text()}&analysis=value_norm&layer=2&head=4&token=5", "value_norm")
+    r = api(minilm.page, minilm.request(), "value_norm", "attention.self.weights")
+    vn, raw = r["value_norm"], r["attention.self.weights"]
+    assert vn["shape"] == raw["shape"]
+    assert f"{at(vn, 2, 4, 5, 7):.4f}" in minilm.cell_tooltip(PANEL, 5, 7)
+    k = vn["shape"][-1]
+    moved = [at(vn, 2, 4, 5, j) for j in range(k)]
+    weights = [at(raw, 2, 4, 5, j) for j in range(k)]
+    caption = minilm.page.locator(f"{PANEL} .av-caption[data-raw-top]")
+    assert int(caption.get_attribute("data-raw-top")) == weights.index(max(weights))
+    assert int(caption.get_attribute("data-moved-top")) == moved.index(max(moved))
+    share = moved[weights.index(max(weights))] / sum(moved)
+    assert f"{share * 100:.1f}% of what is moved" in caption.inner_text()
+    # Beside: the raw heatmap and the value-weighted one side by side on a wide screen.
+    main, panel = (minilm.page.locator(s).first.bounding_box() for s in (f"{HOST} .av-explorer__heatmap", PANEL))
+    assert panel["x"] > main["x"] + main["width"] / 2
+    minilm.shot("value-norm")
+    minilm.watch.assert_clean()
+
+
+def test_hiding_tokens_renormalises_the_rows(minilm):
+    minilm.open(f"{text()}&analysis=rollout&layer=1", "rollout")
+    minilm.page.click(f"{HOST} [data-action=hide-tokens]")
+    before = minilm.page.evaluate("window.__attnvizExplorer.computes")
+    minilm.page.click(f"{HOST} .av-chip--hide[data-index='0']")
+    minilm.page.click(f"{HOST} .av-chip--hide[data-index='12']")
+    minilm.page.wait_for_function("(n) => location.hash.includes('hidden=0%2C12') && window.__attnvizExplorer.computes > n + 1",
+                                  arg=before, timeout=60_000)
+    minilm.page.wait_for_function("() => document.querySelector('.av-explorer').dataset.ready === 'true'")
+    req = minilm.request()
+    assert req["hide"] == [0, 12]
+    r = api(minilm.page, req, "attention.self.weights", "rollout")
+    w = r["attention.self.weights"]
+    for row in range(1, 12):
+        values = [at(w, 1, 0, row, c) for c in range(13)]
+        assert values[0] == values[12] == 0 and sum(values) == pytest.approx(1, abs=1e-5)
+    assert [at(w, 1, 0, 0, c) for c in range(13)] == [0] * 13
+    assert "→ [CLS]: 0.0000" in minilm.cell_tooltip(f"{HOST} .av-explorer__heatmap", 4, 0)
+    assert f"{at(w, 1, 0, 4, 2):.4f}" in minilm.cell_tooltip(f"{HOST} .av-explorer__heatmap", 4, 2)
+    assert f"{at(r['rollout'], 1, 4, 2):.4f}" in minilm.cell_tooltip(PANEL, 4, 2)
+    pressed = minilm.page.locator(f"{HOST} .av-chip--hide[aria-pressed=true]")
+    assert pressed.count() == 2 and pressed.first.inner_text().startswith("[CLS]")
+    minilm.shot("hide")
+    # Showing them again: the request has no hidden tokens.
+    minilm.page.click(f"{HOST} .av-chip--hide[data-index='0']")
+    minilm.page.click(f"{HOST} .av-chip--hide[data-index='12']")
+    minilm.page.wait_for_function("() => !location.hash.includes('hidden=')")
+    assert "hide" not in minilm.request()
+    minilm.page.click(f"{HOST} [data-action=hide-tokens]")
+    minilm.watch.assert_clean()

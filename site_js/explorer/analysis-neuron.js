@@ -6,11 +6,7 @@
  */
 import { drawBars } from "../bars.js";
 import { el } from "../heatmap.js";
-import { tensor } from "../widgets/common.js";
-
-const ROTARY = "This model rotates q and k by their positions (rotary embeddings) before the product, so the "
-  + "bars are q and k after the rotation: the same two words score differently at other distances. "
-  + "The faint bars are before the rotation.";
+import { tensor, visible } from "../widgets/common.js";
 
 export class NeuronView {
   /** @param {HTMLElement} root @param {import("./analysis.js").AnalysisActions} actions */
@@ -48,11 +44,13 @@ export class NeuronView {
     fill(this.key, keyLabels, n.key);
     const q = tensor(n.q).data, k = tensor(n.k).data, product = tensor(n.product).data;
     const d = q.length;
-    const where = `layer ${n.layer + 1}, head ${n.head + 1}`;
-    this.sum.textContent = `${where}: “${queryLabels[n.query]}” → “${keyLabels[n.key]}”: Σ q×k = ${n.score.toFixed(4)}; `
-      + `÷ √${d} = ${n.scaled.toFixed(4)}; after the softmax the weight is ${n.weight.toFixed(4)}.`;
+    const where = `Layer ${n.layer + 1}, head ${n.head + 1}`;
+    const tempered = n.temperature && n.temperature !== 1 ? `; ÷ T (${n.temperature}) = ${(n.scaled / n.temperature).toFixed(4)}` : "";
+    this.sum.textContent = `${where}: “${visible(n.tokens.query)}” → “${visible(n.tokens.key)}”: Σ q×k = ${n.score.toFixed(4)}; `
+      + `÷ √${d} = ${n.scaled.toFixed(4)}${tempered}; `
+      + (n.masked ? "the causal mask hides this key from this query, so its weight is 0." : `after the softmax the weight is ${n.weight.toFixed(4)}.`);
     Object.assign(this.sum.dataset, { score: String(n.score), scaled: String(n.scaled), weight: String(n.weight) });
-    this.rotary.textContent = n.rotary ? ROTARY : "";
+    this.rotary.textContent = n.rotary ? `${n.about || ""} The outlined bars are q and k before the rotation.` : "";
     this.rotary.hidden = !n.rotary;
     const scale = Math.max(absMax(q), absMax(k), n.rotary ? Math.max(absMax(tensor(n.q_unrotated).data), absMax(tensor(n.k_unrotated).data)) : 0);
     const opts = { signed: true, values: false, labelEvery: d > 32 ? 8 : 4, height: 120, maxWidth: 900 };

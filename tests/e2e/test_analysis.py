@@ -214,3 +214,34 @@ def test_hiding_tokens_renormalises_the_rows(minilm):
     assert "hide" not in minilm.request()
     minilm.page.click(f"{HOST} [data-action=hide-tokens]")
     minilm.watch.assert_clean()
+
+
+def test_neuron_view_sums_to_the_score_the_heatmap_shows(minilm):
+    minilm.open(f"{text()}&analysis=neuron&layer=1&head=2&query=3&key=1", "neuron")
+    r = api(minilm.page, minilm.request(), "neuron", "attention.self.weights")
+    n, w = r["neuron"], r["attention.self.weights"]
+    total = minilm.page.locator(f"{PANEL} .av-neuron__sum")
+    assert float(total.get_attribute("data-score")) == pytest.approx(n["score"], abs=1e-9)
+    assert float(total.get_attribute("data-weight")) == pytest.approx(at(w, 1, 2, 3, 1), abs=1e-6)
+    assert sum(n["product"]["data"]) == pytest.approx(n["score"], rel=1e-4)
+    shown = total.inner_text()
+    assert f"Σ q×k = {n['score']:.4f}" in shown and f"÷ √32 = {n['scaled']:.4f}" in shown
+    assert f"the weight is {at(w, 1, 2, 3, 1):.4f}" in shown and "“sat” → “the”" in shown
+    # ... the same number as the heatmap's cell.
+    assert f"sat → the: {at(w, 1, 2, 3, 1):.4f}" in minilm.cell_tooltip(f"{HOST} .av-explorer__heatmap", 3, 1)
+    for chart in ("q", "k", "product"):
+        assert heatmap_pixels(minilm.page, f"{PANEL} canvas[data-chart={chart}]")["opaque"] > 300
+    label = minilm.page.locator(f"{PANEL} canvas[data-chart=q]").get_attribute("aria-label")
+    assert f"0: {n['q']['data'][0]:.3f}" in label
+    assert minilm.page.locator(f"{PANEL} .av-neuron__sum + .av-caption").is_hidden()  # no rotation in MiniLM
+    minilm.shot("neuron")
+    # Choosing a cell of the heatmap explains that pair.
+    before = minilm.page.evaluate("window.__attnvizExplorer.computes")
+    geom = json.loads(minilm.page.locator(f"{HOST} .av-explorer__heatmap .av-heatmap__cells").get_attribute("data-geom"))
+    box = minilm.page.locator(f"{HOST} .av-explorer__heatmap .av-heatmap__overlay").bounding_box()
+    minilm.page.mouse.click(box["x"] + geom["left"] + 2.5 * geom["cell"], box["y"] + geom["top"] + 5.5 * geom["cell"])
+    minilm.page.wait_for_function("(n) => location.hash.includes('query=5') && location.hash.includes('key=2')"
+                                  " && window.__attnvizExplorer.computes > n", arg=before, timeout=60_000)
+    assert minilm.page.locator(f"{PANEL} [data-control=query]").input_value() == "5"
+    assert "“the” → “cat”" in minilm.page.locator(f"{PANEL} .av-neuron__sum").inner_text()
+    minilm.watch.assert_clean()

@@ -5,7 +5,7 @@
  * probabilities, a translator's translation.
  */
 import { Heatmap, absMax, el } from "../heatmap.js";
-import { headMatrix, matrixAt, tensor, visible } from "../widgets/common.js";
+import { matrixAt, tensor, visible } from "../widgets/common.js";
 
 /**
  * The next tokens before and after, matched by id: [{id, text, before, after}], by the larger of the two.
@@ -16,14 +16,6 @@ export function nextTokenChanges(before, after) {
   for (const t of before) rows.set(t.id, { id: t.id, text: t.text, before: t.p, after: null });
   for (const t of after) rows.set(t.id, { ...(rows.get(t.id) || { id: t.id, text: t.text, before: null }), after: t.p });
   return [...rows.values()].sort((a, b) => Math.max(b.before ?? 0, b.after ?? 0) - Math.max(a.before ?? 0, a.after ?? 0));
-}
-
-/**
- * The difference after − before of one head, each (q, k).
- * @param {Float32Array} after @param {Float32Array} before @returns {Float32Array}
- */
-export function difference(after, before) {
-  return after.map((v, i) => v - before[i]);
 }
 
 const percent = (p) => (p === null ? "—" : `${(p * 100).toFixed(1)}%`);
@@ -37,13 +29,14 @@ export class AblationView {
     el("span", null, wrap).textContent = "Mask a token";
     this.token = el("select", null, wrap);
     this.token.dataset.control = "ablate_token";
-    this.token.addEventListener("change", () => actions.changed({ ablate_token: Number(this.token.value) }));
+    // One thing at a time (attnviz ablates a token or a head): choosing one clears the other.
+    this.token.addEventListener("change", () => actions.changed({ ablate_token: Number(this.token.value), ablate_head: false }));
     const headWrap = el("label", "av-control", row);
     this.zero = el("input", null, headWrap);
     this.zero.type = "checkbox";
     this.zero.dataset.control = "ablate_head";
     el("span", null, headWrap).textContent = "Zero this head (the one in view)";
-    this.zero.addEventListener("change", () => actions.changed({ ablate_head: this.zero.checked }));
+    this.zero.addEventListener("change", () => actions.changed(this.zero.checked ? { ablate_head: true, ablate_token: -1 } : { ablate_head: false }));
     this.caption = el("p", "av-detail-caption", root);
     this.caption.dataset.role = "ablation-caption";
     this.heatmap = new Heatmap(el("div", "av-analysis__map", root), {
@@ -59,15 +52,15 @@ export class AblationView {
     this.fillTokens(keyLabels, state.ablate_token); // the input's tokens: the keys, in every stack
 
     this.zero.checked = state.ablate_head;
-    const what = a.what === "token" ? `token ${a.token} (“${keyLabels[a.token] ?? ""}”) masked`
-      : a.what === "head" ? `layer ${a.layer + 1}, head ${a.head + 1} zeroed` : "nothing ablated";
-    const after = a.attention && a.attention[stack.name];
-    if (!after) {
+    const what = a.what === "token" ? `Token ${a.token} (“${visible(a.replaced)}”) replaced by “${visible(a.replacement)}”`
+      : a.what === "head" ? `Layer ${a.layer + 1}, head ${a.head + 1} zeroed` : "Nothing ablated";
+    const diff = a.difference && a.difference[stack.name];
+    if (!diff) {
       this.caption.textContent = `${what}. The ${stack.name} attention is not part of this ablation's result.`;
       this.heatmap.host.hidden = true;
     } else {
-      const change = difference(matrixAt(tensor(after), layer, head), headMatrix(stack.weights, layer, head));
-      const [q, k] = tensor(after).shape.slice(-2);
+      const change = matrixAt(tensor(diff), layer, head); // (q, k): after − before
+      const [q, k] = tensor(diff).shape.slice(-2);
       const largest = absMax(change);
       const sameLayer = a.what === "head" && a.stack === stack.name && a.layer >= layer;
       this.caption.textContent = `${what}. Change of layer ${layer + 1}, head ${head + 1} (after − before; blue lower, red higher): `
@@ -77,6 +70,7 @@ export class AblationView {
       this.heatmap.host.hidden = false;
       this.heatmap.set({ weights: change, rows: q, cols: k, rowLabels: queryLabels, colLabels: keyLabels, signed: true });
     }
+    if (a.notes && a.notes.length) this.caption.textContent += ` ${a.notes.join(" ")}`;
     this.said.hidden = !a.translation;
     if (a.translation) {
       const before = result.translation ? result.translation.text : "";

@@ -102,6 +102,8 @@ export async function mount(host) {
   function changed(patch = {}) {
     changeStarted = performance.now();
     Object.assign(state, patch);
+    // Ablation needs something to ablate: at first, the head in view.
+    if (patch.analysis === "ablate" && state.ablate_token < 0 && !state.ablate_head) state.ablate_head = true;
     normalise();
     saveHash();
     ui.sync(result);

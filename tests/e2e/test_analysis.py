@@ -245,3 +245,26 @@ def test_neuron_view_sums_to_the_score_the_heatmap_shows(minilm):
     assert minilm.page.locator(f"{PANEL} [data-control=query]").input_value() == "5"
     assert "“the” → “cat”" in minilm.page.locator(f"{PANEL} .av-neuron__sum").inner_text()
     minilm.watch.assert_clean()
+
+
+def test_ablation_masks_a_token_and_shows_the_difference(minilm):
+    minilm.open(f"{text()}&analysis=ablate&ablate_token=2&layer=3&head=5", "ablate")
+    r = api(minilm.page, minilm.request(), "ablate.difference", "ablate.replaced", "ablate.replacement")
+    diff = r["ablate.difference"]["self"]
+    caption = minilm.page.locator(f"{PANEL} [data-role=ablation-caption]")
+    assert caption.inner_text().startswith(f"Token 2 (“{r['ablate.replaced']}”) replaced by “{r['ablate.replacement']}”")
+    largest = max(abs(at(diff, 3, 5, i, j)) for i in range(13) for j in range(13))
+    assert largest > 0.01  # masking a word changes this head's attention
+    assert float(caption.get_attribute("data-largest")) == pytest.approx(largest, abs=1e-6)
+    value = at(diff, 3, 5, 4, 2)
+    assert f"{'+' if value >= 0 else ''}{value:.4f}" in minilm.cell_tooltip(PANEL, 4, 2)
+    assert heatmap_pixels(minilm.page, f"{PANEL} .av-heatmap__cells")["colours"] > 8
+    assert minilm.page.locator(f"{PANEL} [data-control=ablate_token]").input_value() == "2"
+    minilm.shot("ablate-token")
+    # Zeroing the head in view instead: the token is cleared, and this layer's own attention is unchanged.
+    minilm.page.check(f"{PANEL} [data-control=ablate_head]")
+    minilm.page.wait_for_function("() => location.hash.includes('ablate_head=1') && !location.hash.includes('ablate_token')")
+    minilm.page.wait_for_function("() => document.querySelector('.av-analysis [data-role=ablation-caption]')"
+                                  ".textContent.startsWith('Layer 4, head 6 zeroed')", timeout=60_000)
+    assert float(minilm.page.locator(f"{PANEL} [data-role=ablation-caption]").get_attribute("data-largest")) == 0
+    minilm.watch.assert_clean()

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { nextTokenChanges, difference } from "../../site_js/explorer/analysis-ablate.js";
+import { nextTokenChanges } from "../../site_js/explorer/analysis-ablate.js";
 import { shares } from "../../site_js/explorer/analysis-maps.js";
 import { roleTitle } from "../../site_js/explorer/analysis-roles.js";
 import { tokenSlots, toggled } from "../../site_js/explorer/hidden.js";
@@ -55,10 +55,6 @@ describe("head roles", () => {
 });
 
 describe("ablation and value-weighted views", () => {
-  test("the difference is after minus before, cell by cell", () => {
-    assert.deepEqual([...difference(new Float32Array([0.5, 0.25, 0.25]), new Float32Array([0.25, 0.25, 0.5]))], [0.25, 0, -0.25]);
-  });
-
   test("next tokens are matched by id; one missing on a side has null there", () => {
     const before = [{ id: 1, text: " Paris", p: 0.6 }, { id: 2, text: " the", p: 0.1 }];
     const after = [{ id: 3, text: " Lyon", p: 0.3 }, { id: 1, text: " Paris", p: 0.2 }];

@@ -67,7 +67,7 @@ export class AblationView {
         + `the largest is ${largest.toFixed(4)}.`
         + (sameLayer ? " Zeroing a head changes what the layers after it see, not the attention of its own layer or earlier ones: pick a later layer." : "");
       this.caption.dataset.largest = String(largest);
-      this.heatmap.host.hidden = false;
+      this.heatmap.host.hidden = largest === 0; // nothing changed: the caption says so, an empty map would not
       this.heatmap.set({ weights: change, rows: q, cols: k, rowLabels: queryLabels, colLabels: keyLabels, signed: true });
     }
     if (a.notes && a.notes.length) this.caption.textContent += ` ${a.notes.join(" ")}`;

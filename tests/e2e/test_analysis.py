@@ -5,6 +5,7 @@ whole module (the model loads once); a screenshot of every view goes to test-art
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 
 import pytest
@@ -268,3 +269,136 @@ def test_ablation_masks_a_token_and_shows_the_difference(minilm):
                                   ".textContent.startsWith('Layer 4, head 6 zeroed')", timeout=60_000)
     assert float(minilm.page.locator(f"{PANEL} [data-role=ablation-caption]").get_attribute("data-largest")) == 0
     minilm.watch.assert_clean()
+
+
+# The article "What attention shows and what it hides" (docs/learn/12-what-attention-shows.md):
+# its widgets draw, and every number its text states is what attnviz computes in the page.
+ARTICLE = "learn/12-what-attention-shows/"
+CAPITAL = "The capital of France is"
+REPEATED = "<|endoftext|> garden silver rocket window basket thunder garden silver rocket window basket thunder"
+
+
+@pytest.fixture(scope="module")
+def article(browser, root_server):
+    """The article with all its widgets drawn (SmolLM2's download agreed to once for the page)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    watch = PageWatch(page, root_server.origin)
+    page.goto(root_server.url + ARTICLE)
+    page.wait_for_selector("[data-action=consent]", timeout=120_000)
+    page.click("[data-action=consent]")
+    page.wait_for_function("() => [...document.querySelectorAll('[data-attnviz=analysis]')]"
+                           ".every((h) => h.dataset.ready === 'true')", timeout=300_000)
+    yield page, watch, root_server
+    context.close()
+
+
+def p_of(tokens: list[dict], text_: str) -> float | None:
+    return next((t["p"] for t in tokens if t["text"] == text_), None)
+
+
+def test_article_12_widgets_draw_and_the_rollout_claims_hold(article):
+    page, watch, _ = article
+    widgets = page.locator("[data-attnviz=analysis]")
+    assert widgets.count() == 5
+    for i in range(5):
+        assert heatmap_pixels(page, f"[data-attnviz=analysis] >> nth={i} >> .av-heatmap__cells")["opaque"] > 1000
+        widgets.nth(i).screenshot(path=str(ARTIFACTS / f"analysis-article-{i}.png"))
+    r = api(page, {"model": "minilm", "text": SENTENCE, "analysis": "rollout"}, "rollout", "attention.self.weights")
+    ro, w = r["rollout"], r["attention.self.weights"]
+    n = ro["shape"][-1]
+    ordinary = range(1, n - 1)
+    share = [sum(at(ro, l, i, 0) + at(ro, l, i, n - 1) for i in ordinary) / (n - 2) for l in range(6)]
+    assert share == sorted(share)  # "grows brighter in the first and last columns as the layers go up"
+    assert share[5] > 2 / 3  # "about two thirds ... back to [CLS] and [SEP]"
+    heads = w["shape"][1]
+    raw = sum(at(w, 5, h, i, 0) + at(w, 5, h, i, n - 1) for h in range(heads) for i in ordinary) / heads / (n - 2)
+    assert raw < 0.45  # "well under half of their attention"
+    watch.assert_clean()
+
+
+def test_article_12_value_norm_claims_hold(article):
+    page, watch, _ = article
+    r = api(page, {"model": "minilm", "text": SENTENCE, "analysis": "value_norm"}, "value_norm", "attention.self.weights")
+    vn, w = r["value_norm"], r["attention.self.weights"]
+    layers, heads, _, n = vn["shape"]
+    row = [at(vn, 2, 7, 2, j) for j in range(n)]
+    assert round(at(w, 2, 7, 2, 0) * 100) == 88  # "cat puts 88% of its weight on [CLS]"
+    assert row[0] / sum(row) < 0.09  # "supplies under 9% of what the head moves"
+    raw_share = moved_share = 0.0
+    for layer in range(layers):
+        for head in range(heads):
+            for i in range(1, n - 1):
+                moved = [at(vn, layer, head, i, j) for j in range(n)]
+                raw_share += at(w, layer, head, i, 0) + at(w, layer, head, i, n - 1)
+                moved_share += (moved[0] + moved[-1]) / sum(moved)
+    count = layers * heads * (n - 2)
+    assert layers * heads == 72
+    assert 0.45 < raw_share / count < 0.5  # "almost half their attention"
+    assert 0.1 < moved_share / count < 0.15  # "only about an eighth of what is moved"
+    shown = page.locator("[data-attnviz=analysis] >> nth=1 >> .av-caption[data-raw-top]").inner_text()
+    weight, moved = re.search(r"“\[CLS\]” \(([\d.]+)% of the weight, ([\d.]+)% of what is moved\)", shown).groups()
+    assert round(float(weight)) == 88 and float(moved) < 9  # the widget shows what the text says
+    watch.assert_clean()
+
+
+def test_article_12_induction_claims_hold(article):
+    page, watch, _ = article
+    r = api(page, {"model": "smollm2", "text": REPEATED, "analysis": "roles"}, "roles_best", "roles")
+    assert r["roles_best"]["induction"] == [18, 6]  # "layer 19, head 7"
+    assert round(at(r["roles"]["induction"], 18, 6), 2) == 0.89
+    r = api(page, {"model": "smollm2", "text": REPEATED, "hide": [0]}, "attention.self.weights", "tokens.text")
+    w, tokens = r["attention.self.weights"], r["tokens.text"]
+    n = len(tokens)
+    half = (n - 1) // 2
+    assert [t["text"] for t in tokens[1:1 + half]] == [t["text"] for t in tokens[1 + half:]]  # six words, repeated
+    for i in range(1 + half, n):
+        assert at(w, 18, 6, i, i - half + 1) > 0.9  # "more than 90% on the word that followed it the first time"
+    card = page.locator("[data-attnviz=analysis] >> nth=2 >> .av-roles__card[data-role=induction] .av-roles__best")
+    assert card.inner_text() == "Show the best head: layer 19, head 7 (0.89)"
+    watch.assert_clean()
+
+
+def test_article_12_ablation_claims_hold(article):
+    page, watch, _ = article
+    r = api(page, {"model": "smollm2", "text": CAPITAL}, "next_tokens", "attention.self.weights", "tokens.text")
+    assert [t["text"] for t in r["tokens.text"]] == ["The", " capital", " of", " France", " is"]
+    assert round(p_of(r["next_tokens"], " Paris") * 100) == 77
+    w = r["attention.self.weights"]
+    layers, heads = w["shape"][:2]
+    to_france = sorted(((at(w, l, h, 4, 3), (l, h)) for l in range(layers) for h in range(heads)), reverse=True)
+    assert [head for _, head in to_france[:2]] == [(23, 4), (16, 0)]  # "two heads look hardest at France"
+    assert [round(v * 100) for v, _ in to_france[:2]] == [90, 78]
+    masked = api(page, {"model": "smollm2", "text": CAPITAL, "analysis": "ablate", "ablate_token": 3}, "ablate")["ablate"]
+    assert masked["replaced"] == " France" and p_of(masked["next_tokens"], " Paris") is None  # out of the top ten
+    assert len(masked["next_tokens"]) == 10
+    for (layer, head), percent in (((23, 4), 14), ((16, 0), 77)):
+        zeroed = api(page, {"model": "smollm2", "text": CAPITAL, "analysis": "ablate", "ablate_head": True,
+                            "layer": layer, "head": head}, "ablate")["ablate"]
+        assert round(p_of(zeroed["next_tokens"], " Paris") * 100) == percent
+    table = page.locator("[data-attnviz=analysis] >> nth=4 >> .av-ablation__next tbody tr").first.inner_text()
+    assert table.split() == ["Paris", "77.3%", "14.1%", "−63.1", "pt"]
+    watch.assert_clean()
+
+
+def test_a_rotary_model_shows_q_and_k_after_the_rotation(article):
+    page, watch, server = article  # SmolLM2 is in this browser's cache now: the Explorer needs no consent
+    explorer = Explorer(page, watch, server, "smollm2")
+    page.goto(f"{server.url}explorer/#model=smollm2&text={urllib.parse.quote(CAPITAL)}")
+    page.wait_for_function("() => document.querySelector('.av-explorer')?.dataset.ready === 'true'", timeout=180_000)
+    explorer.open(f"text={urllib.parse.quote(CAPITAL)}&analysis=neuron&layer=23&head=4&query=4&key=3", "neuron")
+    n = api(page, explorer.request(), "neuron")["neuron"]
+    assert n["rotary"] and len(n["q"]["data"]) == 64
+    total = page.locator(f"{PANEL} .av-neuron__sum")
+    assert "“ is” → “ France”" in total.inner_text()
+    assert float(total.get_attribute("data-score")) == pytest.approx(n["score"], abs=1e-9)
+    rotary = page.locator(f"{PANEL} .av-neuron__sum + .av-caption")
+    assert rotary.is_visible() and "rotat" in rotary.inner_text()
+    label = page.locator(f"{PANEL} canvas[data-chart=q]").get_attribute("aria-label")
+    assert f"0: {n['q']['data'][0]:.3f}" in label  # the bars are q after the rotation
+    explorer.shot("neuron-rotary")
+    # And the Explorer's ablation of a causal LM lists the next tokens before and after.
+    explorer.open(f"text={urllib.parse.quote(CAPITAL)}&analysis=ablate&ablate_head=1&layer=23&head=4", "ablate")
+    assert page.locator(f"{PANEL} .av-ablation__next tbody tr").first.inner_text().split()[:3] == ["Paris", "77.3%", "14.1%"]
+    explorer.shot("ablate-llm")
+    watch.assert_clean()

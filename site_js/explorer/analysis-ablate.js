@@ -56,7 +56,8 @@ export class AblationView {
       : a.what === "head" ? `Layer ${a.layer + 1}, head ${a.head + 1} zeroed` : "Nothing ablated";
     const diff = a.difference && a.difference[stack.name];
     if (!diff) {
-      this.caption.textContent = `${what}. The ${stack.name} attention is not part of this ablation's result.`;
+      // attnviz's notes say why (a translator wrote another translation: other rows); else say it here.
+      this.caption.textContent = `${what}.${a.notes && a.notes.length ? "" : ` The ${stack.name} attention has no difference map.`}`;
       this.heatmap.host.hidden = true;
     } else {
       const change = matrixAt(tensor(diff), layer, head); // (q, k): after − before

@@ -402,3 +402,50 @@ def test_a_rotary_model_shows_q_and_k_after_the_rotation(article):
     assert page.locator(f"{PANEL} .av-ablation__next tbody tr").first.inner_text().split()[:3] == ["Paris", "77.3%", "14.1%"]
     explorer.shot("ablate-llm")
     watch.assert_clean()
+
+
+TRANSLATE = "The red car is parked near the old house."
+
+
+@pytest.fixture(scope="module")
+def translator(browser, root_server):
+    context, explorer = explorer_for(browser, root_server, "marian-en-pt")
+    yield explorer
+    context.close()
+
+
+def test_translator_ablation_shows_the_changed_translation(translator):
+    translator.open(f"{text(TRANSLATE)}&stack=cross&analysis=ablate&ablate_token=2&layer=1", "ablate")
+    r = api(translator.page, translator.request(), "translation", "ablate")
+    before, after = r["translation"]["text"], r["ablate"]["translation"]["text"]
+    assert before != after  # masking "car" changes the translation
+    said = translator.page.locator(f"{PANEL} .av-ablation__translation").inner_text()
+    assert said == f"Translation before: “{before}”. After: “{after}”."
+    # The cross stack's rows are the new translation's tokens: no difference map, and the page says why.
+    assert r["ablate"]["notes"] and r["ablate"]["notes"][0] in translator.page.locator(f"{PANEL} [data-role=ablation-caption]").inner_text()
+    translator.shot("ablate-translator")
+    translator.watch.assert_clean()
+
+
+def test_translator_self_attention_analyses_and_a_clear_refusal_on_cross(translator):
+    translator.open(f"{text(TRANSLATE)}&stack=encoder&analysis=value_norm&layer=3&head=2&token=2", "value_norm")
+    vn = api(translator.page, translator.request(), "value_norm")["value_norm"]
+    assert f"{at(vn, 3, 2, 2, 1):.4f}" in translator.cell_tooltip(PANEL, 2, 1)
+    translator.shot("value-norm-encoder")
+    # Head roles need a self-attention stack: on the cross stack the status line says what to do,
+    # and the panel draws nothing stale.
+    translator.page.evaluate("(h) => { location.hash = h; }", f"model=marian-en-pt&{text(TRANSLATE)}&stack=cross&analysis=roles")
+    translator.page.wait_for_selector(f"{HOST} .av-status--error", timeout=60_000)
+    assert "Choose the encoder stack" in translator.page.locator(f"{HOST} .av-status").inner_text()
+    assert translator.page.locator(".av-analysis").get_attribute("data-analysis") == ""
+    translator.watch.assert_clean()
+
+
+def test_hiding_a_source_token_zeroes_its_cross_attention_column(translator):
+    translator.open(f"{text(TRANSLATE)}&stack=cross&layer=1&hidden=2")
+    w = api(translator.page, translator.request(), "attention.cross.weights")["attention.cross.weights"]
+    rows = w["shape"][2]
+    assert all(at(w, 1, 0, i, 2) == 0 for i in range(rows))
+    assert all(sum(at(w, 1, 0, i, j) for j in range(w["shape"][3])) == pytest.approx(1, abs=1e-5) for i in range(rows))
+    assert "car: 0.0000" in translator.cell_tooltip(f"{HOST} .av-explorer__heatmap", 1, 2)
+    translator.watch.assert_clean()

@@ -449,3 +449,50 @@ def test_hiding_a_source_token_zeroes_its_cross_attention_column(translator):
     assert all(sum(at(w, 1, 0, i, j) for j in range(w["shape"][3])) == pytest.approx(1, abs=1e-5) for i in range(rows))
     assert "car: 0.0000" in translator.cell_tooltip(f"{HOST} .av-explorer__heatmap", 1, 2)
     translator.watch.assert_clean()
+
+
+def test_every_view_passes_axe_and_roles_open_from_the_keyboard(minilm):
+    from tests.e2e.test_accessibility import AXE, describe, serious_violations
+    axe = AXE.read_text(encoding="utf-8")
+    for analysis, extra in (("roles", ""), ("rollout", ""), ("value_norm", ""), ("ablate", "&ablate_token=3"),
+                            ("neuron", "&query=2&key=1")):
+        minilm.open(f"{text()}&analysis={analysis}&layer=1&head=3{extra}", analysis)
+        found = serious_violations(minilm.page, axe)
+        assert not found, f"{analysis}:\n{describe(found)}"
+    minilm.open(f"{text()}&analysis=roles&layer=0&head=0", "roles")
+    overlay = minilm.page.locator(f"{PANEL} .av-roles__card[data-role=self] .av-heatmap__overlay")
+    overlay.focus()
+    for key in ("ArrowDown", "ArrowDown", "ArrowRight", "Enter"):  # to layer 3, head 2, and open it
+        minilm.page.keyboard.press(key)
+    minilm.page.wait_for_function("() => location.hash.includes('layer=2') && location.hash.includes('head=1')")
+    minilm.page.wait_for_function("() => document.querySelector('.av-explorer .av-detail-caption').textContent"
+                                  ".startsWith('Layer 3, head 2')", timeout=60_000)
+    minilm.watch.assert_clean()
+
+
+@pytest.fixture(scope="module")
+def synthetic(browser, root_server):
+    context, explorer = explorer_for(browser, root_server, "synthetic")
+    yield explorer
+    context.close()
+
+
+def test_synthetic_model_analyses(synthetic):
+    """The hand-built model has one layer: its neuron view, rollout and roles, and an ablated head
+    that can change nothing (attnviz says so)."""
+    synthetic.open(f"{text()}&analysis=neuron&head=1&query=4&key=3&temperature=0.5", "neuron")
+    r = api(synthetic.page, synthetic.request(), "neuron", "attention.self.weights")
+    n = r["neuron"]
+    shown = synthetic.page.locator(f"{PANEL} .av-neuron__sum").inner_text()
+    assert f"÷ T (0.5) = {n['scaled'] / 0.5:.4f}" in shown
+    assert f"the weight is {at(r['attention.self.weights'], 0, 1, 4, 3):.4f}" in shown
+    synthetic.open(f"{text()}&analysis=roles&head=1", "roles")
+    roles = api(synthetic.page, synthetic.request(), "roles_best")["roles_best"]
+    button = synthetic.page.locator(f"{PANEL} .av-roles__card[data-role=previous_token] .av-roles__best")
+    assert [int(button.get_attribute("data-layer")), int(button.get_attribute("data-head"))] == roles["previous_token"]
+    synthetic.open(f"{text()}&analysis=ablate&ablate_head=1&head=1", "ablate")
+    notes = api(synthetic.page, synthetic.request(), "ablate")["ablate"]["notes"]
+    assert notes and notes[0] in synthetic.page.locator(f"{PANEL} [data-role=ablation-caption]").inner_text()
+    assert synthetic.page.locator(f"{PANEL} .av-analysis__map").is_hidden()  # nothing changed: no empty map
+    synthetic.shot("synthetic-ablate")
+    synthetic.watch.assert_clean()

@@ -135,6 +135,7 @@ export class QueryKeyMapView {
     this.render();
     if (i < 0 || !this.points) { this.tooltip.hidden = true; return; }
     const p = this.points[i];
+    this.canvas.dataset.point = JSON.stringify({ x: p.px, y: p.py }); // where it is, in css px: for tests
     const ctx = this.canvas.getContext("2d");
     ctx.strokeStyle = "#ff7043";
     ctx.lineWidth = 2;

@@ -304,6 +304,10 @@ def test_article_12_widgets_draw_and_the_rollout_claims_hold(article):
     for i in range(5):
         assert heatmap_pixels(page, f"[data-attnviz=analysis] >> nth={i} >> .av-heatmap__cells")["opaque"] > 1000
         widgets.nth(i).screenshot(path=str(ARTIFACTS / f"analysis-article-{i}.png"))
+    link = urllib.parse.urlsplit(widgets.first.locator(".av-analysis-widget__open").get_attribute("href"))
+    assert link.path.endswith("/explorer/")  # opens the same view in the Explorer
+    assert dict(urllib.parse.parse_qsl(link.fragment)) | {"text": SENTENCE} == {
+        "model": "minilm", "text": SENTENCE, "analysis": "rollout", "layer": "5", "token": "2"}
     r = api(page, {"model": "minilm", "text": SENTENCE, "analysis": "rollout"}, "rollout", "attention.self.weights")
     ro, w = r["rollout"], r["attention.self.weights"]
     n = ro["shape"][-1]
@@ -471,10 +475,9 @@ def test_every_view_passes_axe_and_roles_open_from_the_keyboard(minilm):
 
 
 @pytest.fixture(scope="module")
-def synthetic(browser, root_server):
-    context, explorer = explorer_for(browser, root_server, "synthetic")
-    yield explorer
-    context.close()
+def synthetic(minilm):
+    """The hand-built model in MiniLM's page (its worker is up already)."""
+    return Explorer(minilm.page, minilm.watch, minilm.server, "synthetic")
 
 
 def test_synthetic_model_analyses(synthetic):
@@ -496,3 +499,45 @@ def test_synthetic_model_analyses(synthetic):
     assert synthetic.page.locator(f"{PANEL} .av-analysis__map").is_hidden()  # nothing changed: no empty map
     synthetic.shot("synthetic-ablate")
     synthetic.watch.assert_clean()
+
+
+def test_query_key_map_points_pairs_and_hover(minilm):
+    others = "A dog barked at the mailman.\nShe sold the old car."
+    minilm.open(f"{text()}&analysis=qk_map&layer=2&head=3&sentences={urllib.parse.quote(others)}", "qk_map")
+    m = api(minilm.page, minilm.request(), "qk_map")["qk_map"]
+    assert m["sentences"] == [SENTENCE, *others.split("\n")]
+    n = len(m["tokens"])
+    view = minilm.page.locator(PANEL)
+    assert view.get_attribute("data-points") == str(2 * n) and view.get_attribute("data-pairs") == str(len(m["pairs"]))
+    assert m["queries"]["shape"] == m["keys"]["shape"] == [n, 2]
+    assert heatmap_pixels(minilm.page, f"{PANEL} .av-qk__canvas")["colours"] > 3
+    assert "Layer 3, head 4" in view.locator(".av-detail-caption").inner_text()
+    # The keyboard reads the points in order: query, then key, of each token.
+    minilm.page.focus(f"{PANEL} .av-qk__canvas")
+    live = view.locator(".av-sr-only")
+    for i, kind in ((0, "query"), (0, "key"), (1, "query")):
+        minilm.page.keyboard.press("ArrowRight")
+        t = m["tokens"][i]
+        assert live.inner_text() == (f"{kind} “{t['text']}” (token {t['index']}) — sentence {t['sentence'] + 1}: "
+                                     f"{m['sentences'][t['sentence']]}")
+    # The pointer over the point the keyboard reached shows the same words.
+    tip = view.locator(".av-tooltip")
+    point = json.loads(view.locator(".av-qk__canvas").get_attribute("data-point"))
+    box = view.locator(".av-qk__canvas").bounding_box()
+    minilm.page.mouse.move(box["x"] + 200, box["y"] + 5)  # elsewhere first
+    minilm.page.mouse.move(box["x"] + point["x"], box["y"] + point["y"])
+    assert tip.inner_text() == live.inner_text()
+    minilm.shot("qk-map")
+    minilm.watch.assert_clean()
+
+
+def test_flow_map_and_bars_are_the_api_flow(minilm):
+    minilm.open(f"{text()}&analysis=flow&layer=3&token=4", "flow")
+    flow = api(minilm.page, minilm.request(), "flow")["flow"]
+    assert flow["shape"] == [6, 13, 13]
+    assert "Flow up to and including layer 4" in minilm.page.locator(f"{PANEL} [data-role=map-caption]").inner_text()
+    assert f"{at(flow, 3, 4, 2):.4f}" in minilm.cell_tooltip(PANEL, 4, 2)
+    bars = minilm.page.locator(f"{PANEL} .av-analysis__bars").first.get_attribute("aria-label")
+    assert f"{at(flow, 3, 4, 0):.2f}" in bars
+    minilm.shot("flow")
+    minilm.watch.assert_clean()

@@ -41,6 +41,8 @@ export class QueryKeyMapView {
     this.live = el("div", "av-sr-only", root);
     this.live.setAttribute("aria-live", "polite");
     this.focus = -1;
+    // Drawn while its panel had no width yet (or the window changed): draw again at the new size.
+    new ResizeObserver(() => this.points && this.render()).observe(this.box);
     this.canvas.addEventListener("mousemove", (e) => {
       const r = this.canvas.getBoundingClientRect();
       this.hover(this.nearest(e.clientX - r.left, e.clientY - r.top));
@@ -61,19 +63,19 @@ export class QueryKeyMapView {
     const m = result.qk_map;
     if (document.activeElement !== this.sentences) this.sentences.value = state.sentences;
     const queries = tensor(m.queries), keys = tensor(m.keys);
-    const n = queries.shape[0];
+    const n = queries.shape[0], nk = keys.shape[0];
+    const keyTokens = m.key_tokens || m.tokens; // a cross stack's keys are other tokens than its queries
     const explained = (m.explained || []).map((v) => `${(v * 100).toFixed(0)}%`).join(" and ");
-    this.caption.textContent = `Layer ${m.layer + 1}, head ${m.head + 1}: ${n} tokens of ${m.sentences.length} sentences, `
+    this.caption.textContent = `Layer ${m.layer + 1}, head ${m.head + 1}: ${n} queries and ${nk} keys of ${m.sentences.length} sentences, `
       + `queries and keys projected together onto their two main axes${explained ? ` (${explained} of the variance)` : ""}.`;
     /** @type {{x: number, y: number, kind: string, token: object}[]} */
-    this.points = [];
-    for (let i = 0; i < n; i++) {
-      this.points.push({ x: queries.data[2 * i], y: queries.data[2 * i + 1], kind: "query", token: m.tokens[i] });
-      this.points.push({ x: keys.data[2 * i], y: keys.data[2 * i + 1], kind: "key", token: m.tokens[i] });
-    }
+    this.points = []; // every query, then every key
+    for (let i = 0; i < n; i++) this.points.push({ x: queries.data[2 * i], y: queries.data[2 * i + 1], kind: "query", token: m.tokens[i] });
+    for (let i = 0; i < nk; i++) this.points.push({ x: keys.data[2 * i], y: keys.data[2 * i + 1], kind: "key", token: keyTokens[i] });
+    this.queryCount = n;
     this.sentenceTexts = m.sentences;
     this.pairs = m.pairs;
-    this.canvas.setAttribute("aria-label", `Query–key map of ${n} tokens: queries orange, keys purple. `
+    this.canvas.setAttribute("aria-label", `Query–key map of ${n} queries and ${nk} keys: queries orange circles, keys purple squares. `
       + "Use the left and right arrow keys to read the points.");
     this.render();
     this.root.dataset.points = String(this.points.length);
@@ -96,7 +98,7 @@ export class QueryKeyMapView {
     const strongest = Math.max(1e-9, ...this.pairs.map((p) => p[2]));
     ctx.strokeStyle = getComputedStyle(this.box).color;
     for (const [qi, ki, w] of this.pairs) {
-      const a = this.points[2 * qi], b = this.points[2 * ki + 1];
+      const a = this.points[qi], b = this.points[this.queryCount + ki];
       ctx.globalAlpha = 0.15 + 0.6 * (w / strongest);
       ctx.beginPath();
       ctx.moveTo(a.px, a.py);

@@ -509,13 +509,18 @@ def test_query_key_map_points_pairs_and_hover(minilm):
     n = len(m["tokens"])
     view = minilm.page.locator(PANEL)
     assert view.get_attribute("data-points") == str(2 * n) and view.get_attribute("data-pairs") == str(len(m["pairs"]))
-    assert m["queries"]["shape"] == m["keys"]["shape"] == [n, 2]
+    assert m["queries"]["shape"] == m["keys"]["shape"] == [n, 2] and len(m["pairs"]) > 0
     assert heatmap_pixels(minilm.page, f"{PANEL} .av-qk__canvas")["colours"] > 3
     assert "Layer 3, head 4" in view.locator(".av-detail-caption").inner_text()
-    # The keyboard reads the points in order: query, then key, of each token.
+    # The keyboard reads the points in order: every query, then every key (left goes round to the last key).
     minilm.page.focus(f"{PANEL} .av-qk__canvas")
     live = view.locator(".av-sr-only")
-    for i, kind in ((0, "query"), (0, "key"), (1, "query")):
+    minilm.page.keyboard.press("ArrowLeft")
+    last = m["tokens"][n - 1]
+    assert live.inner_text().startswith(f"key “{last['text']}” (token {last['index']})")
+    minilm.page.keyboard.press("ArrowRight")  # round again to the first query
+    assert live.inner_text().startswith("query")
+    for i, kind in ((1, "query"), (2, "query")):
         minilm.page.keyboard.press("ArrowRight")
         t = m["tokens"][i]
         assert live.inner_text() == (f"{kind} “{t['text']}” (token {t['index']}) — sentence {t['sentence'] + 1}: "

@@ -62,15 +62,23 @@ Result (schema 3; float32 numpy arrays here, arrays in JSON; shapes in (…)):
     flow: (L, q, k) attention flow: the maximum flow from each token after layer l to each input token
         through the layered graph of 0.5·mean_h A + 0.5·I, each row divided by its sum (Abnar & Zuidema),
     value_norm: (L, H, q, k) ‖α_ij · v_j W_O^h‖ (Kobayashi et al. 2020),
-    ablate: {what: "token" | "head", token, replacement | stack, layer, head, attention: {stack:
-        {weights (L, H, q, k) after, query, key}}, difference: {stack: (L, H, q, k) after − before},
-        next_tokens (after: a causal LM), translation (after: a translator)},
-    neuron: {stack, layer, head, query, key, tokens: {query, key}, q (d_head,), k (d_head,),
-        product (d_head,), score = sum(product), scaled = score / sqrt(d_head), weight (the pattern
-        at [query, key]), rotary: bool, and for a rotary model q_unrotated, k_unrotated (d_head,)},
-    qk_map: {stack, layer, head, sentences: [str], tokens: [{sentence, index, text}] (n points),
-        queries (n_q, 2), keys (n_k, 2), pairs: [[query point, key point, weight]] (the strongest),
-        explained: [share of variance of each of the two axes]}.
+    ablate: {what: "token", side, token, replaced, replacement | what: "head", stack, layer, head;
+        attention: {stack: {weights (L, H, q, k) after, query, key}}, difference: {stack: (L, H, q, k)
+        after − before} (none for a stack whose tokens changed), notes: [str], next_tokens (a causal
+        LM, after), generated, translation (a translator, after), tokens (after)},
+    neuron: {stack, layer, head, query, key, tokens: {query: text, key: text}, q (d_head,),
+        k (d_head,), product (d_head,), score = Σ product, scaled = score / sqrt(d_head), weight (the
+        pattern at [query, key], before `hide`), masked: bool, temperature, rotary: bool, and for a
+        rotary model q_unrotated, k_unrotated (d_head,) and about (why the bars are after rotation)};
+        query and key number the head's own tokens (trace_tokens),
+    qk_map: {stack, layer, head, sentences: [str] (the text first), tokens: [{sentence, index, text}]
+        (n_q query points), queries (n_q, 2), keys (n_k, 2), key_tokens (n_k, only when the keys'
+        tokens differ from the queries': a cross stack), pairs: [[query point, key point, weight]] (the
+        strongest of each sentence), explained: [share of variance of each of the two axes]}.
+  `hide` applies to the maps of rollout, flow, value_norm (zeroed, not renormalised) and ablate as to
+  the attention. value_norm and ablate_token need the model's own tokens (no hide_special,
+  merge_subwords or hide_first: use hide). Where an analysis does not apply (rollout, flow or roles
+  of a cross stack; flow past its size limit) the error names the field ("stack", "analysis").
 Error: {schema, ok: false, error: {field, message}}: field "text"/"source" for text a model cannot
 take, "model" for missing or damaged weights (the message names the file), null for a bug.
 """

@@ -58,13 +58,15 @@ ANALYSIS_SCHEMA = {
     "flow": "[layer][query][key]: attention flow, the maximum flow from each token after layer l to each input token "
             "through the graph of 0.5·mean_h A + 0.5·I, each row divided by its sum",
     "value_norm": "[layer][head][query][key]: ‖α_ij · v_j W_O^h‖, the size of what each head moves",
-    "ablate": "{what: token|head, token | stack, layer, head, replacement, attention: {stack: {weights: "
-              "[layer][head][query][key] after the ablation, query, key}}, difference: {stack: [layer][head][query][key] "
-              "after minus before}, next_tokens (after), translation (after)}",
-    "neuron": "{stack, layer, head, query, key, q: [d_head], k: [d_head], product: [d_head], score (the sum of "
-              "product), scaled (score / sqrt(d_head)), weight, rotary, q_unrotated, k_unrotated (rotary models)}",
-    "qk_map": "{stack, layer, head, sentences: [text], tokens: [{sentence, index, text}], queries: [n][2], keys: [n][2], "
-              "pairs: [[query point, key point, weight]], explained: [share of variance of each axis]}",
+    "ablate": "{what: token (side, token, replaced, replacement) | head (stack, layer, head), attention: {stack: "
+              "{weights: [layer][head][query][key] after the ablation, query, key}}, difference: {stack: "
+              "[layer][head][query][key] after minus before}, notes, next_tokens (after), translation (after)}",
+    "neuron": "{stack, layer, head, query, key, tokens, q: [d_head], k: [d_head], product: [d_head], score (the sum "
+              "of product), scaled (score / sqrt(d_head)), weight, masked, temperature, rotary, and for rotary models "
+              "q_unrotated: [d_head], k_unrotated: [d_head], about}",
+    "qk_map": "{stack, layer, head, sentences: [text], tokens: [{sentence, index, text}], queries: [n_q][2], "
+              "keys: [n_k][2], key_tokens (a cross stack), pairs: [[query point, key point, weight]], "
+              "explained: [share of variance of each axis]}",
 }
 DOCUMENT_SCHEMA.update(ANALYSIS_SCHEMA)
 ANALYSIS_KEYS = ("roles", "roles_about", "roles_best", "roles_probe", "rollout", "flow", "value_norm", "ablate",

@@ -12,7 +12,7 @@ import uuid
 from . import bundle
 from .assets import read
 
-STYLES = ("attnviz.css", "notebook/notebook.css")
+STYLES = ("attnviz.css", "palette.css", "notebook/notebook.css")
 TABS = ("heatmap", "model", "head")
 NO_SCRIPT = ("The interactive attention view needs JavaScript: run the cell again, or trust the notebook "
              "(File → Trust Notebook), or open the file in a browser.")

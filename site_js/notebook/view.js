@@ -150,11 +150,12 @@ export function mountView(host, payload) {
   tabBar.setAttribute("role", "tablist");
   const panels = {}, buttons = {};
   const mounted = new Set();
-  const options = { text: result.request.text, model: result.model.name, stack: view.stack, layer: view.layer, head: view.head };
+  // The model and head views open on the head in view when first shown (the heatmap's pickers move it).
+  const options = () => ({ text: result.request.text, model: result.model.name, stack: view.stack, layer: view.layer, head: view.head });
   const mounters = {
     heatmap: (panel) => heatmapPanel(panel, result, view),
-    model: (panel) => mountModelView(panel, options),
-    head: (panel) => mountHeadView(panel, { ...options, heads: view.heads || [view.head] }),
+    model: (panel) => mountModelView(panel, options()),
+    head: (panel) => mountHeadView(panel, { ...options(), heads: view.heads && view.heads.length ? view.heads : [view.head] }),
   };
 
   function show(name) {

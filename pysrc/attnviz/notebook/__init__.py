@@ -27,7 +27,7 @@ class AttentionView:
         if not (0 <= layer < layers and 0 <= head < n_heads):
             raise ValueError(f"layer and head must be within {layers} layers and {n_heads} heads (from 0).")
         self.view = {"tab": tab, "stack": stack, "layer": layer, "head": head,
-                     "heads": list(heads) if heads is not None else [head]}
+                     "heads": list(heads) if heads is not None else []}  # none: the head in view
 
     def payload(self) -> dict:
         return {"result": payload.encode(self.result), "view": self.view, "index": payload.model_index(self.result)}

@@ -22,6 +22,7 @@ import hashlib
 import json
 import re
 import shutil
+from html import unescape
 from pathlib import Path
 
 from mkdocs.utils import get_relative_url
@@ -29,9 +30,11 @@ from mkdocs.utils import get_relative_url
 from ..notebook.assets import web_dir
 
 
-def copy_tree(src: Path, dest: Path, *, skip: tuple[str, ...] = ()) -> None:
-    shutil.rmtree(dest, ignore_errors=True)
-    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".stamp", "__pycache__", *skip))
+def copy_tree(src: Path, dest: Path, *, skip: tuple[str, ...] = (), merge: bool = False) -> None:
+    """Copy a folder into the site; merge: beside what is there (a theme's own js/, e.g. MkDocs')."""
+    if not merge:
+        shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".stamp", "__pycache__", *skip), dirs_exist_ok=merge)
 
 
 # Left out of the service worker's precache (cached on first use instead): optional files.
@@ -75,7 +78,7 @@ NOT_SERVED_JS = ("sw.js", "notebook")
 def copy_runtime(site: Path, served: Path, models: Path, index: Path, boot_bytes: int, katex: Path | None) -> None:
     """Everything the widgets need into the built site (after MkDocs wrote the pages)."""
     copy_tree(served, site / "pyodide", skip=("package.json",))
-    copy_tree(web_dir(), site / "js", skip=NOT_SERVED_JS)
+    copy_tree(web_dir(), site / "js", skip=NOT_SERVED_JS, merge=True)
     copy_tree(models, site / "models", skip=("*.tmp", "*.raw"))  # .raw: compressed files a test expanded
     # The model index, written into the module that reads it: no request for it on any page.
     index_js = site / "js" / "models.js"
@@ -110,12 +113,22 @@ def with_policy(html: str) -> str:
     return html[:head.end()] + f'{CSP_META} content="{POLICY}">' + html[head.end():]
 
 
+STYLE_ATTRIBUTE = re.compile(r"<[a-zA-Z][^>]*?\sstyle=\"([^\"]*)\"")
+
+
+def sha256_source(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
 def with_csp_hashes(html: str) -> str:
-    """Allow exactly the inline scripts and styles this page carries, by their sha256."""
+    """Allow exactly the inline scripts and styles this page carries, by their sha256 (and the
+    style attributes a theme writes, e.g. MkDocs' own, by theirs with 'unsafe-hashes')."""
     for placeholder, pattern in INLINE.items():
-        hashes = sorted({"'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
-                         for body in pattern.findall(html)})
-        html = html.replace(" " + placeholder, "".join(" " + h for h in hashes))
+        sources = sorted({sha256_source(body) for body in pattern.findall(html)})
+        if placeholder == "__CSP_STYLE_HASHES__":
+            attributes = sorted({sha256_source(unescape(value)) for value in STYLE_ATTRIBUTE.findall(html)})
+            sources += ["'unsafe-hashes'", *attributes] if attributes else []
+        html = html.replace(" " + placeholder, "".join(" " + h for h in sources))
     return html
 
 

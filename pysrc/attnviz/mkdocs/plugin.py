@@ -17,6 +17,7 @@ become widgets (markdown.py). Paths are relative to the folder of mkdocs.yml.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from mkdocs.config import config_options as c
@@ -31,6 +32,7 @@ from . import hooks
 from .markdown import WidgetSyntaxError, replace_blocks
 from .runtime import PACKAGE, BuildError, Runtime
 
+log = logging.getLogger("mkdocs.plugins.attnviz")
 STYLES = ("js/attnviz.css",)
 PALETTE = "js/palette.css"  # the colours Material gives the widgets, for other themes
 ENTRY = "js/mount.js"
@@ -70,6 +72,16 @@ class AttnvizPlugin(BasePlugin[AttnvizConfig]):
         if self.katex is not None and not self.katex.is_dir():
             raise PluginError(f"attnviz: katex: {self.katex} is not a folder (run `npm ci`?).")
         self.names = model_names(self.config.models)
+        if config.theme.name == "mkdocs" and config.theme.get("highlightjs"):
+            # MkDocs' own theme loads highlight.js from a CDN: the page's policy would refuse it.
+            log.info("attnviz: the theme's highlight.js comes from a CDN, which the pages' CSP refuses; turned off "
+                     "(set `highlightjs: false` in the theme to silence this)")
+            config.theme["highlightjs"] = False
+        if config.theme.name == "material" and config.theme.get("font") is not False:
+            # Material loads its fonts from Google Fonts unless told not to: the policy would refuse them.
+            log.info("attnviz: Material's fonts come from Google Fonts, which the pages' CSP refuses; turned off "
+                     "(the system fonts are used; set `font: false` in the theme to silence this)")
+            config.theme["font"] = False
         styles = [*STYLES, *([] if config.theme.name == "material" else [PALETTE])]
         for path in styles:
             if path not in config.extra_css:

@@ -19,8 +19,9 @@ NO_SCRIPT = ("The interactive attention view needs JavaScript: run the cell agai
 
 
 def _json_in_html(value: dict) -> str:
-    """JSON for a <script type="application/json"> element: nothing in it can end the element."""
-    return json.dumps(value, ensure_ascii=True, separators=(",", ":")).replace("</", "<\\/").replace("<!--", "<\\!--")
+    """JSON for a <script type="application/json"> element: no "<" in it, so nothing can end the
+    element or change how the HTML parser reads it (the same JSON to JSON.parse)."""
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def _loader(view_id: str) -> str:

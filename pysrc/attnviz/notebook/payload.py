@@ -29,7 +29,11 @@ def as_array(value: Any) -> np.ndarray:
                 value = getattr(value, step)()
         if callable(getattr(value, "numpy", None)):
             value = value.numpy()
-    return np.asarray(value, dtype=np.float32)
+    try:
+        return np.asarray(value, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise RequestError("Attention must be shaped (layers, [batch,] heads, queries, keys): numbers in arrays, "
+                           f"tensors or a tuple of them ({exc}).", "attention") from exc
 
 
 def attention_stack(attentions: Any, batch: int = 0) -> np.ndarray:

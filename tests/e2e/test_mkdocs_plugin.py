@@ -1,6 +1,7 @@
 """The MkDocs plugin in other people's sites: two throwaway sites, the default theme and Material,
 with `plugins: [attnviz]` and a ```attnviz block, built in a temporary folder and opened in
-Chromium: the widget paints, no request leaves the site, no CSP violation, no console error.
+Chromium: the widget paints, no request leaves the site, no CSP violation, no console error, and
+a reload with the network off works (the service worker).
 The default-theme site takes Pyodide from PyPI (no node_modules), as a site without npm would."""
 from __future__ import annotations
 
@@ -93,3 +94,10 @@ def test_widgets_in_another_site(other_site, new_page):
         page.wait_for_function(f"document.querySelector(\"[data-attnviz='heatmap'] .av-caption\").textContent !== {before!r}")
         watch.assert_clean()
         assert not watch.failed, watch.failed
+        # Offline, as on this site: once the service worker has the site, a reload works with no network.
+        assert page.evaluate("async () => Boolean(await navigator.serviceWorker.ready)")
+        page.wait_for_function("caches.keys().then(k => k.length > 0)", timeout=30000)
+        page.context.set_offline(True)
+        page.reload()
+        page.wait_for_selector("[data-attnviz='heatmap'][data-ready='true']", timeout=60000)
+        assert heatmap_pixels(page, "[data-attnviz='heatmap'] .av-heatmap__cells")["colours"] > 4

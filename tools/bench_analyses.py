@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pysrc"))
 
 from attnviz import analysis, api, models  # noqa: E402
 from attnviz.analysis import roles  # noqa: E402
+from attnviz.errors import RequestError  # noqa: E402
 from attnviz.request import ANALYSES  # noqa: E402
 
 WORDS = ("the quick brown fox jumps over a lazy dog while the small cat sleeps on the warm mat near an open "
@@ -34,8 +35,11 @@ def text_of(model: str, tokens: int) -> str:
     low, high = 1, len(words)
     while low < high:  # the most words that make at most `tokens` tokens
         mid = (low + high + 1) // 2
-        req = api.prepare({"text": " ".join(words[:mid]), "model": model})[0]
-        n = len(next(iter(models.module(model).tokenize(weights, req).values())))
+        try:
+            req = api.prepare({"text": " ".join(words[:mid]), "model": model})[0]
+            n = len(next(iter(models.module(model).tokenize(weights, req).values())))
+        except RequestError:  # longer than the model takes
+            n = tokens + 1
         low, high = (mid, high) if n <= tokens else (low, mid - 1)
     return " ".join(words[:low])
 

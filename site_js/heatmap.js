@@ -106,6 +106,8 @@ export class Heatmap {
     ctx.drawImage(this.cellImage(), g.left, g.top, d.cols * g.cell, d.rows * g.cell);
     if (g.showLabels) this.drawLabels(ctx, g);
     this.drawLegend();
+    // New data may be smaller than the cell under the pointer (another text, another model): drop it.
+    if (this.hover && (this.hover.row >= d.rows || this.hover.col >= d.cols)) this.hover = null;
     this.setHover(this.hover);
   }
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -153,6 +154,11 @@ def test_rollout_map_and_bars_are_the_api_rollout(minilm):
     bars = minilm.page.locator(f"{PANEL} .av-analysis__bars").first.get_attribute("aria-label")
     assert f"{at(rollout, 5, 3, 0):.2f}" in bars and f"{at(rollout, 5, 3, 12):.2f}" in bars
     minilm.shot("rollout")
+    with minilm.page.expect_download() as info:  # the JSON export carries the analysis, as the CLI's does
+        minilm.page.click("[data-action=export-json]")
+    doc = json.loads(Path(info.value.path()).read_text())
+    assert doc["options"]["analysis"] == "rollout"
+    assert doc["rollout"][5][3][1] == pytest.approx(at(rollout, 5, 3, 1), abs=1e-6)
     # Each head's own rollout: (layers, heads, q, k), the head in view.
     minilm.page.select_option(f"{PANEL} [data-control=rollout_heads]", "each")
     minilm.page.wait_for_function("() => location.hash.includes('rollout_heads=each')")
@@ -545,4 +551,10 @@ def test_flow_map_and_bars_are_the_api_flow(minilm):
     bars = minilm.page.locator(f"{PANEL} .av-analysis__bars").first.get_attribute("aria-label")
     assert f"{at(flow, 3, 4, 0):.2f}" in bars
     minilm.shot("flow")
+    # Past the size flow can do exactly in reasonable time, the status line says so and names the limit.
+    long = " ".join(["the cat sat on the mat"] * 8)
+    minilm.page.evaluate("(h) => { location.hash = h; }", f"model=minilm&{text(long)}&analysis=flow&layer=3")
+    minilm.page.wait_for_selector(f"{HOST} .av-status--error", timeout=60_000)
+    message = minilm.page.locator(f"{HOST} .av-status").inner_text()
+    assert "at most 32 tokens" in message and "this text has 50" in message
     minilm.watch.assert_clean()

@@ -29,7 +29,7 @@ export const PYODIDE_VERSION = "0.27.7";
 export const BUILD_HASH = "__SNAPSHOT_BUILD__";
 const CACHE_NAME = "attnviz-snapshot";
 /** Snapshots of a bigger Python heap are not kept (a page that loaded a real model's weights). */
-export const MAX_HEAP_BYTES = 160 * 2 ** 20;
+export const MAX_HEAP_BYTES = 96 * 2 ** 20;
 const FORMAT = 1;
 const MAGIC = 0x31706e73; // "snp1", little-endian: our container around Pyodide's snapshot
 // Emscripten's dlopen handle (struct dso): offsets loadWebAssemblyModule reads and writes.
@@ -50,7 +50,7 @@ export const CHECK_REQUEST = Object.freeze({ text: "Snapshots keep every weight.
  *            tableBase: number}} DynlibRecord
  * @typedef {{format: number, build: string, pyodide: string, heapSha256: string, dynlibs: DynlibRecord[],
  *            handles: [number, string][], sitePackages: string, packages: Record<string, string>,
- *            check: string, takenMs: number}} SnapshotMeta
+ *            check: string, blockedMs: number, takenMs: number}} SnapshotMeta
  */
 
 /** Refuse every Pyodide but the one this module was written against. @param {string} version */
@@ -98,10 +98,11 @@ export function recordDynlibs(pyodide) {
 }
 
 /**
- * The digest of a request's full answer: its JSON and every array's bytes.
- * @param {Function} handle attnviz.bridge.handle @param {object} request @returns {Promise<string>}
+ * A request's full answer as bytes: its JSON (without timings) and every array's bytes.
+ * Synchronous, so nothing else runs in Python meanwhile.
+ * @param {Function} handle attnviz.bridge.handle @param {object} request @returns {Uint8Array}
  */
-async function answerDigest(handle, request) {
+function answerBytes(handle, request) {
   const out = handle(JSON.stringify(request));
   try {
     const meta = JSON.parse(out.get(0));
@@ -119,7 +120,7 @@ async function answerDigest(handle, request) {
     arrays.destroy();
     const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
     parts.reduce((at, p) => { joined.set(p, at); return at + p.length; }, 0);
-    return sha256Hex(joined);
+    return joined;
   } finally {
     out.destroy();
   }
@@ -138,14 +139,15 @@ export async function takeSnapshot(pyodide, dynlibs, handle) {
   if (pyodide._module.HEAP8.length > MAX_HEAP_BYTES) {
     throw new Error(`Python's memory is ${pyodide._module.HEAP8.length} bytes: too big to keep`);
   }
-  const check = await answerDigest(handle, CHECK_REQUEST);
-  // The reader's last forward pass stays out of the snapshot (and the check recomputes after a
-  // restore); the collector stays off until a restore has numpy's code back.
-  pyodide.runPython("import gc, attnviz.api\nattnviz.api.forget()\ngc.collect()\ngc.disable()");
   // Pyodide expects its record of loaded packages (an entry of its JS reference table) empty.
   if (pyodide._module.__hiwire_get(LOADED_PACKAGES_REF) !== pyodide.loadedPackages) {
     throw new Error("Pyodide's reference table is not laid out as expected");
   }
+  // From here to the copy of the memory, all synchronous: no request runs in between.
+  const answer = answerBytes(handle, CHECK_REQUEST);
+  // The reader's last forward pass stays out of the snapshot (and the check recomputes after a
+  // restore); the collector stays off until a restore has numpy's code back.
+  pyodide.runPython("import gc, attnviz.api\nattnviz.api.forget()\ngc.collect()\ngc.disable()");
   const packages = { ...pyodide.loadedPackages };
   for (const name of Object.keys(packages)) delete pyodide.loadedPackages[name];
   let heap;
@@ -155,14 +157,15 @@ export async function takeSnapshot(pyodide, dynlibs, handle) {
     Object.assign(pyodide.loadedPackages, packages);
     pyodide.runPython("import gc\ngc.enable()");
   }
+  const blockedMs = performance.now() - t0;
   const handles = Object.entries(pyodide._module.LDSO.loadedLibsByHandle)
     .filter(([h]) => Number(h) !== 0)
     .map(([h, dso]) => [Number(h), dso.name]);
   const sitePackages = pyodide.runPython("import site; site.getsitepackages()[0]");
   /** @type {SnapshotMeta} */
   const meta = { format: FORMAT, build: BUILD_HASH, pyodide: pyodide.version, heapSha256: await sha256Hex(heap),
-    dynlibs: dynlibs.map((d) => ({ ...d })), handles, sitePackages,
-    packages, check, takenMs: 0 };
+    dynlibs: dynlibs.map((d) => ({ ...d })), handles, sitePackages, packages, check: await sha256Hex(answer),
+    blockedMs: Math.round(blockedMs), takenMs: 0 };
   meta.takenMs = Math.round(performance.now() - t0);
   return pack(meta, heap);
 }
@@ -251,7 +254,7 @@ export async function restoreSnapshot(loadPyodide, options, bytes, wheel, build 
   // A restored runtime would draw the same "random" numbers on every visit: reseed.
   pyodide.runPython("import gc, random\nrandom.seed()\nimport numpy\nnumpy.random.seed()\ngc.enable()");
   const handle = pyodide.pyimport("attnviz.bridge").handle;
-  const answer = await answerDigest(handle, CHECK_REQUEST);
+  const answer = await sha256Hex(answerBytes(handle, CHECK_REQUEST));
   if (answer !== meta.check) throw new Error("the restored runtime gave a different answer to the check request");
   pyodide.runPython("import attnviz.api\nattnviz.api.forget()");
   return { pyodide, handle };
@@ -288,4 +291,72 @@ export async function store(bytes, build = BUILD_HASH) {
 export async function discard(build = BUILD_HASH) {
   const cache = await openCache();
   if (cache) await cache.delete(keyFor(build));
+}
+
+/**
+ * Start from this build's stored snapshot. Any failure discards the snapshot and says why; the
+ * caller then boots the normal way (and may take a new snapshot).
+ * @param {Function} loadPyodide @param {object} options @param {(name: string) => Promise<ArrayBuffer>} wheel
+ * @returns {Promise<{runtime: {pyodide: any, handle: Function} | null, outcome: string}>}
+ */
+export async function restoreStored(loadPyodide, options, wheel) {
+  let bytes = null;
+  try {
+    bytes = await loadStored();
+  } catch (err) {
+    return { runtime: null, outcome: `unreadable: ${err.message}` };
+  }
+  if (!bytes) return { runtime: null, outcome: "none" };
+  try {
+    return { runtime: await restoreSnapshot(loadPyodide, options, bytes, wheel), outcome: "restored" };
+  } catch (err) {
+    const reason = err && err.message ? err.message : String(err);
+    console.warn(`attnviz: the memory snapshot was not used (${reason}); starting Python the normal way.`);
+    await discard().catch(() => {});
+    return { runtime: null, outcome: `failed: ${reason}` };
+  }
+}
+
+/** How long the worker waits, without a request, after a result before it takes the snapshot. */
+const IDLE_MS = 1000;
+
+/**
+ * Takes this build's snapshot once, when the worker has had no request for IDLE_MS after a good
+ * result (the page has long painted it by then).
+ */
+export class SnapshotTaker {
+  /**
+   * @param {any} pyodide @param {DynlibRecord[]} dynlibs @param {Function} handle
+   * @param {(report: {bytes?: number, ms?: number, blockedMs?: number, error?: string}) => void} report
+   */
+  constructor(pyodide, dynlibs, handle, report) {
+    Object.assign(this, { pyodide, dynlibs, handle, report });
+    this.busy = 0;
+    this.timer = 0;
+    this.done = false;
+  }
+
+  requestStarted() {
+    this.busy++;
+    clearTimeout(this.timer);
+  }
+
+  /** @param {boolean} ok the request gave a result (not an error or a crash) */
+  requestFinished(ok) {
+    this.busy--;
+    if (ok && !this.done && !this.busy) this.timer = setTimeout(() => this.take(), IDLE_MS);
+  }
+
+  async take() {
+    if (this.done || this.busy) return;
+    this.done = true;
+    const t0 = performance.now();
+    try {
+      const bytes = await takeSnapshot(this.pyodide, this.dynlibs, this.handle);
+      await store(bytes);
+      this.report({ bytes: bytes.length, ms: performance.now() - t0, blockedMs: unpack(bytes).meta.blockedMs });
+    } catch (err) {
+      this.report({ error: err && err.message ? err.message : String(err) });
+    }
+  }
 }

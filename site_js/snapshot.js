@@ -321,8 +321,9 @@ export async function restoreStored(loadPyodide, options, wheel) {
 const IDLE_MS = 1000;
 
 /**
- * Takes this build's snapshot once, when the worker has had no request for IDLE_MS after a good
- * result (the page has long painted it by then).
+ * Takes this build's snapshot once, when the worker has had no request for IDLE_MS after a result
+ * (the page has long painted it by then). A runtime that cannot answer the check request (a
+ * crashed one) takes none.
  */
 export class SnapshotTaker {
   /**
@@ -341,10 +342,9 @@ export class SnapshotTaker {
     clearTimeout(this.timer);
   }
 
-  /** @param {boolean} ok the request gave a result (not an error or a crash) */
-  requestFinished(ok) {
+  requestFinished() {
     this.busy--;
-    if (ok && !this.done && !this.busy) this.timer = setTimeout(() => this.take(), IDLE_MS);
+    if (!this.done && !this.busy) this.timer = setTimeout(() => this.take(), IDLE_MS);
   }
 
   async take() {

@@ -234,25 +234,11 @@ const ready = Promise.race([boot(), bootAborted]).catch((err) => {
   throw err;
 });
 
-self.onmessage = async (event) => {
+/** Answer one request: its model's files, then the computation. @param {MessageEvent} event */
+const answer = async (event) => {
   const { type, id, request } = event.data;
   if (type !== "run") return;
   const { pyodide, handle } = await ready;
-  snapshotTaker?.requestStarted();
-  let ok = false;
-  try {
-    ok = await answer(pyodide, handle, id, request);
-  } finally {
-    snapshotTaker?.requestFinished(ok);
-  }
-};
-
-/**
- * Answer one request: its model's files, then the computation.
- * @param {any} pyodide @param {Function} handle @param {number} id @param {object} request
- * @returns {Promise<boolean>} whether it gave a result (rather than an error or a crash)
- */
-async function answer(pyodide, handle, id, request) {
   let refused = null;
   try {
     refused = await ensureModel(pyodide, request, (p) => self.postMessage({ type: "model", ...p }));
@@ -262,19 +248,27 @@ async function answer(pyodide, handle, id, request) {
   self.postMessage({ type: "model", done: true });
   if (refused) {
     self.postMessage({ type: "result", id, meta: JSON.stringify(refused), buffers: [] });
-    return false;
+    return;
   }
   try {
     const { meta, buffers, ms } = run(handle, request, id);
     self.postMessage({ type: "result", id, meta, buffers, ms, memory: wasmMemory() }, buffers.map((b) => b.buffer));
-    return true;
   } catch (err) {
     if (err && err.pyodide_fatal_error) {
       self.postMessage({ type: "crashed", message: `Python stopped working (${err.message || err})` });
-      return false;
+      return;
     }
     const message = `The computation failed: ${err && err.message ? err.message : err}`;
     self.postMessage({ type: "result", id, meta: JSON.stringify({ ok: false, error: { field: null, message } }), buffers: [] });
-    return false;
   }
-}
+};
+
+// A snapshot is taken only while no request is waiting or running.
+self.onmessage = async (event) => {
+  snapshotTaker?.requestStarted();
+  try {
+    await answer(event);
+  } finally {
+    snapshotTaker?.requestFinished();
+  }
+};

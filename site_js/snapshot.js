@@ -326,15 +326,18 @@ const IDLE_MS = 1000;
  * crashed one) takes none.
  */
 export class SnapshotTaker {
-  /**
-   * @param {any} pyodide @param {DynlibRecord[]} dynlibs @param {Function} handle
-   * @param {(report: {bytes?: number, ms?: number, blockedMs?: number, error?: string}) => void} report
-   */
-  constructor(pyodide, dynlibs, handle, report) {
-    Object.assign(this, { pyodide, dynlibs, handle, report });
+  /** @param {(report: {bytes?: number, ms?: number, blockedMs?: number, error?: string}) => void} report */
+  constructor(report) {
+    this.report = report;
+    this.runtime = null;
     this.busy = 0;
     this.timer = 0;
     this.done = false;
+  }
+
+  /** A normal boot is done: its runtime may be snapshotted. @param {any} pyodide @param {DynlibRecord[]} dynlibs @param {Function} handle */
+  arm(pyodide, dynlibs, handle) {
+    this.runtime = { pyodide, dynlibs, handle };
   }
 
   requestStarted() {
@@ -348,11 +351,12 @@ export class SnapshotTaker {
   }
 
   async take() {
-    if (this.done || this.busy) return;
+    if (this.done || this.busy || !this.runtime) return;
     this.done = true;
     const t0 = performance.now();
     try {
-      const bytes = await takeSnapshot(this.pyodide, this.dynlibs, this.handle);
+      const { pyodide, dynlibs, handle } = this.runtime;
+      const bytes = await takeSnapshot(pyodide, dynlibs, handle);
       await store(bytes);
       this.report({ bytes: bytes.length, ms: performance.now() - t0, blockedMs: unpack(bytes).meta.blockedMs });
     } catch (err) {

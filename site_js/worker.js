@@ -32,8 +32,8 @@ let abortBoot;
 const bootAborted = new Promise((_, reject) => { abortBoot = reject; });
 /** @type {() => number} bytes of Pyodide's WebAssembly memory, once it runs */
 let wasmMemory = () => 0;
-/** @type {snapshot.SnapshotTaker|null} takes a memory snapshot once a normal boot has answered */
-let snapshotTaker = null;
+/** Takes a memory snapshot once a normal boot has answered and the worker is idle. */
+const snapshotTaker = new snapshot.SnapshotTaker((r) => self.postMessage({ type: "snapshot", ...r }));
 
 /** Record a failure that stops the boot. @param {string} message @returns {Error} */
 function fail(message) {
@@ -183,7 +183,7 @@ async function boot() {
     throw new Error(`numpy or attnviz could not be loaded. ${problems.join(" ")}`);
   }
   const handle = pyodide.pyimport("attnviz.bridge").handle;
-  snapshotTaker = new snapshot.SnapshotTaker(pyodide, dynlibs, handle, (r) => self.postMessage({ type: "snapshot", ...r }));
+  snapshotTaker.arm(pyodide, dynlibs, handle);
   const tReady = performance.now();
   self.postMessage({ type: "ready", loaded: bytesLoaded,
     timings: { runtime: tRuntime - t0, packages: tReady - tRuntime, total: tReady - t0, snapshot: outcome } });
@@ -265,10 +265,10 @@ const answer = async (event) => {
 
 // A snapshot is taken only while no request is waiting or running.
 self.onmessage = async (event) => {
-  snapshotTaker?.requestStarted();
+  snapshotTaker.requestStarted();
   try {
     await answer(event);
   } finally {
-    snapshotTaker?.requestFinished();
+    snapshotTaker.requestFinished();
   }
 };

@@ -267,7 +267,7 @@ async function openCache() {
 
 /** The key a build's snapshot is stored under. @param {string} build */
 function keyFor(build) {
-  return new URL(`snapshot/${build}`, self.location.href).href;
+  return new URL(`snapshot/${build}`, import.meta.url).href; // the same from the page and the worker
 }
 
 /** @param {string} [build] @returns {Promise<Uint8Array|null>} this build's snapshot, if kept */

@@ -1,20 +1,20 @@
-"""MkDocs hook: put the browser runtime into every build, for `mkdocs build` and `mkdocs serve` alike.
+"""What the MkDocs plugin (plugin.py) does to a build, for `mkdocs build` and `mkdocs serve` alike.
 
-- before the build: assemble Pyodide + numpy + the attnviz wheel (tools/runtime.py, cached) and
-  every model's browser bundle and the model index (tools/export_models.py, cached);
-- after the build: copy the runtime to site/pyodide/, the models to site/models/, site_js/ to site/js/ and KaTeX to
+- before the build: assemble Pyodide + numpy + the attnviz wheel (runtime.py, cached) and the
+  model index, with the browser bundle of each model the site asks for (the model exporter, cached);
+- after the build: copy the runtime to site/pyodide/, the models to site/models/, the browser
+  modules (attnviz/web, site_js/ of the source) to site/js/ and KaTeX (when the site uses it) to
   site/vendor/katex/, all under relative URLs so the site works from any sub-path;
 - on pages with widgets: start the worker from <head> (site_js/boot.js), before the page has
   finished parsing, so Pyodide boots in parallel with the page;
 - on every page: name Material's search dialog, which its template leaves unnamed;
-- on every page: fill the Content-Security-Policy of overrides/main.html with the hashes of the
-  page's inline scripts and styles (Material inlines a few small ones);
+- on every page: fill the Content-Security-Policy (the theme's, e.g. overrides/main.html, or the
+  plugin's own at the top of <head>) with the hashes of the page's inline scripts and styles;
 - after the build: write the build's snapshot key (a hash of the runtime, the attnviz wheel and
-  site_js/snapshot.js) into js/snapshot.js, so a new build never restores an old memory snapshot;
+  snapshot.js) into js/snapshot.js, so a new build never restores an old memory snapshot;
 - after the build: write the service worker (site_js/sw.js) to the site root with the build's
   version and precache list, for offline revisits (not under `mkdocs serve`, where a cache would
-  hide the edits live reload is for);
-- while serving: watch site_js/ and pysrc/ so edits there rebuild and reload the page.
+  hide the edits live reload is for).
 """
 from __future__ import annotations
 
@@ -24,22 +24,19 @@ import hashlib
 import json
 import re
 import shutil
-import sys
+from html import unescape
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
+from mkdocs.utils import get_relative_url
 
-import export_models  # noqa: E402  (tools/ is not a package)
-import runtime  # noqa: E402
-from mkdocs.utils import get_relative_url  # noqa: E402
-
-KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
+from ..notebook.assets import web_dir
 
 
-def copy_tree(src: Path, dest: Path, *, skip: tuple[str, ...] = ()) -> None:
-    shutil.rmtree(dest, ignore_errors=True)
-    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".stamp", "__pycache__", *skip))
+def copy_tree(src: Path, dest: Path, *, skip: tuple[str, ...] = (), merge: bool = False) -> None:
+    """Copy a folder into the site; merge: beside what is there (a theme's own js/, e.g. MkDocs')."""
+    if not merge:
+        shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".stamp", "__pycache__", *skip), dirs_exist_ok=merge)
 
 
 # Left out of the service worker's precache (cached on first use instead): optional files.
@@ -73,7 +70,7 @@ def snapshot_build_hash(runtime_dir: Path) -> str:
     lock file, numpy's and attnviz's wheels) and the code that takes and restores it."""
     digest = hashlib.sha256()
     for path in [*sorted(p for p in runtime_dir.iterdir() if p.is_file() and p.name != ".stamp"),
-                 ROOT / "site_js" / "snapshot.js"]:
+                 web_dir() / "snapshot.js"]:
         digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()[:32]
 
@@ -81,58 +78,71 @@ def snapshot_build_hash(runtime_dir: Path) -> str:
 def write_service_worker(site: Path) -> str:
     """Write site/sw.js (at the root, so its scope is the whole site); returns the build version."""
     build = service_worker_build(site)
-    source = (ROOT / "site_js" / "sw.js").read_text()
+    source = (web_dir() / "sw.js").read_text()
     (site / "sw.js").write_text(source.replace('"__ATTNVIZ_BUILD__"', json.dumps(build, separators=(",", ":"))))
     return build["version"]
 
 
-serving = False
+# Left out of site/js/: the service worker (written to the root) and what only notebooks use.
+NOT_SERVED_JS = ("sw.js", "notebook")
 
 
-def on_startup(command: str, dirty: bool) -> None:
-    global serving
-    serving = command == "serve"
-
-
-def on_pre_build(config, **kwargs) -> None:
-    try:
-        runtime.build_served()
-    except runtime.BuildError as err:
-        raise SystemExit(f"attnviz runtime: {err}") from err
-    export_models.build()
-
-
-def on_post_build(config, **kwargs) -> None:
-    site = Path(config["site_dir"])
-    copy_tree(runtime.SERVED_DIR, site / "pyodide", skip=("package.json",))
-    copy_tree(ROOT / "site_js", site / "js", skip=("sw.js",))
-    copy_tree(export_models.OUT, site / "models", skip=("*.tmp", "*.raw"))  # .raw: compressed files a test expanded
+def copy_runtime(site: Path, served: Path, models: Path, index: Path, boot_bytes: int, katex: Path | None) -> None:
+    """Everything the widgets need into the built site (after MkDocs wrote the pages)."""
+    copy_tree(served, site / "pyodide", skip=("package.json",))
+    copy_tree(web_dir(), site / "js", skip=NOT_SERVED_JS, merge=True)
+    copy_tree(models, site / "models", skip=("*.tmp", "*.raw"))  # .raw: compressed files a test expanded
     # The model index, written into the module that reads it: no request for it on any page.
-    index = site / "js" / "models.js"
-    index.write_text(index.read_text().replace("/*__MODEL_INDEX__*/ null",
-                                                (export_models.OUT / export_models.INDEX).read_text(), 1))
+    index_js = site / "js" / "models.js"
+    index_js.write_text(index_js.read_text().replace("/*__MODEL_INDEX__*/ null", index.read_text(), 1))
     # The progress bar's scale: what the worker downloads on a cold start.
     status = site / "js" / "status.js"
-    status.write_text(status.read_text().replace("__RUNTIME_BYTES__", str(runtime.boot_bytes()), 1))
+    status.write_text(status.read_text().replace("__RUNTIME_BYTES__", str(boot_bytes), 1))
     snapshot = site / "js" / "snapshot.js"
-    snapshot.write_text(snapshot.read_text().replace("__SNAPSHOT_BUILD__", snapshot_build_hash(runtime.SERVED_DIR), 1))
-    copy_tree(KATEX_DIST, site / "vendor" / "katex", skip=("contrib", "*.mjs", "katex.js", "katex.css", "README.md"))
-    if not serving:
-        write_service_worker(site)  # keep last: it lists every file the build wrote
+    snapshot.write_text(snapshot.read_text().replace("__SNAPSHOT_BUILD__", snapshot_build_hash(served), 1))
+    if katex is not None:
+        copy_tree(katex, site / "vendor" / "katex", skip=("contrib", "*.mjs", "katex.js", "katex.css", "README.md"))
 
 
 INLINE = {
     "__CSP_SCRIPT_HASHES__": re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*\btype=\"application/json\")[^>]*>(.*?)</script>", re.S),
     "__CSP_STYLE_HASHES__": re.compile(r"<style[^>]*>(.*?)</style>", re.S),
 }
+CSP_META = '<meta http-equiv="Content-Security-Policy"'
+# The policy of a page whose theme has none (overrides/main.html carries the same for this site):
+# scripts, workers, fetches, styles, fonts and images from the site itself only.
+POLICY = ("default-src 'self'; script-src 'self' __CSP_SCRIPT_HASHES__; style-src 'self' __CSP_STYLE_HASHES__; "
+          "worker-src 'self'; connect-src 'self'; img-src 'self' data:; font-src 'self'; object-src 'none'; "
+          "base-uri 'self'; form-action 'self'")
+
+
+def with_policy(html: str) -> str:
+    """Give a page the policy when its theme has none: first in <head> (a policy set by a meta tag
+    only governs what comes after it), after the character set."""
+    if CSP_META in html:
+        return html
+    head = re.search(r"<head[^>]*>\s*(<meta charset=[^>]*>)?", html, re.I)
+    if head is None:
+        return html
+    return html[:head.end()] + f'{CSP_META} content="{POLICY}">' + html[head.end():]
+
+
+STYLE_ATTRIBUTE = re.compile(r"<[a-zA-Z][^>]*?\sstyle=\"([^\"]*)\"")
+
+
+def sha256_source(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
 def with_csp_hashes(html: str) -> str:
-    """Allow exactly the inline scripts and styles this page carries, by their sha256."""
+    """Allow exactly the inline scripts and styles this page carries, by their sha256 (and the
+    style attributes a theme writes, e.g. MkDocs' own, by theirs with 'unsafe-hashes')."""
     for placeholder, pattern in INLINE.items():
-        hashes = sorted({"'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
-                         for body in pattern.findall(html)})
-        html = html.replace(" " + placeholder, "".join(" " + h for h in hashes))
+        sources = sorted({sha256_source(body) for body in pattern.findall(html)})
+        if placeholder == "__CSP_STYLE_HASHES__":
+            attributes = sorted({sha256_source(unescape(value)) for value in STYLE_ATTRIBUTE.findall(html)})
+            sources += ["'unsafe-hashes'", *attributes] if attributes else []
+        html = html.replace(" " + placeholder, "".join(" " + h for h in sources))
     return html
 
 
@@ -146,7 +156,7 @@ def with_boot_script(html: str, page_url: str) -> str:
     client = get_relative_url("js/client.js", page_url)
     tags = (f'<script type="module" async src="{boot}"></script>'
             f'<link rel="modulepreload" href="{client}">')
-    policy_end = html.index(">", html.index('<meta http-equiv="Content-Security-Policy"')) + 1
+    policy_end = html.index(">", html.index(CSP_META)) + 1
     return html[:policy_end] + tags + html[policy_end:]
 
 
@@ -158,15 +168,5 @@ def name_search_dialog(output: str) -> str:
     return output.replace(SEARCH_DIALOG, SEARCH_DIALOG.replace('role="dialog"', 'role="dialog" aria-label="Search"'), 1)
 
 
-def on_post_page(output: str, page, config, **kwargs) -> str:
-    return with_csp_hashes(with_boot_script(name_search_dialog(output), page.url))
-
-
-def on_post_template(output: str, template_name: str, config, **kwargs) -> str:
-    return with_csp_hashes(output) if template_name.endswith(".html") else output
-
-
-def on_serve(server, config, builder, **kwargs):
-    server.watch(str(ROOT / "site_js"))
-    server.watch(str(ROOT / "pysrc"))
-    return server
+def post_page(output: str, page_url: str) -> str:
+    return with_csp_hashes(with_boot_script(with_policy(name_search_dialog(output)), page_url))

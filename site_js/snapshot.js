@@ -50,7 +50,7 @@ export const CHECK_REQUEST = Object.freeze({ text: "Snapshots keep every weight.
  *            tableBase: number}} DynlibRecord
  * @typedef {{format: number, build: string, pyodide: string, heapSha256: string, dynlibs: DynlibRecord[],
  *            handles: [number, string][], sitePackages: string, packages: Record<string, string>,
- *            check: string, blockedMs: number, takenMs: number}} SnapshotMeta
+ *            check: string, blockedMs: number}} SnapshotMeta
  */
 
 /** Refuse every Pyodide but the one this module was written against. @param {string} version */
@@ -127,27 +127,34 @@ function answerBytes(handle, request) {
 }
 
 /**
- * Take a snapshot of a runtime booted with `_makeSnapshot: true` and `recordDynlibs`. It runs
- * CHECK_REQUEST first (its answer goes into the snapshot's description) and leaves the runtime
- * as it was. Synchronous apart from hashing, so no request can run in between.
+ * Take a snapshot of a runtime booted with `_makeSnapshot: true` and `recordDynlibs`, in two
+ * short synchronous steps with a pause between them, so a reader's request waits for one at most:
+ * CHECK_REQUEST's answer (it goes into the snapshot's description), then the copy of the memory.
+ * `stillIdle()` is asked before the copy; when a request came meanwhile, nothing is taken.
  * @param {any} pyodide @param {DynlibRecord[]} dynlibs @param {Function} handle attnviz.bridge.handle
- * @returns {Promise<Uint8Array>} the container to store: header, description, Pyodide's snapshot
+ * @param {() => boolean} [stillIdle]
+ * @returns {Promise<Uint8Array|null>} the container to store (header, description, Pyodide's
+ *   snapshot), or null when a request came in between
  */
-export async function takeSnapshot(pyodide, dynlibs, handle) {
+export async function takeSnapshot(pyodide, dynlibs, handle, stillIdle = () => true) {
   checkVersion(pyodide.version);
-  const t0 = performance.now();
-  if (pyodide._module.HEAP8.length > MAX_HEAP_BYTES) {
-    throw new Error(`Python's memory is ${pyodide._module.HEAP8.length} bytes: too big to keep`);
+  const Module = pyodide._module;
+  if (Module.HEAP8.length > MAX_HEAP_BYTES) {
+    throw new Error(`Python's memory is ${Module.HEAP8.length} bytes: too big to keep`);
   }
   // Pyodide expects its record of loaded packages (an entry of its JS reference table) empty.
-  if (pyodide._module.__hiwire_get(LOADED_PACKAGES_REF) !== pyodide.loadedPackages) {
+  if (Module.__hiwire_get(LOADED_PACKAGES_REF) !== pyodide.loadedPackages) {
     throw new Error("Pyodide's reference table is not laid out as expected");
   }
-  // From here to the copy of the memory, all synchronous: no request runs in between.
-  const answer = answerBytes(handle, CHECK_REQUEST);
+  let t0 = performance.now();
+  const check = answerBytes(handle, CHECK_REQUEST);
+  const checkMs = performance.now() - t0;
+  await new Promise((resolve) => setTimeout(resolve, 0)); // a request that came meanwhile runs now
+  if (!stillIdle()) return null;
+  t0 = performance.now();
   // The reader's last forward pass stays out of the snapshot (and the check recomputes after a
   // restore); the collector stays off until a restore has numpy's code back.
-  pyodide.runPython("import gc, attnviz.api\nattnviz.api.forget()\ngc.collect()\ngc.disable()");
+  pyodide.runPython("import gc, attnviz.api\nattnviz.api.forget()\ngc.disable()");
   const packages = { ...pyodide.loadedPackages };
   for (const name of Object.keys(packages)) delete pyodide.loadedPackages[name];
   let heap;
@@ -157,16 +164,15 @@ export async function takeSnapshot(pyodide, dynlibs, handle) {
     Object.assign(pyodide.loadedPackages, packages);
     pyodide.runPython("import gc\ngc.enable()");
   }
-  const blockedMs = performance.now() - t0;
-  const handles = Object.entries(pyodide._module.LDSO.loadedLibsByHandle)
+  const copyMs = performance.now() - t0;
+  const handles = Object.entries(Module.LDSO.loadedLibsByHandle)
     .filter(([h]) => Number(h) !== 0)
     .map(([h, dso]) => [Number(h), dso.name]);
   const sitePackages = pyodide.runPython("import site; site.getsitepackages()[0]");
   /** @type {SnapshotMeta} */
   const meta = { format: FORMAT, build: BUILD_HASH, pyodide: pyodide.version, heapSha256: await sha256Hex(heap),
-    dynlibs: dynlibs.map((d) => ({ ...d })), handles, sitePackages, packages, check: await sha256Hex(answer),
-    blockedMs: Math.round(blockedMs), takenMs: 0 };
-  meta.takenMs = Math.round(performance.now() - t0);
+    dynlibs: dynlibs.map((d) => ({ ...d })), handles, sitePackages, packages, check: await sha256Hex(check),
+    blockedMs: Math.round(Math.max(checkMs, copyMs)) };
   return pack(meta, heap);
 }
 
@@ -356,7 +362,11 @@ export class SnapshotTaker {
     const t0 = performance.now();
     try {
       const { pyodide, dynlibs, handle } = this.runtime;
-      const bytes = await takeSnapshot(pyodide, dynlibs, handle);
+      const bytes = await takeSnapshot(pyodide, dynlibs, handle, () => !this.busy);
+      if (!bytes) { // a request came between the two steps: try again when idle
+        this.done = false;
+        return;
+      }
       await store(bytes);
       this.report({ bytes: bytes.length, ms: performance.now() - t0, blockedMs: unpack(bytes).meta.blockedMs });
     } catch (err) {

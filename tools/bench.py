@@ -216,7 +216,7 @@ def floor_ms(browser, server) -> float:
 
 
 def bench_snapshot(browser, server, runs: int) -> dict:
-    floor, restored, normal, first_with, first_without, next_with, next_without, size, blocked, taken = ([] for _ in range(10))
+    floor, restored, normal, first_with, first_without, next_with, next_without, size, blocked = ([] for _ in range(9))
     never_take = (SITE / "js" / "snapshot.js").read_text().replace(
         "export const MAX_HEAP_BYTES = ", "export const MAX_HEAP_BYTES = 0 * ", 1)
     for _ in range(runs):
@@ -235,7 +235,6 @@ def bench_snapshot(browser, server, runs: int) -> dict:
                 assert meta, "the first visit kept no snapshot"
                 size.append(meta["bytes"])
                 blocked.append(meta["blockedMs"])
-                taken.append(meta["takenMs"])
                 page.close()
                 page = context.new_page()  # a new tab: files from the HTTP cache, Python from the snapshot
                 restored.append(first_heatmap_ms(page, server.url))
@@ -255,7 +254,7 @@ def bench_snapshot(browser, server, runs: int) -> dict:
             "snapshot_first_visit_not_taking_ms": quantiles(first_without),
             "snapshot_slowest_next_request_taking_ms": quantiles(next_with),
             "snapshot_slowest_next_request_not_taking_ms": quantiles(next_without),
-            "snapshot_worker_blocked_ms": quantiles(blocked), "snapshot_taking_ms": quantiles(taken),
+            "snapshot_worker_blocked_ms": quantiles(blocked),
             "snapshot_bytes": quantiles(size)}
 
 

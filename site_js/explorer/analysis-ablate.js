@@ -63,7 +63,8 @@ export class AblationView {
       const change = matrixAt(tensor(diff), layer, head); // (q, k): after − before
       const [q, k] = tensor(diff).shape.slice(-2);
       const largest = absMax(change);
-      const sameLayer = a.what === "head" && a.stack === stack.name && a.layer >= layer;
+      // A head's own layer cannot change; say so, unless attnviz's note already says nothing changed anywhere.
+      const sameLayer = a.what === "head" && a.stack === stack.name && a.layer >= layer && !(a.notes && a.notes.length);
       this.caption.textContent = `${what}. Change of layer ${layer + 1}, head ${head + 1} (after − before; blue lower, red higher): `
         + `the largest is ${largest.toFixed(4)}.`
         + (sameLayer ? " Zeroing a head changes what the layers after it see, not the attention of its own layer or earlier ones: pick a later layer." : "");

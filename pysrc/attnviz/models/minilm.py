@@ -68,9 +68,13 @@ def load(source: str | None = None) -> Weights:
         raise ModelFileError(path, "holds no MiniLM weights: expected manifest.json or model.safetensors")
     tensors = {k.removeprefix("bert."): v.astype(np.float32) for k, v in safetensors.read(model_file).items()
                if v.dtype.kind == "f"}
-    with open(os.path.join(path, "config.json")) as f:
-        c = json.load(f)
-    config = Config(c["num_hidden_layers"], c["num_attention_heads"], c["hidden_size"], c["max_position_embeddings"])
+    try:
+        with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
+            c = json.load(f)
+        config = Config(*(int(c[k]) for k in ("num_hidden_layers", "num_attention_heads", "hidden_size",
+                                               "max_position_embeddings")))
+    except (OSError, ValueError, TypeError, KeyError, RecursionError) as e:
+        raise ModelFileError("config.json", f"cannot be read ({type(e).__name__}: {e})") from None
     return Weights(tensors, WordPiece.from_file(os.path.join(path, "vocab.txt")), config,
                    lambda ids: tensors[WORD_TABLE][ids])
 

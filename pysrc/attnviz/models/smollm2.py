@@ -72,7 +72,7 @@ def load(source: str | None = None) -> SimpleNamespace:
     config = llama.Config.from_gguf(g)
     tokenizer = BPE.from_gguf(g)
     return SimpleNamespace(config=config, weights=llama.load(g, config), tokenizer=tokenizer,
-                           file=g.file, eos={i for i in (g.metadata.get("tokenizer.ggml.eos_token_id"),) if i is not None})
+                           file=g.file, eos={i for i in (g.metadata.get("tokenizer.ggml.eos_token_id"),) if type(i) is int})
 
 
 def tokenize(model: SimpleNamespace, req: dict) -> dict[str, list[dict]]:

@@ -3,6 +3,8 @@ formats: a 2-layer Llama as GGUF (with a byte-level BPE vocabulary) and a Marian
 Marian's .bin. The unit tests and the fuzzers start from these."""
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 
 from attnviz.formats import gguf
@@ -118,3 +120,35 @@ TOKENIZER = {"tokenizer.ggml.model": "gpt2",
 def tiny_llama_file() -> bytes:
     """The tiny Llama with its vocabulary: a file smollm2.load (and the CLI's --weights) reads whole."""
     return tiny_file({**TINY, **TOKENIZER})
+
+
+# --- SentencePiece models (protobuf ModelProto), by hand ---------------------------------------
+
+def varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def field(number: int, payload: bytes | int, wire: int = 2) -> bytes:
+    if wire == 0:
+        return varint(number << 3) + varint(payload)
+    if wire == 5:
+        return varint(number << 3 | 5) + payload
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def model(pieces: list[tuple[str, float, int]], byte_fallback: bool = False) -> bytes:
+    body = b"".join(field(1, field(1, p.encode()) + field(2, struct.pack("<f", s), 5) + field(3, t, 0))
+                    for p, s, t in pieces)
+    trainer = field(3, 1, 0) + (field(35, 1, 0) if byte_fallback else b"")
+    return body + field(2, trainer) + field(3, field(1, b"identity"))
+
+
+# A vocabulary for the tiny Marian model (12 ids, </s> = 0 and <unk> = 1 as Marian's are).
+TINY_PIECES = [("</s>", 0.0, 3), ("<unk>", 0.0, 2), ("▁the", -1.0, 1), ("▁cat", -1.5, 1), ("▁", -3.0, 1),
+               ("t", -4.0, 1), ("h", -4.0, 1), ("e", -4.0, 1), ("c", -4.0, 1), ("a", -4.0, 1),
+               ("▁a", -2.0, 1), ("s", -4.0, 1)]

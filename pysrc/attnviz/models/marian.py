@@ -71,8 +71,10 @@ def direction(src: str, tgt: str) -> SimpleNamespace:
             if not os.path.exists(file):
                 raise ModelFileError(os.path.basename(file), f"is missing (the {key} of {info.label})")
         config, weights = net.load(files["model"])
-        return SimpleNamespace(config=config, weights=weights, spm=SentencePiece.from_file(files["vocab"]),
-                               shortlist=lexical.read(files["shortlist"]))
+        spm = SentencePiece.from_file(files["vocab"])
+        if len(spm) > config.vocab:  # its ids would index past the embedding: not this model's vocabulary
+            raise ModelFileError(spm.file, f"has {len(spm):,} pieces; the model has {config.vocab:,} embeddings")
+        return SimpleNamespace(config=config, weights=weights, spm=spm, shortlist=lexical.read(files["shortlist"]))
 
     def tokenize(model: SimpleNamespace, req: dict) -> dict[str, list[dict]]:
         """The source text with </s>; the reader's own translation too, when given."""

@@ -146,10 +146,10 @@ def time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
-def outcome(read: Callable[[bytes], Any], data: bytes, file: str) -> ModelFileError | None:
+def outcome(read: Callable[[bytes], Any], data: bytes, file: str | frozenset[str]) -> ModelFileError | None:
     """Run read(data): None when it reads the file, the ModelFileError when it refuses it. Any other
-    exception, a refusal that does not name `file`, more than SECONDS or more memory than
-    MEMORY_FACTOR x the file's size (+ MEMORY_FLOOR) fails the test."""
+    exception, a refusal that does not name `file` (or one of a set of files), more than SECONDS or
+    more memory than MEMORY_FACTOR x the file's size (+ MEMORY_FLOOR) fails the test."""
     tracing = tracemalloc.is_tracing()
     if not tracing:
         tracemalloc.start()
@@ -169,5 +169,6 @@ def outcome(read: Callable[[bytes], Any], data: bytes, file: str) -> ModelFileEr
     peak -= before
     assert peak <= budget, f"reading {len(data)} bytes took {peak:,} bytes of memory (budget {budget:,})"
     if error is not None:
-        assert error.file == file and str(error).startswith(f"{file}: "), f"the error names {error.file!r}: {error}"
+        files = {file} if isinstance(file, str) else file
+        assert error.file in files and str(error).startswith(f"{error.file}: "), f"the error names {error.file!r}: {error}"
     return error

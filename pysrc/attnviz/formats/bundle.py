@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelFileError
+from .sizes import nbytes
 
 FORMAT = "attnviz-bundle"
 MANIFEST = "manifest.json"
@@ -227,14 +228,14 @@ def check_manifest(manifest: object) -> dict[str, dict]:
     for key, entry in _obj(manifest.get("files"), "files").items():
         entry = _file_entry(entry, f"file {key!r}")
         entries[entry["file"]] = entry
-    for name, t in _obj(manifest.get("tensors", {}), "tensors").items():
+    for name, t in _obj(manifest.get("tensors"), "tensors").items():
         t = _obj(t, f"tensor {name!r}")
         part = entries.get(t.get("file")) if isinstance(t.get("file"), str) else None
         if part is None or part.get("zlib"):
             raise _fail(f"tensor {name!r} is in {t.get('file')!r}, which is not one of its (uncompressed) files")
-        offset, nbytes = _count(t.get("offset"), f"the offset of {name!r}"), _count(t.get("nbytes"), f"the size of {name!r}")
-        if offset + nbytes > part["bytes"]:
-            raise _fail(f"tensor {name!r} ends at byte {offset + nbytes:,}, past the end of {part['file']}")
+        offset, size = _count(t.get("offset"), f"the offset of {name!r}"), _count(t.get("nbytes"), f"the size of {name!r}")
+        if offset + size > part["bytes"]:
+            raise _fail(f"tensor {name!r} ends at byte {offset + size:,}, past the end of {part['file']}")
         shape = t.get("shape")
         if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
             raise _fail(f"tensor {name!r} has shape {shape!r}, not a list of sizes")
@@ -242,9 +243,9 @@ def check_manifest(manifest: object) -> dict[str, dict]:
             raise _fail(f"tensor {name!r} has no dtype")
         if not t["dtype"].startswith("gguf:"):
             itemsize = _numeric_dtype(t["dtype"], f"tensor {name!r}").itemsize
-            if _product(shape, nbytes) * itemsize != nbytes:
-                raise _fail(f"tensor {name!r} of shape {shape} does not fill its {nbytes:,} bytes")
-    for name, t in _obj(manifest.get("rows", {}), "rows").items():
+            if nbytes(shape, itemsize, part["bytes"]) != size:
+                raise _fail(f"tensor {name!r} of shape {shape} does not fill its {size:,} bytes")
+    for name, t in _obj(manifest.get("rows"), "rows").items():
         t = _obj(t, f"row table {name!r}")
         rows, cols = _count(t.get("rows"), f"the rows of {name!r}"), _count(t.get("cols"), f"the columns of {name!r}", 1)
         per = _count(t.get("rows_per_chunk"), f"the rows per chunk of {name!r}", 1)
@@ -261,18 +262,6 @@ def check_manifest(manifest: object) -> dict[str, dict]:
                             f"rows of {cols} take {expected:,}")
             entries[chunk["file"]] = chunk
     return entries
-
-
-def _product(shape: list[int], limit: int) -> int:
-    """The product of sizes, or limit + 1 once it passes limit (no long products of hostile sizes)."""
-    if 0 in shape:
-        return 0
-    n = 1
-    for d in shape:
-        n *= d
-        if n > limit:
-            return limit + 1
-    return n
 
 
 def is_bundle(path: str) -> bool:

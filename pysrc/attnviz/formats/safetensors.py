@@ -17,6 +17,7 @@ import struct
 import numpy as np
 
 from ..errors import ModelFileError
+from .sizes import nbytes
 
 DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64, "I64": np.int64, "I32": np.int32,
           "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
@@ -51,12 +52,13 @@ def _header(data: bytes, file: str) -> dict:
     return header
 
 
-def _entry(name: str, info: object, file: str) -> tuple[np.dtype, tuple[int, ...], int, int]:
-    """(dtype, shape, start, end) of one header entry, every field checked."""
+def _entry(name: str, info: object, file: str, data_bytes: int) -> tuple[np.dtype, tuple[int, ...], int, int]:
+    """(dtype, shape, start, end) of one header entry, every field checked (data_bytes: the size of
+    the data after the header)."""
     if not isinstance(info, dict):
         raise ModelFileError(file, f"tensor {name!r}: its header entry is not an object")
     dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
-    if dtype not in DTYPES:
+    if not isinstance(dtype, str) or dtype not in DTYPES:
         raise ModelFileError(file, f"tensor {name!r} has dtype {dtype!r}; supported: {', '.join(DTYPES)}")
     if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
         raise ModelFileError(file, f"tensor {name!r} has shape {shape!r}, not a list of sizes")
@@ -64,23 +66,10 @@ def _entry(name: str, info: object, file: str) -> tuple[np.dtype, tuple[int, ...
             or not 0 <= offsets[0] <= offsets[1]):
         raise ModelFileError(file, f"tensor {name!r} has data_offsets {offsets!r}, not [start, end]")
     np_dtype = np.dtype(DTYPES[dtype]).newbyteorder("<")
-    if _nbytes(shape, np_dtype.itemsize, offsets[1] - offsets[0]) != offsets[1] - offsets[0]:
+    if nbytes(shape, np_dtype.itemsize, data_bytes) != offsets[1] - offsets[0]:
         raise ModelFileError(file, f"tensor {name!r} of shape {shape} ({dtype}) does not fill its "
                                    f"{offsets[1] - offsets[0]} bytes")
     return np_dtype, tuple(shape), offsets[0], offsets[1]
-
-
-def _nbytes(shape: list[int], itemsize: int, limit: int) -> int:
-    """Bytes of a tensor of this shape, or limit + 1 as soon as the product passes limit (a hostile
-    shape of many huge sizes would otherwise cost a long big-integer product)."""
-    if 0 in shape:
-        return 0
-    n = itemsize
-    for d in shape:
-        n *= d
-        if n > limit:
-            return limit + 1
-    return n
 
 
 def parse(data: bytes, file: str = "model.safetensors") -> dict[str, np.ndarray]:
@@ -89,7 +78,7 @@ def parse(data: bytes, file: str = "model.safetensors") -> dict[str, np.ndarray]
     metadata = header.pop(METADATA, {})
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         raise ModelFileError(file, f"{METADATA} is not a map of strings")
-    entries = {name: _entry(name, info, file) for name, info in header.items()}
+    entries = {name: _entry(name, info, file, len(body)) for name, info in header.items()}
     end = 0  # the spans, in order, must tile the data: a gap or an overlap is a damaged file
     for name, (_, _, start, stop) in sorted(entries.items(), key=lambda e: (e[1][2], e[1][3])):
         if start != end:

@@ -238,9 +238,11 @@ def read(source: str | os.PathLike | bytes | bytearray | memoryview, name: str |
             raise r.fail(f"tensor {tname!r}: rows of {ne[0]} values are not whole {TYPES[ttype][0]} blocks of {per_block}")
         nbytes = count // per_block * block_bytes
         start = data_start + offset
-        if offset % alignment or start + nbytes > len(data):
-            raise r.fail(f"tensor {tname!r} at offset {offset} ({nbytes} bytes) is misaligned or runs past "
-                         f"the end of the file ({len(data)} bytes)")
+        if offset % alignment:
+            raise r.fail(f"tensor {tname!r} at offset {offset} is misaligned (alignment {alignment})")
+        if start + nbytes > len(data):
+            raise r.fail(f"is truncated or damaged: tensor {tname!r} ({nbytes:,} bytes at byte {start:,}) runs past "
+                         f"the end of the file ({len(data):,} bytes)")
         if tname in tensors:
             raise r.fail(f"tensor {tname!r} appears twice")
         tensors[tname] = TensorInfo(tname, tuple(reversed(ne)), ttype, start, nbytes)

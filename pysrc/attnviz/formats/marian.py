@@ -78,7 +78,7 @@ def parse(data: bytes, file: str = "model.bin") -> dict[str, Item]:
     if n == 0 or n > MAX_ITEMS:
         raise ModelFileError(file, f"implausible number of items ({n})")
     pos = 16
-    need(pos, 32 * n, "the item headers")
+    need(pos, 32 * n, "the table of item headers")
     headers = [struct.unpack_from("<4Q", data, pos + 32 * i) for i in range(n)]
     pos += 32 * n
     names = []

@@ -65,6 +65,9 @@ def _entry(name: str, info: object, file: str, data_bytes: int) -> tuple[np.dtyp
     if (not isinstance(offsets, list) or len(offsets) != 2 or not all(type(o) is int for o in offsets)
             or not 0 <= offsets[0] <= offsets[1]):
         raise ModelFileError(file, f"tensor {name!r} has data_offsets {offsets!r}, not [start, end]")
+    if offsets[1] > data_bytes:
+        raise ModelFileError(file, f"is truncated: tensor {name!r} ends at byte {offsets[1]:,} of the data, "
+                                   f"the file holds {data_bytes:,}")
     np_dtype = np.dtype(DTYPES[dtype]).newbyteorder("<")
     if nbytes(shape, np_dtype.itemsize, data_bytes) != offsets[1] - offsets[0]:
         raise ModelFileError(file, f"tensor {name!r} of shape {shape} ({dtype}) does not fill its "

@@ -63,7 +63,8 @@ def read_gguf(source: str | None) -> gguf.GGUF:
                 parts += f.read()
         return gguf.read(parts, bundle.config["file"])
     if not os.path.isfile(source):
-        raise ModelFileError(os.path.basename(source) or source, "is not a GGUF file or a model folder")
+        raise ModelFileError(os.path.basename(source) or source, "is not a GGUF file or a model folder"
+                             if os.path.exists(source) else "does not exist")
     return gguf.read(source)
 
 

@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import struct
+import sys
 import tracemalloc
 from contextlib import contextmanager
 from datetime import timedelta
@@ -31,6 +32,8 @@ MEMORY_FLOOR = 2 * 2**20  # and this much on top, for small files
 def fuzz_settings(examples: int) -> settings:
     """Hypothesis settings of one fuzzer: a fixed budget of examples (a few seconds in all; the
     environment variable ATTNVIZ_FUZZ_SCALE multiplies it for a deep run) and a deadline per example."""
+    if sys.platform == "emscripten":  # Pyodide runs them ~5x slower: a fifth, to check it behaves the same
+        examples = max(20, examples // 5)
     scale = int(os.environ.get("ATTNVIZ_FUZZ_SCALE", "1"))
     return settings(max_examples=examples * scale, deadline=timedelta(seconds=SECONDS),
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

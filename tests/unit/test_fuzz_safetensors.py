@@ -12,7 +12,7 @@ import pytest
 from hypothesis import example, given
 
 from attnviz.errors import ModelFileError
-from attnviz.formats import safetensors
+from attnviz.formats import json_text, safetensors
 from tests.support.fuzzing import fuzz_settings, mutated, mutated_json, outcome, random_bytes
 
 NAME = "fuzz.safetensors"
@@ -106,3 +106,14 @@ def test_damaged_headers_parse_or_name_the_file(header):
 @given(random_bytes((b"", struct.pack("<Q", 2) + b"{}", struct.pack("<Q", 16))))
 def test_random_bytes_parse_or_name_the_file(data):
     outcome(read_all, data, NAME)
+
+
+def test_json_depth_ignores_brackets_in_strings():
+    assert json_text.depth(b'{"a": [1, {"b": "[[[[{{{{"}], "c": "\\"]]]"}') == 3
+    assert json_text.depth(b"[]") == 1 and json_text.depth(b'"x"') == 0
+    with pytest.raises(ValueError, match="nested more than 32"):
+        json_text.loads("[" * 33 + "]" * 33)
+    nested: list = []
+    for _ in range(31):
+        nested = [nested]
+    assert json_text.loads("[" * 32 + "]" * 32) == nested  # 32 levels: allowed

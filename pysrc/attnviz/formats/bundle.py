@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelFileError
+from . import json_text
 from .sizes import nbytes
 
 FORMAT = "attnviz-bundle"
@@ -47,9 +48,9 @@ class Bundle:
         self.path = path
         manifest_path = os.path.join(path, MANIFEST)
         try:
-            with open(manifest_path, encoding="utf-8") as f:
-                self.manifest = json.load(f)
-        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
+            with open(manifest_path, "rb") as f:
+                self.manifest = json_text.loads(f.read())
+        except (OSError, ValueError) as exc:
             raise ModelFileError(MANIFEST, f"cannot be read ({type(exc).__name__}: {str(exc)[:120]})") from None
         self._entries = check_manifest(self.manifest)  # file name -> its {file, bytes, sha256}
         self.config: dict = self.manifest["config"]

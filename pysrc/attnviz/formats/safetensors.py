@@ -17,6 +17,7 @@ import struct
 import numpy as np
 
 from ..errors import ModelFileError
+from . import json_text
 from .sizes import nbytes
 
 DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64, "I64": np.int64, "I32": np.int32,
@@ -44,8 +45,8 @@ def _header(data: bytes, file: str) -> dict:
         raise ModelFileError(file, f"is not a safetensors file or is truncated: the header claims {header_len} "
                                    f"bytes, the file has {len(data) - 8} after the length")
     try:
-        header = json.loads(bytes(data[8:8 + header_len]).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # RecursionError: absurdly nested JSON
+        header = json_text.loads(bytes(data[8:8 + header_len]).decode("utf-8"))
+    except ValueError as e:  # UnicodeDecodeError, JSONDecodeError, nested too deeply
         raise ModelFileError(file, f"has a damaged safetensors header ({type(e).__name__}: {str(e)[:80]})") from None
     if not isinstance(header, dict):
         raise ModelFileError(file, "has a safetensors header that is not a JSON object")

@@ -9,10 +9,13 @@ import struct
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from attnviz import api
 from attnviz.errors import ModelFileError
+from attnviz.formats import shortlist as sl
+from attnviz.models.marian import folder_files
 from attnviz.tokenizers.sentencepiece import CharsMap, SentencePiece
 from tests.support.fuzzing import fuzz_settings, mutated, outcome, random_bytes
-from tests.support.tiny_models import field, model
+from tests.support.tiny_models import TINY_PIECES, field, model, tiny_model
 
 NAME = "fuzz.spm"
 PIECES = [("<unk>", 0.0, 2), ("</s>", 0.0, 3), ("▁ab", -1.0, 1), ("▁a", -2.0, 1), ("b", -2.5, 1),
@@ -94,3 +97,21 @@ def test_a_normaliser_rule_past_its_strings_is_named_when_used():
         assert e.file == NAME and "past its strings" in e.message
     else:
         raise AssertionError("a rule pointing past the strings was used")
+
+
+def test_damage_found_while_tokenizing_is_a_model_error_of_the_request(tmp_path):
+    """A damaged normaliser rule shows only when a text uses it: the request gets a `model` error
+    naming the vocabulary, as a bad load does (models.tokenize, which api.files_needed shares)."""
+    units = [0] * 98
+    units[0], units[96], units[2] = 1 << 10, 97 | (1 << 8) | (98 << 10), (1 << 31) | 5  # "a" -> offset 5 of 1 byte
+    blob = struct.pack(f"<I{len(units)}I", 4 * len(units), *units) + b"x"
+    paths = folder_files(str(tmp_path), "enpt")
+    files = {"model": tiny_model(), "vocab": model(TINY_PIECES) + field(3, field(2, blob)),
+             "shortlist": sl.write(2, 4, [[3]] * 12)}
+    for key, path in paths.items():
+        with open(path, "wb") as f:
+            f.write(files[key])
+    answer = api.run({"model": "marian-en-pt", "text": "a cat"}, weights_dir=str(tmp_path))
+    assert answer["error"]["field"] == "model", answer
+    assert "vocab.enpt.spm: damaged normaliser" in answer["error"]["message"], answer
+    assert api.run({"model": "marian-en-pt", "text": "the"}, weights_dir=str(tmp_path))["ok"]  # no "a": no damage met

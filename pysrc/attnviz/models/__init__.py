@@ -126,5 +126,8 @@ def tokenize(name: str, weights: Any, req: dict) -> dict[str, list[dict]]:
     if key not in _token_cache:
         if len(_token_cache) >= TOKEN_CACHE_SIZE:
             _token_cache.pop(next(iter(_token_cache)))
-        _token_cache[key] = module(name).tokenize(weights, req)
+        try:
+            _token_cache[key] = module(name).tokenize(weights, req)
+        except ModelFileError as exc:  # damage found only by a text that reaches it (a normaliser rule)
+            raise unreadable(name, exc) from exc
     return _token_cache[key]

@@ -14,7 +14,7 @@ from attnviz.errors import ModelFileError
 from attnviz.formats import shortlist as sl
 from attnviz.models.marian import folder_files
 from attnviz.tokenizers.sentencepiece import CharsMap, SentencePiece
-from tests.support.fuzzing import fuzz_settings, mutated, outcome, random_bytes
+from tests.support.fuzzing import SECONDS, fuzz_settings, mutated, outcome, random_bytes, time_limit
 from tests.support.tiny_models import TINY_PIECES, field, model, tiny_model
 
 NAME = "fuzz.spm"
@@ -115,3 +115,13 @@ def test_damage_found_while_tokenizing_is_a_model_error_of_the_request(tmp_path)
     assert answer["error"]["field"] == "model", answer
     assert "vocab.enpt.spm: damaged normaliser" in answer["error"]["message"], answer
     assert api.run({"model": "marian-en-pt", "text": "the"}, weights_dir=str(tmp_path))["ok"]  # no "a": no damage met
+
+
+def test_one_very_long_piece_does_not_make_every_text_slow():
+    """Viterbi tries only the lengths pieces have: a 5,000-character piece in a damaged vocabulary
+    costs one more lookup per position, not 5,000 (a 10,000-character text took over a minute)."""
+    sp = SentencePiece(model(PIECES + [("x" * 5000, -1.0, 1)]), NAME)
+    text = "ab c " * 2000  # 10,000 characters
+    with time_limit(SECONDS):  # about 0.2 s; the previous code had 50 million lookups to make
+        pieces = sp.encode(text)
+    assert len(pieces) == 6000 and pieces[-1].end == len(text.rstrip())

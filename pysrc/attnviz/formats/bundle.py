@@ -121,10 +121,11 @@ class Bundle:
 
     def tensor(self, name: str) -> np.ndarray:
         """A tensor stored with a numpy dtype, as float32."""
+        data = self.tensor_bytes(name)
         t = self.manifest["tensors"][name]
         if t["dtype"].startswith("gguf:"):
             raise ModelFileError(MANIFEST, f"tensor {name!r} is stored as {t['dtype']}, not as numbers")
-        return np.frombuffer(self.tensor_bytes(name), dtype=np.dtype(t["dtype"])).reshape(t["shape"]).astype(np.float32)
+        return np.frombuffer(data, dtype=np.dtype(t["dtype"])).reshape(t["shape"]).astype(np.float32)
 
     def base_files(self) -> list[dict]:
         """Files every request needs: all whole files (the row chunks come per request)."""

@@ -222,7 +222,9 @@ class SentencePiece:
         self.vocab = {p: i for i, p in enumerate(self.pieces) if self.types[i] in (NORMAL, USER_DEFINED)}
         normal = [s for s, t in zip(self.scores, self.types) if t == NORMAL] or [0.0]
         self.min_score, self.max_score = min(normal), max(normal)
-        self.max_len = max((len(p) for p in self.vocab), default=1)
+        # the lengths pieces have: Viterbi tries only these (one very long piece in a damaged or
+        # hostile file must not make every position try every length up to it)
+        self.lengths = sorted({len(p) for p in self.vocab if p})
         # (an empty one would match everywhere and consume nothing: normalising would never end)
         self.user_defined = sorted((p for i, p in enumerate(self.pieces) if self.types[i] == USER_DEFINED and p),
                                    key=len, reverse=True)
@@ -319,7 +321,9 @@ class SentencePiece:
                 continue
             here = best[i][0]
             single = False
-            for length in range(1, min(self.max_len, n - i) + 1):
+            for length in self.lengths:
+                if length > n - i:
+                    break
                 pid = self.vocab.get(s[i:i + length])
                 if pid is None:
                     continue

@@ -4,13 +4,13 @@ runs, one past it gets a message naming the field and the limit."""
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
 from attnviz import api, models
 from attnviz.formats import shortlist as sl
+from attnviz.models import export
 from attnviz.models.marian import folder_files
 from attnviz.request import FIELDS
 from attnviz.tokenizers.words import MAX_CHARS
@@ -67,15 +67,9 @@ def test_the_translators_limit_holds_for_your_own_translation_too(translator):
         assert result["error"]["field"] == "target" and words in result["error"]["message"], result
 
 
-@pytest.mark.cpython_only  # tools/ is not in Pyodide's file system
 def test_the_model_index_carries_the_limits(tmp_path):
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        import export_models
-    finally:
-        sys.path.remove(str(ROOT / "tools"))
     for info in models.all_info():
-        assert export_models.index_entry(info, None, tmp_path)["limits"] == models.limits(info)
+        assert export.index_entry(info, None, tmp_path)["limits"] == models.limits(info)
 
 
 def page_table() -> dict[str, dict[str, str]]:

@@ -1,5 +1,6 @@
 """attnviz.formats.gguf on hand-made files: every supported tensor type decodes to known values,
-and every kind of damage is a ModelFileError (never an IndexError, MemoryError, struct.error …); the fuzzers are in test_fuzz_gguf.py.
+and every kind of damage is a ModelFileError (never an IndexError, MemoryError, struct.error …);
+the fuzzers are in test_fuzz_gguf.py."""
 from __future__ import annotations
 
 import struct

@@ -1,5 +1,6 @@
 """The Marian binary reader and the lexical shortlist reader on hand-made files: values, the
-transposed quantised weights, model.yml, and damaged files raising ModelFileError (and nothing else); the fuzzers are in test_fuzz_marian.py.
+transposed quantised weights, model.yml, and damaged files raising ModelFileError (and nothing
+else); the fuzzers are in test_fuzz_marian.py."""
 from __future__ import annotations
 
 import struct

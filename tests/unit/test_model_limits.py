@@ -10,7 +10,6 @@ import pytest
 
 from attnviz import api, models
 from attnviz.formats import shortlist as sl
-from attnviz.models import export
 from attnviz.models.marian import folder_files
 from attnviz.request import FIELDS
 from attnviz.tokenizers.words import MAX_CHARS
@@ -67,7 +66,9 @@ def test_the_translators_limit_holds_for_your_own_translation_too(translator):
         assert result["error"]["field"] == "target" and words in result["error"]["message"], result
 
 
+@pytest.mark.cpython_only  # the exporter is not in the browser's wheel
 def test_the_model_index_carries_the_limits(tmp_path):
+    from attnviz.models import export
     for info in models.all_info():
         assert export.index_entry(info, None, tmp_path)["limits"] == models.limits(info)
 

@@ -31,116 +31,122 @@ from .rollout import mixed
 
 EPS = 1e-12    # residual capacities and excesses below this are 0 (the weights are float32)
 INF = 1 << 30  # the label of a node that cannot reach the sink
+BATCH_CELLS = 1 << 18  # about how many numbers one batch's capacity arrays hold together
 
 
 def max_flows_from(graph: list[np.ndarray], sink_caps: np.ndarray, supply: np.ndarray) -> np.ndarray:
-    """Maximum flow from one source into each of a batch of sinks.
+    """Maximum flow from a source into a sink, for a batch of problems on graphs of one shape.
 
-    graph: capacities of the edges between node layers, top first: graph[a] is (B, n, n), edges
-        from node layer a to node layer a + 1 below it (a = 0 .. L−2, L node layers in all);
+    graph: capacities of the edges between node layers, top first: graph[a] is (B, n, n) (or
+        broadcasts to it), edges from node layer a to node layer a + 1 below it (a = 0 .. L−2, L
+        node layers in all);
     sink_caps: (B, n) capacity from each node of the lowest layer to the sink, per problem;
     supply: (B, n) what the source sends into the top layer's nodes (its saturated edges).
     -> (B,) the maximum flow of each problem. Problems that are done leave the batch, so the
     arrays shrink as the slower ones go on."""
     n_layers, batch, n = len(graph) + 1, sink_caps.shape[0], sink_caps.shape[1]
-    graph = [np.broadcast_to(g, (batch, n, n)) for g in graph]
-    flows = [np.zeros((batch, n, n)) for _ in graph]        # flows[a]: (B, n, n) on graph[a]'s edges
-    to_sink = np.zeros((batch, n))                          # flow on the edges into the sink
+    room = [np.array(np.broadcast_to(g, (batch, n, n)), dtype=float) for g in graph]  # residual down
+    flows = [np.zeros((batch, n, n)) for _ in graph]  # flows[a]: (B, n, n), the up edges' room
+    sink_room = np.array(sink_caps, dtype=float)       # (B, n) residual of the edges into the sink
     excess = np.zeros((batch, n_layers, n))
     excess[:, 0] = supply
     labels = np.full((batch, n_layers, n), INF, dtype=np.int64)
     values = np.zeros(batch)
     left = np.arange(batch)  # the problems still in the batch, by their index in the answer
     for _ in range(50 * n_layers * n + 100):  # ends long before, with exact labels; a guard against a bug
-        _relabel(graph, flows, sink_caps, to_sink, labels)
+        _relabel(room, flows, sink_room, labels)
         busy = ((excess > EPS) & (labels < INF)).any(axis=(1, 2))  # (B,)
         if not busy.all():
-            values[left[~busy]] = to_sink[~busy].sum(axis=-1)
+            values[left[~busy]] = (sink_caps[~busy] - sink_room[~busy]).sum(axis=-1)
             if not busy.any():
                 return values
             keep = np.flatnonzero(busy)
-            left, sink_caps, to_sink, excess, labels = left[keep], sink_caps[keep], to_sink[keep], excess[keep], labels[keep]
-            graph, flows = [g[keep] for g in graph], [f[keep] for f in flows]
+            left, sink_caps, sink_room, excess, labels = left[keep], sink_caps[keep], sink_room[keep], excess[keep], labels[keep]
+            room, flows = [r[keep] for r in room], [f[keep] for f in flows]
         # Labels stay valid while pushing (a push along an admissible edge opens only its reverse,
         # which points uphill), so push until no active node has an admissible edge, then relabel.
-        while _push(graph, flows, sink_caps, to_sink, excess, labels):
-            pass
+        downward = True
+        while _push(room, flows, sink_room, excess, labels, downward):
+            downward = not downward
     raise RuntimeError("attention flow did not converge")
 
 
-def _relabel(graph, flows, sink_caps, to_sink, labels) -> None:
+def _relabel(room, flows, sink_room, labels) -> None:
     """Every node's exact distance to the sink in the residual graph (INF when it cannot reach it):
-    sweeps from the bottom layer up, each taking down edges with room left and up edges with flow
-    (their reverse), until nothing changes."""
-    last = len(graph)
+    sweeps over the layers, alternately up (taking down edges with room left) and down (up edges,
+    the reverse of edges with flow), until nothing changes."""
+    last = len(room)
     labels[:] = INF
-    labels[:, last] = np.where(sink_caps - to_sink > EPS, 1, INF)
-    changed = True
+    labels[:, last] = np.where(sink_room > EPS, 1, INF)
+    changed, upward = True, True
     while changed:
         changed = False
-        for a in range(last, -1, -1):  # bottom (a = last) to top (a = 0)
+        for a in (range(last, -1, -1) if upward else range(last + 1)):
             best = labels[:, a].copy()
             if a < last:  # down: (a, k) -> (a + 1, k') with room on the edge
-                room = (graph[a] - flows[a]) > EPS  # (B, n, n)
-                below = np.where(room, labels[:, a + 1][:, None, :], INF).min(axis=-1)
+                below = np.where(room[a] > EPS, labels[:, a + 1][:, None, :], INF).min(axis=-1)
                 best = np.minimum(best, below + 1)
             if a > 0:  # up: (a, k') -> (a − 1, k) along the reverse of an edge with flow
-                back = flows[a - 1] > EPS  # (B, n_above, n)
-                above = np.where(back, labels[:, a - 1][:, :, None], INF).min(axis=1)
+                above = np.where(flows[a - 1] > EPS, labels[:, a - 1][:, :, None], INF).min(axis=1)
                 best = np.minimum(best, above + 1)
             best = np.minimum(best, INF)
             if (best != labels[:, a]).any():
                 labels[:, a] = best
                 changed = True
+        upward = not upward
 
 
-def _push(graph, flows, sink_caps, to_sink, excess, labels) -> bool:
-    """Every active node pushes along all its admissible edges (label one less, room left) at once,
-    min(1, excess / room) of each edge's room: its whole excess, or all the room it has. False when
-    no active node had an admissible edge (nothing moved)."""
-    last = len(graph)
-    down, up, room_total = [], [], np.zeros(excess.shape)
-    for a in range(last + 1):
+def _push(room, flows, sink_room, excess, labels, downward: bool) -> bool:
+    """One sweep over the node layers, top to bottom (downward) or back up: each layer's active
+    nodes push along all their admissible edges (label one less, room left) at once,
+    min(1, excess / room) of each edge's room: their whole excess, or all the room they have. A
+    layer pushes what the layers swept before it just sent it, so excess crosses the whole graph in
+    one sweep. False when no active node had an admissible edge (nothing moved)."""
+    last = len(room)
+    batch = labels.shape[0]
+    moved_any = False
+    for a in (range(last + 1) if downward else range(last, -1, -1)):
+        active = (excess[:, a] > EPS) & (labels[:, a] < INF)  # (B, n)
+        if not active.any():
+            continue
+        rows = np.flatnonzero(active.any(axis=-1))  # only the problems with work in this layer
+        if len(rows) == batch:
+            rows = slice(None)
+        ex, lab = excess[rows, a], labels[rows, a]  # (R, n)
         if a < last:
-            room = np.clip(graph[a] - flows[a], 0, None)  # (B, n, n)
-            admissible = (room > EPS) & (labels[:, a][:, :, None] == labels[:, a + 1][:, None, :] + 1)
-            room = np.where(admissible, room, 0)
+            down = room[a][rows]  # (R, n, n)
+            down = np.where((down > EPS) & (lab[:, :, None] == labels[rows, a + 1][:, None, :] + 1), down, 0)
+            room_total = down.sum(axis=-1)
         else:
-            room = np.where((labels[:, a] == 1), np.clip(sink_caps - to_sink, 0, None), 0)  # (B, n)
-        down.append(room)
-        room_total[:, a] += room.sum(axis=-1) if a < last else room
+            down = np.where(lab == 1, sink_room[rows], 0)  # (R, n)
+            room_total = down.copy()
         if a > 0:
-            back = flows[a - 1]  # (B, n_above, n): reverse room from (a, k') up to (a − 1, k)
-            admissible = (back > EPS) & (labels[:, a][:, None, :] == labels[:, a - 1][:, :, None] + 1)
-            back = np.where(admissible, back, 0)
-            up.append(back)
-            room_total[:, a] += back.sum(axis=1)
-        else:
-            up.append(None)
-    share = np.where(room_total > EPS, np.minimum(1.0, excess / np.where(room_total > EPS, room_total, 1)), 0)
-    share = np.where((labels < INF) & (excess > EPS), share, 0)
-    if not share.any():
-        return False
-    for a in range(last + 1):
-        mine = share[:, a]  # (B, n)
+            back = flows[a - 1][rows]  # (R, n_above, n): reverse room from (a, k') up to (a − 1, k)
+            back = np.where((back > EPS) & (lab[:, None, :] == labels[rows, a - 1][:, :, None] + 1), back, 0)
+            room_total += back.sum(axis=1)
+        share = np.where(active[rows] & (room_total > EPS),
+                         np.minimum(1.0, ex / np.where(room_total > EPS, room_total, 1)), 0)  # (R, n)
+        if not share.any():
+            continue
+        moved_any = True
         if a < last:
-            moved = down[a] * mine[:, :, None]  # (B, n, n)
-            flows[a] += moved
-            excess[:, a] -= moved.sum(axis=-1)
-            excess[:, a + 1] += moved.sum(axis=1)
+            moved = down * share[:, :, None]  # (R, n, n); never more than the room
+            room[a][rows] -= moved
+            flows[a][rows] += moved
+            excess[rows, a] -= moved.sum(axis=-1)
+            excess[rows, a + 1] += moved.sum(axis=1)
         else:
-            moved = down[a] * mine
-            to_sink += moved
-            excess[:, a] -= moved
+            moved = down * share
+            sink_room[rows] -= moved
+            excess[rows, a] -= moved
         if a > 0:
-            returned = up[a] * mine[:, None, :]  # (B, n_above, n)
-            flows[a - 1] -= returned
-            excess[:, a] -= returned.sum(axis=1)
-            excess[:, a - 1] += returned.sum(axis=-1)
-    np.clip(excess, 0, None, out=excess)
-    for f, c in zip(flows, graph):
-        np.clip(f, 0, c, out=f)
-    return True
+            returned = back * share[:, None, :]  # (R, n_above, n)
+            flows[a - 1][rows] -= returned
+            room[a - 1][rows] += returned
+            excess[rows, a] -= returned.sum(axis=1)
+            excess[rows, a - 1] += returned.sum(axis=-1)
+        np.clip(excess[:, a], 0, None, out=excess[:, a])
+    return moved_any
 
 
 def attention_flow(attention: np.ndarray) -> np.ndarray:
@@ -152,36 +158,47 @@ def attention_flow(attention: np.ndarray) -> np.ndarray:
     reach = np.zeros((layers, n, n))  # reach[m, k, j]: the maximum flow from (m + 1, k) to (0, j)
     reach[0] = mix[0]  # from layer 1: its one edge
     for layer in range(1, layers):
-        for i in range(n):
-            # Only the tokens the source can reach, and the sinks they reach, take part (a causal
-            # model: tokens 0..i). No flow through an edge exceeds what its head can pass on to the
-            # sink (everything entering a node of a DAG leaves it towards the sink), so each edge's
-            # capacity is capped at its head's maximum flow, known from the layers below: the
-            # maximum flow is unchanged, and the excess a push-relabel would strand (and push
-            # around until it gives up) is mostly never sent.
-            nodes = _reachable(mix, layer, i)
-            sinks = np.flatnonzero(reach[layer - 1][nodes].any(axis=0))
-            if not len(sinks):
-                continue
-            sub = mix[:, nodes][:, :, nodes]  # (layers, m, m)
-            below = reach[:, nodes][:, :, sinks]  # (layers, m, sinks)
-            graph = [np.minimum(sub[m][None], below[m - 1].T[:, None, :]) for m in range(layer - 1, 0, -1)]
-            supply = np.minimum(mix[layer][i, nodes][None], below[layer - 1].T)  # (sinks, m)
-            sink_caps = np.ascontiguousarray(mix[0][nodes][:, sinks].T)  # (sinks, m): Â_1[k, j]
-            reach[layer, i, sinks] = max_flows_from(graph, sink_caps, supply)
+        # Sources side by side, as many as keep the batch's arrays to about BATCH_CELLS numbers:
+        # consecutive ones, whose reachable tokens overlap most (in a causal model, tokens 0..i).
+        per_source = max(1, BATCH_CELLS // (layer * n ** 3))
+        for first in range(0, n, per_source):
+            sources = np.arange(first, min(first + per_source, n))
+            _flows_of_sources(mix, reach, layer, sources)
     total = reach.sum(axis=-1, keepdims=True)
     return np.divide(reach, total, out=np.zeros_like(reach), where=total > 0).astype(np.float32)
 
 
+def _flows_of_sources(mix: np.ndarray, reach: np.ndarray, layer: int, sources: np.ndarray) -> None:
+    """reach[layer, i, j] for the sources i (tokens after layer + 1) and every sink j, as one batch
+    of problems (i, j).
+
+    Only the tokens the sources can reach, and the sinks they reach, take part. No flow through an
+    edge exceeds what its head can pass on to the sink (everything entering a node of a DAG leaves
+    it towards the sink), so each edge's capacity is capped at its head's maximum flow, known from
+    the layers below: the maximum flow is unchanged, and the excess a push-relabel would strand
+    (and push around until it gives up) is mostly never sent."""
+    nodes = np.flatnonzero(np.any([_reachable(mix, layer, i) for i in sources], axis=0))
+    below = reach[:, nodes]  # (layers, m, n): max flow from each node to each sink
+    source_i, sink_j = np.nonzero(mix[layer][sources][:, nodes] @ below[layer - 1] > 0)  # pairs that can flow
+    if not len(source_i):
+        return
+    sub = mix[:, nodes][:, :, nodes]  # (layers, m, m)
+    # graph for the pair (i, j) depends on j only: edges into node k capped at reach to j
+    graph = [np.minimum(sub[m][None], below[m - 1][:, sink_j].T[:, None, :]) for m in range(layer - 1, 0, -1)]
+    supply = np.minimum(mix[layer][sources[source_i]][:, nodes], below[layer - 1][:, sink_j].T)  # (P, m)
+    sink_caps = np.ascontiguousarray(mix[0][nodes][:, sink_j].T)  # (P, m): Â_1[k, j]
+    reach[layer, sources[source_i], sink_j] = max_flows_from(graph, sink_caps, supply)
+
+
 def _reachable(mix: np.ndarray, layer: int, i: int) -> np.ndarray:
-    """The tokens any node below the source (layer + 1, i) it can reach stands for (one index set
-    for every layer, for dense arrays)."""
+    """(n,) bool: the tokens any node below the source (layer + 1, i) it can reach stands for (one
+    index set for every layer, for dense arrays)."""
     seen = mix[layer][i] > 0  # (n,)
     union = seen.copy()
     for m in range(layer - 1, 0, -1):
         seen = (mix[m][seen] > 0).any(axis=0)
         union |= seen
-    return np.flatnonzero(union)
+    return union
 
 
 def work(layers: int, tokens: int) -> float:

@@ -55,6 +55,14 @@ def test_flow_equals_networkx_maximum_flow(seed, layers, heads, n, causal, sharp
 
 
 @pytest.mark.cpython_only
+@pytest.mark.parametrize("causal", [False, True])
+def test_flow_of_a_larger_stack_equals_networkx(causal):
+    # sources batched together and several sweeps per flow: sizes the small hypothesis cases miss
+    a = softmax_attention(7, 5, 2, 12, causal, 3.0)
+    np.testing.assert_allclose(attention_flow(a), reference_flow(a), atol=1e-5)
+
+
+@pytest.mark.cpython_only
 def test_flow_of_sparse_attention_with_exact_zeros():
     a = np.zeros((3, 1, 5, 5), np.float32)  # one-hot heads: previous token, first token, itself
     for i in range(5):
@@ -96,9 +104,9 @@ def test_past_the_limit_a_clear_error(monkeypatch):
 
 
 @pytest.mark.cpython_only
-def test_the_limit_is_32_tokens_for_six_layers_and_12_for_thirty():
-    assert work(6, 32) <= MAX_WORK < work(6, 33)
-    assert work(30, 12) <= MAX_WORK < work(30, 13)
+def test_the_limit_is_28_tokens_for_six_layers_and_11_for_thirty():
+    assert work(6, 28) <= MAX_WORK < work(6, 29)
+    assert work(30, 11) <= MAX_WORK < work(30, 12)
 
 
 @pytest.mark.cpython_only

@@ -11,16 +11,21 @@ a token after layer l down to each input token.
 The values are exact maximum flows, computed here without a general graph library. The graph is a
 layered DAG whose every path ends in layer 0, where the one sink (0, j) is the only useful node: any
 other input node is a dead end. So layer 1 keeps one edge per token, to the sink, of capacity
-Â_1[k, j], and everything above is shared by the n sinks: the problems of one source, one per
-sink, run side by side as one batch of dense (sinks, n, n) arrays. Each is solved by push-relabel
-(Goldberg & Tarjan 1988) in its synchronous form: every node with excess pushes along all its
-admissible edges at once (shares in proportion to their residual capacities), then every label is
-recomputed as the exact residual distance to the sink (global relabelling), until no node that
-can still reach the sink holds excess; the excess that reached the sink is then the maximum flow
-(a maximum preflow's value). A flow from layer 1 is its one edge, Â_1[i, j].
+Â_1[k, j], and everything above is shared by the n sinks. The problems (source i, sink j) of one
+layer run side by side as one batch of dense (problems, n, n) arrays, as many sources at a time as
+keep the arrays small (BATCH_CELLS). Each is solved by push-relabel (Goldberg & Tarjan 1988):
+labels are the exact residual distances to the sink (global relabelling); then sweeps over the
+layers, alternately top to bottom and back up, let every active node of a layer push along all its
+admissible edges at once (shares in proportion to their residual capacities), each layer pushing
+on what the one swept before it just sent, so excess crosses the whole graph in one sweep; when no
+push is possible the labels are recomputed, until no node that can still reach the sink holds
+excess. The excess that reached the sink is then the maximum flow (a maximum preflow's value). A
+flow from layer 1 is its one edge, Â_1[i, j].
 
-Cost grows as about layers² × tokens^3.5 (see `work`); past MAX_WORK (6 layers × 32 tokens, 30
-layers × 12) a request gets a clear error naming the limit instead of a page that does not answer.
+Cost grows as about layers² × tokens^3.5 (see `work`): each of the tokens² problems of a layer
+has ~layers × tokens² edges and needs a number of sweeps that grows with the depth. Past MAX_WORK
+(what runs in about 5 CPU seconds in CPython, 2-3 times that in the browser) a request gets a
+clear error naming the limit instead of a page that does not answer.
 """
 from __future__ import annotations
 
@@ -203,14 +208,16 @@ def _reachable(mix: np.ndarray, layer: int, i: int) -> np.ndarray:
 
 def work(layers: int, tokens: int) -> float:
     """What a flow costs, in the unit MAX_WORK counts. Measured (CPython, CPU seconds on a busy
-    2-core machine): MiniLM's 6 layers 1.6 s at 16 tokens, 18 s at 32; SmolLM2's 30 layers 5.6 s at
-    8 tokens, 20 s at 12: about layers² × tokens^3.5 (the depth of each graph, the rounds a flow
-    needs to cross it, and one problem per source and sink). One layer needs no flow at all."""
+    2-core machine): MiniLM's 6 layers 0.6 s at 16 tokens, 2.6 s at 24, 5.0 s at 28, 8 s at 32; 30
+    layers of random attention 2.4 s at 12 tokens (6.6 s causal), 6.1 s at 16: about
+    layers² × tokens^3.5 (the depth of each graph, the sweeps a flow needs to cross it, and one
+    problem per source and sink). One layer needs no flow at all."""
     return 0.0 if layers <= 1 else layers ** 2 * tokens ** 3.5
 
 
-# The largest flow done: MiniLM (or any 6-layer stack) at 32 tokens; a 30-layer one at 12.
-MAX_WORK = work(6, 32)
+# The largest flow done, about 5 CPU seconds: MiniLM (or any 6-layer stack) at 28 tokens; a
+# 30-layer one at 11.
+MAX_WORK = work(6, 28)
 
 
 def result(ctx) -> dict:

@@ -4,6 +4,8 @@
  * typing fast never builds a queue. Results come back with their arrays as Float32Arrays.
  */
 
+import { scriptURL } from "./script-url.js";
+
 /** Thrown (as a rejection) for a request replaced by a newer one on the same channel. */
 export class Superseded extends Error {}
 
@@ -41,7 +43,7 @@ export class AttnvizClient {
 
   start() {
     this.status = { stage: "start", loaded: 0 };
-    const worker = (this.worker = new Worker(this.workerURL, { type: "module" }));
+    const worker = (this.worker = new Worker(scriptURL(this.workerURL), { type: "module" }));
     // Messages from a worker that has since been replaced are ignored.
     worker.onmessage = (e) => worker === this.worker && this.onMessage(e.data);
     worker.onerror = (e) => {

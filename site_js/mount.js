@@ -5,6 +5,7 @@
  * It also registers the service worker that makes revisits work offline.
  */
 import { getClient } from "./client.js";
+import { scriptURL } from "./script-url.js";
 
 const WIDGETS = {
   heatmap: () => import("./widgets/heatmap.js"),
@@ -72,7 +73,7 @@ async function registerServiceWorker() {
   if (document.readyState !== "complete") await new Promise((r) => addEventListener("load", r, { once: true }));
   if (document.querySelector("[data-attnviz]")) await widgetsSettled();
   try {
-    await navigator.serviceWorker.register(new URL("../sw.js", import.meta.url));
+    await navigator.serviceWorker.register(scriptURL(new URL("../sw.js", import.meta.url)));
   } catch (err) {
     console.info("Offline use is not available:", err.message);
   }

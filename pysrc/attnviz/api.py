@@ -94,6 +94,13 @@ def forward(req: dict, weights: object, tokens: dict, trace: tuple | None, on_st
     return raw
 
 
+def forget(name: str) -> None:
+    """Drop the last forward pass if it was the model's (its arrays hold the model's activations)."""
+    global _last
+    if _last is not None and _last[0][0] == name:
+        _last = None
+
+
 def run(request: dict, *, weights_dir: str | None = None, on_step: Callable[[dict], None] | None = None) -> dict:
     """Answer one request. weights_dir: where the model's weights are (None: the default place);
     on_step(result so far): called between the steps of a model that writes its output a step at

@@ -98,6 +98,15 @@ def load(name: str, source: str | None = None) -> Any:
     return _loaded[key]
 
 
+def unload(name: str) -> None:
+    """Forget a model's weights and the tokens remembered for it (the worker keeps one large model
+    in memory at a time: loading another unloads this one)."""
+    for key in [k for k in _loaded if k[0] == name]:
+        del _loaded[key]
+    for key in [k for k in _token_cache if k[0] == name]:
+        del _token_cache[key]
+
+
 # Request fields that choose what is shown of a model's output, not what it reads or computes.
 VIEW_FIELDS = ("stack", "layer", "head", "top_k", "intermediates")
 _token_cache: dict[tuple, dict] = {}

@@ -5,13 +5,15 @@
  */
 
 import { scriptURL } from "./script-url.js";
+import { isOutOfMemory, memoryAdvice } from "./worker-recovery.js";
 
 /** Thrown (as a rejection) for a request replaced by a newer one on the same channel. */
 export class Superseded extends Error {}
 
 /**
  * @typedef {{data: Float32Array, shape: number[]}} Tensor
- * @typedef {{stage: string, loaded: number, file?: string, ready?: boolean, fatal?: string}} Status
+ * @typedef {{stage: string, loaded: number, file?: string, ready?: boolean, fatal?: string, notice?: string,
+ *   model?: {loaded: number, total: number, label?: string}|null}} Status
  */
 
 /** Replace {"$array": i, "shape"} references in parsed JSON with tensors. */
@@ -55,8 +57,31 @@ export class AttnvizClient {
 
   /** The worker died or Python failed beyond repair: stop it; Retry starts a new one. @param {string} why */
   crash(why) {
+    if (this.inFlight && isOutOfMemory(why)) {
+      this.recoverFromMemory(this.inFlight, { ok: false, error: { field: "memory", message: why } });
+      return;
+    }
     this.worker.terminate();
     this.fail(`The computation stopped unexpectedly (${why}). Retry starts it again; the last result stays on screen.`);
+  }
+
+  /**
+   * The request ran out of memory: answer it with what happened and what to try, and go on with a
+   * fresh worker (the old heap cannot shrink); requests waiting behind it run there.
+   * @param {{resolve: Function, request: object}} job @param {{ok: false, error: {field: string, message: string}}} result
+   */
+  async recoverFromMemory(job, result) {
+    this.worker.terminate();
+    this.inFlight = null;
+    this.start();
+    result.error.message = await memoryAdvice(result.error.message, job.request);
+    job.resolve(result);
+    this.pump();
+  }
+
+  /** Stop the model download under way (the request waiting for it gets a "cancelled" error). */
+  cancelDownload() {
+    if (this.status.model) this.worker.postMessage({ type: "cancel" });
   }
 
   /** Stop the worker and start a fresh one; waiting and failed requests are sent again. */
@@ -94,6 +119,11 @@ export class AttnvizClient {
     return new Promise((resolve, reject) => {
       const old = this.waiting.get(channel);
       if (old) old.reject(new Superseded());
+      const current = this.inFlight;
+      if (current && current.channel === channel && this.status.model && current.request.model !== request.model) {
+        current.superseded = true; // another model chosen while this one downloads: stop it
+        this.cancelDownload();
+      }
       this.waiting.set(channel, { request, resolve, reject, channel, onPartial });
       this.pump();
     });
@@ -115,6 +145,9 @@ export class AttnvizClient {
     } else if (msg.type === "ready") {
       this.status = { stage: "ready", loaded: msg.loaded, ready: true, timings: msg.timings };
       this.emit();
+    } else if (msg.type === "notice") {
+      this.status = { ...this.status, notice: msg.message };
+      this.emit();
     } else if (msg.type === "model") {
       this.status = { ...this.status, model: msg.done ? null : msg };
       this.emit();
@@ -134,7 +167,10 @@ export class AttnvizClient {
       }
       result.ms = msg.ms;
       result.memory = msg.memory; // bytes of Pyodide's WebAssembly memory after this request
-      job.resolve(result);
+      result.resident = msg.resident; // the models the worker keeps loaded (worker-health.js)
+      if (result.error && result.error.field === "memory") { this.recoverFromMemory(job, result); return; }
+      if (result.cancelled && job.superseded) job.reject(new Superseded());
+      else job.resolve(result);
       this.pump();
     }
   }

@@ -27,6 +27,13 @@ export class StatusLine {
     this.retryButton.type = "button";
     this.retryButton.textContent = "Retry";
     this.retryButton.hidden = true;
+    this.cancelButton = el("button", "md-button av-button av-status__cancel", this.root);
+    this.cancelButton.type = "button";
+    this.cancelButton.textContent = "Cancel download";
+    this.cancelButton.hidden = true;
+    this.cancelButton.addEventListener("click", () => client.cancelDownload());
+    this.note = el("p", "av-status__note", parent); // e.g. a model that could not be kept on the device
+    this.note.hidden = true;
     this.retryButton.addEventListener("click", () => {
       client.retry(); // first: clearing the error while the client still reports it would keep it
       this.clearError();
@@ -36,6 +43,9 @@ export class StatusLine {
 
   /** @param {import("./client.js").Status} s */
   show(s) {
+    this.note.textContent = s.notice || "";
+    this.note.hidden = !s.notice;
+    this.cancelButton.hidden = !(s.ready && s.model) || Boolean(s.fatal || this.errorText);
     if (s.fatal) return this.error(s.fatal);
     if (this.errorText) return;
     this.retryButton.hidden = true;
@@ -75,6 +85,7 @@ export class StatusLine {
     this.bar.hidden = true;
     this.text.textContent = message;
     this.retryButton.hidden = !retry;
+    this.cancelButton.hidden = true;
   }
 
   clearError() {

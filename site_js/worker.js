@@ -2,19 +2,25 @@
  * The computation worker: boots Pyodide from the site's own files, loads numpy and attnviz,
  * then answers requests through attnviz.bridge. It never draws and never decides layout.
  *
- * Messages in:  {type: "run", id, request}
+ * Messages in:  {type: "run", id, request} | {type: "cancel"} (stop the model download under way)
+ *               {type: "simulate", failure} (tests: see worker-health.js)
  * Messages out: {type: "progress", stage, loaded, file} | {type: "ready", timings}
- *               {type: "result", id, meta, buffers, ms, memory} | {type: "fatal", stage, message}
+ *               {type: "result", id, meta, buffers, ms, memory, resident} | {type: "fatal", stage, message}
  *               {type: "partial", id, meta, buffers} (the result so far, between a model's steps)
  *               {type: "model", loaded, total, file, label} (a model's weights downloading)
  *               {type: "crashed", message} (Python failed beyond repair: only a new worker helps)
+ *               {type: "notice", message} (something the reader should know, e.g. a model not kept)
+ * A result whose error field is "memory" means the heap is exhausted: the page starts a new worker.
  *
  * It fetches only from its own origin (a second line of defence behind the page's
  * Content-Security-Policy, which a worker served without a CSP header of its own does not get),
  * and checks numpy's and attnviz's wheels against the sha256 in pyodide-lock.json.
  */
 import { loadPyodide } from "../pyodide/pyodide.mjs";
+import { DownloadCancelled } from "./download-resume.js";
 import { ensureModel } from "./model-files.js";
+import { findModel, modelIndex } from "./models.js";
+import * as health from "./worker-health.js";
 
 const RUNTIME_URL = new URL("../pyodide/", import.meta.url).href;
 const realFetch = self.fetch.bind(self);
@@ -219,30 +225,67 @@ const ready = Promise.race([boot(), bootAborted]).catch((err) => {
   throw err;
 });
 
+/** @type {AbortController|null} the model download under way */
+let downloading = null;
+
+/** @param {number} id @param {object} meta an error result */
+function answer(id, meta) {
+  self.postMessage({ type: "result", id, meta: JSON.stringify(meta), buffers: [] });
+}
+
+/**
+ * Make the request's model ready: room in memory, then its files. Returns null when it may run,
+ * else the result to answer with (refused text, no memory, a failed or cancelled download).
+ * @param {any} pyodide @param {object} request @returns {Promise<object|null>}
+ */
+async function prepareModel(pyodide, request) {
+  const entry = request.model ? findModel(await modelIndex(), request.model) : null;
+  const noRoom = entry ? health.makeRoom(pyodide, entry) : null;
+  if (noRoom) return noRoom;
+  downloading = new AbortController();
+  try {
+    return await ensureModel(pyodide, request, {
+      signal: downloading.signal,
+      report: (p) => self.postMessage({ type: "model", ...p }),
+      notice: (message) => self.postMessage({ type: "notice", message }),
+    });
+  } catch (err) {
+    if (entry) health.forgetResident(entry.name);
+    if (health.isOutOfMemory(err)) return health.memoryRefusal(`Loading ${entry ? entry.label : "the model"} ran out of memory (${err.message || err})`);
+    if (err instanceof DownloadCancelled) {
+      return { ok: false, cancelled: true, error: { field: "model", message: `The download of ${entry ? entry.label : "the model"} ` +
+        "was cancelled. The files already complete are kept on this device: choosing the model again downloads only the rest." } };
+    }
+    return { ok: false, error: { field: "model", message: String(err && err.message ? err.message : err) } };
+  } finally {
+    downloading = null;
+    self.postMessage({ type: "model", done: true });
+  }
+}
+
 self.onmessage = async (event) => {
   const { type, id, request } = event.data;
+  if (type === "cancel") { if (downloading) downloading.abort(); return; }
+  if (type === "simulate") { health.arm(event.data.failure); return; }
   if (type !== "run") return;
   const { pyodide, handle } = await ready;
-  let refused = null;
+  const refused = await prepareModel(pyodide, request);
+  if (refused) { answer(id, refused); return; }
   try {
-    refused = await ensureModel(pyodide, request, (p) => self.postMessage({ type: "model", ...p }));
-  } catch (err) {
-    refused = { ok: false, error: { field: "model", message: String(err && err.message ? err.message : err) } };
-  }
-  self.postMessage({ type: "model", done: true });
-  if (refused) {
-    self.postMessage({ type: "result", id, meta: JSON.stringify(refused), buffers: [] });
-    return;
-  }
-  try {
+    health.raiseArmed(pyodide);
     const { meta, buffers, ms } = run(handle, request, id);
-    self.postMessage({ type: "result", id, meta, buffers, ms, memory: wasmMemory() }, buffers.map((b) => b.buffer));
+    self.postMessage({ type: "result", id, meta, buffers, ms, memory: wasmMemory(), resident: health.residentModels() },
+      buffers.map((b) => b.buffer));
   } catch (err) {
+    if (health.isOutOfMemory(err)) { // the page starts a new worker: this heap may be full or broken
+      answer(id, health.memoryRefusal(`The computation ran out of memory (${err.message || err})`));
+      return;
+    }
     if (err && err.pyodide_fatal_error) {
       self.postMessage({ type: "crashed", message: `Python stopped working (${err.message || err})` });
       return;
     }
     const message = `The computation failed: ${err && err.message ? err.message : err}`;
-    self.postMessage({ type: "result", id, meta: JSON.stringify({ ok: false, error: { field: null, message } }), buffers: [] });
+    answer(id, { ok: false, error: { field: null, message } });
   }
 };

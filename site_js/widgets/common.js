@@ -4,6 +4,7 @@
  */
 import { getClient, Superseded } from "../client.js";
 import { askConsent, needsConsent } from "../download-consent.js";
+import { noteKept } from "../download-storage.js";
 import { el } from "../heatmap.js";
 import { findModel, modelIndex } from "../models.js";
 
@@ -130,10 +131,12 @@ export function requester(host, status) {
       box.remove();
       delete host.dataset.waiting;
     }
-    if (agreed) return true;
+    if (agreed) { remember.add(entry); return true; }
     status.error(`${entry.label} was not downloaded, so this view stays empty. Change anything to be asked again.`, false);
     return false;
   }
+  /** @type {Set<object>} models downloaded on the reader's word: noted once they are kept (download-storage.js) */
+  const remember = new Set();
   return async (request, key = "main", onPartial = null) => {
     try {
       if (!(await allowed(request))) return null;
@@ -146,6 +149,7 @@ export function requester(host, status) {
       const result = await client.run(request, `${id}-${key}`, onPartial);
       if (!result.ok) { status.error(result.error.message, false); return null; }
       if (request.model && request.text) pace.set(request.model, result.timings.model_ms / request.text.length);
+      for (const entry of remember) if (entry.name === request.model) { remember.delete(entry); noteKept(entry); }
       status.clearError();
       return result;
     } catch (err) {

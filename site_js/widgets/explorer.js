@@ -75,6 +75,7 @@ export async function mount(host) {
   let result = null;
   let resultKey = "";
   let pendingKey = "";
+  let latestKey = ""; // the request the controls describe now
   let changeStarted = 0;
   const timing = (window.__attnvizExplorer = { latencies: [], computes: 0 });
   const rejected = [...new Set(parsed.rejected)];
@@ -103,7 +104,14 @@ export async function mount(host) {
   async function update() {
     const req = requestFor(state, entryOf());
     const key = JSON.stringify(req);
-    if (key === resultKey) { draw(); measured(); return; }
+    latestKey = key;
+    if (key === resultKey) { // back to what is on screen (say, from a model that failed): nothing is wrong now
+      pendingKey = "";
+      status.clearError();
+      draw();
+      measured();
+      return;
+    }
     if (key === pendingKey) return;
     pendingKey = key;
     if (result) draw(); // at once, from the result on screen: the new head's weights are already there
@@ -116,6 +124,7 @@ export async function mount(host) {
       draw();
     });
     if (pendingKey === key) pendingKey = "";
+    if (latestKey !== key) return; // the reader has moved on: an older answer never covers a newer view
     // Refused: the status line says why; the last good result stays, and view controls
     // (head, token, colour scale) still apply to it.
     if (!r) { if (!pendingKey) draw(); return; } // (unless a newer request is on its way)
@@ -166,6 +175,7 @@ export async function mount(host) {
     if (state.step && fresh) steps.draw(result, state.stage);
     host.dataset.ready = "true";
     host.dataset.tokens = String(nq);
+    host.dataset.model = result.request.model; // whose answer is on screen
   }
 
   function drawChips(tokens, selected) {

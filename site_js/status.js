@@ -45,8 +45,9 @@ export class StatusLine {
   show(s) {
     this.note.textContent = s.notice || "";
     this.note.hidden = !s.notice;
-    this.cancelButton.hidden = !(s.ready && s.model) || Boolean(s.fatal || this.errorText);
     if (s.fatal) return this.error(s.fatal);
+    if (s.ready && s.model) this.errorText = null; // a download under way replaces an older request's error
+    this.cancelButton.hidden = !(s.ready && s.model) || Boolean(this.errorText);
     if (this.errorText) return;
     this.retryButton.hidden = true;
     this.root.classList.remove("av-status--error");

@@ -25,7 +25,13 @@ Prints a table of medians and p95 over several runs and writes it as JSON (build
                bytes each needed, the LLM's forward at 16-128 tokens and each generated token,
                translating a 14-word sentence with every stack, the WebAssembly memory.
 
-usage: python tools/bench.py [--runs N] [--out FILE] [--only models]     (make bench)
+- session      a long session in the Explorer, per model and across models: 300 mixed requests
+               (texts of 4-120 words, heads and layers, bursts whose older requests are superseded,
+               a cancelled download first), each answer checked to be the newest request's; the
+               WebAssembly memory and the page's JavaScript heap before and after (flat: no leak),
+               the longest gap between frames, the session's time.
+
+usage: python tools/bench.py [--runs N] [--out FILE] [--only models|session]     (make bench)
 """
 from __future__ import annotations
 
@@ -37,7 +43,10 @@ import shutil
 import statistics
 import subprocess
 import sys
+import random
 import threading
+import time
+import time
 from urllib.parse import quote
 from pathlib import Path
 
@@ -46,7 +55,7 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.browser import chromium_path, launch  # noqa: E402
+from tests.support.browser import CHROMIUM_ARGS, chromium_path, launch  # noqa: E402
 from tests.support.server import SiteServer, SiteHandler  # noqa: E402
 
 SITE = ROOT / "site"
@@ -349,6 +358,135 @@ def bench_real_models(browser, server, runs: int) -> dict:
     return {k: quantiles(v) for k, v in out.items()}
 
 
+SESSION_REQUESTS = 300
+SESSION_WORDS = (4, 16, 48, 120)  # text lengths, in words (the LLM's context is 128 tokens: up to 48)
+SESSION_MODELS = {"synthetic": ["synthetic"], "minilm": ["minilm"], "marian-en-pt": ["marian-en-pt"],
+                  "smollm2": ["smollm2"], "mixed": ["synthetic", "minilm", "marian-en-pt", "marian-pt-en"]}
+# The request on screen is the one the controls ask for (the Explorer exposes both).
+SHOWN_IS = """(w) => { const s = (window.__attnvizExplorer || {}).shown; const st = document.querySelector('.av-explorer .av-status');
+  return s && s.model === w.model && s.text === w.text && s.layer === w.layer && s.head === w.head
+    && st.dataset.state === 'ready' && !st.classList.contains('av-status--error'); }"""
+HEAP_JS = """async (root) => {
+  const { getClient } = await import(new URL("js/client.js", root).href);
+  const r = await getClient().run({text: "heap", model: "synthetic"}, "heap");
+  if (window.gc) window.gc();
+  return {wasm: r.memory, js: performance.memory ? performance.memory.usedJSHeapSize : 0};
+}"""
+# Every answer the Explorer draws, to count those drawn after a newer one was on screen.
+DRAWS_JS = """() => { const t = window.__attnvizExplorer; let shown = t.shown; window.__drawn = [];
+  Object.defineProperty(t, "shown", {get: () => shown, set: (v) => { shown = v; window.__drawn.push(v); }}); }"""
+STALE_SINCE_JS = """(w) => { const same = (s) => s.model === w.model && s.text === w.text && s.layer === w.layer && s.head === w.head;
+  const stale = window.__drawn.filter((s) => !same(s)).length; window.__drawn = []; return stale; }"""
+FRAMES_JS = """() => { window.__maxGap = 0; let last = performance.now();
+  const tick = (t) => { window.__maxGap = Math.max(window.__maxGap, t - last); last = t; requestAnimationFrame(tick); };
+  requestAnimationFrame(tick); }"""
+
+
+def session_lengths(entry: dict) -> list[int]:
+    """The text lengths a session uses for a model: all of SESSION_WORDS that fit its context."""
+    return [n for n in SESSION_WORDS if n <= (48 if entry["max_tokens"] <= 128 else 120)]
+
+
+def session_steps(models: list[str], index: dict, seed: int) -> list[list[dict]]:
+    """SESSION_REQUESTS requests as groups: a group of one waits for its answer; a burst of several
+    is sent at once (the older ones are superseded). Texts change on about 4 requests in 10, the
+    head or layer on the rest (a reader clicking through heads)."""
+    rng = random.Random(seed)
+    shapes = {m["name"]: m for m in index["models"]}
+    groups, count, text = [], 0, {m: words(SESSION_WORDS[0]) for m in models}
+    while count < SESSION_REQUESTS:
+        size = 5 if rng.random() < 0.1 else 1
+        group = []
+        for _ in range(min(size, SESSION_REQUESTS - count)):
+            model = rng.choice(models)
+            m = shapes[model]
+            if rng.random() < 0.4:
+                text[model] = f"{rng.choice(['One', 'Two', 'Red', 'Old'])} " + words(rng.choice(session_lengths(m)) - 1)
+            stack_layers = m.get("stack_layers", {}).get(m["stacks"][0], m["layers"])
+            heads = 8 if model == "synthetic" else m["heads"]
+            group.append({"model": model, "text": text[model], "layer": rng.randrange(stack_layers),
+                          "head": rng.randrange(heads)})
+        groups.append(group)
+        count += len(group)
+    return groups
+
+
+def explorer_hash(want: dict) -> str:
+    return "#" + "&".join(f"{k}={quote(str(v))}" for k, v in want.items() if not (k == "model" and v == "synthetic"))
+
+
+def cancel_first_download(page, model: str, bundle: str) -> bool:
+    """Choose a real model over a stalled connection and cancel its download: True if it was."""
+    held = []
+    page.route(f"**/models/{bundle}/**", lambda route: held.append(route) if "manifest" not in route.request.url
+               else route.continue_())
+    page.evaluate("(h) => { location.hash = h; }", explorer_hash({"model": model, "text": words(4)}))
+    cancel = ".av-explorer .av-status__cancel:visible"
+    page.wait_for_selector(f"[data-action=consent], {cancel}", timeout=60_000)
+    if page.locator("[data-action=consent]").count():  # a large model is asked for first
+        page.click("[data-action=consent]")
+    page.wait_for_selector(cancel, timeout=60_000)
+    page.click(".av-explorer .av-status__cancel")
+    page.wait_for_selector(".av-explorer .av-status--error", timeout=30_000)
+    cancelled = "cancelled" in page.text_content(".av-explorer .av-status__text")
+    page.unroute(f"**/models/{bundle}/**")
+    for route in held:
+        try:
+            route.continue_()
+        except Exception:
+            pass  # aborted by the cancel
+    return cancelled
+
+
+def bench_session(pw, server) -> dict:
+    """SESSION_REQUESTS mixed requests per model (and across models) in one Explorer page."""
+    index = json.loads((SITE / "models" / "index.json").read_text())
+    bundles = {m["name"]: m["bundle"] for m in index["models"]}
+    browser = pw.chromium.launch(executable_path=chromium_path(),
+                                 args=CHROMIUM_ARGS + ["--enable-precise-memory-info", "--js-flags=--expose-gc"])
+    out: dict[str, dict] = {}
+    one = lambda v: quantiles([v])  # noqa: E731  (a session is one run)
+    for seed, (name, models) in enumerate(SESSION_MODELS.items()):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto(f"{server.url}explorer/")
+        page.wait_for_selector(".av-explorer[data-ready='true']", timeout=120_000)
+        cancels = sum(cancel_first_download(page, m, bundles[m]) for m in models if bundles[m])
+        shapes = {m["name"]: m for m in index["models"]}
+        for m in models:  # warm up: every model at every length it will see, so the heap has grown
+            for n in session_lengths(shapes[m]):
+                want = {"model": m, "text": "Warm " + words(n - 1), "layer": 0, "head": 0}
+                page.evaluate("(h) => { location.hash = h; }", explorer_hash(want))
+                page.wait_for_function(SHOWN_IS, arg=want, timeout=180_000)
+        before = page.evaluate(HEAP_JS, server.url)
+        page.evaluate(FRAMES_JS)
+        page.evaluate(DRAWS_JS)
+        stale, previous, t0 = 0, None, time.perf_counter()
+        for group in session_steps(models, index, seed):
+            if previous is not None:  # what was drawn since the last answer came: only that answer
+                stale += page.evaluate(STALE_SINCE_JS, previous)
+            for want in group:
+                page.evaluate("(h) => { location.hash = h; }", explorer_hash(want))
+            page.wait_for_function(SHOWN_IS, arg=group[-1], timeout=180_000)
+            page.evaluate("() => { window.__drawn = []; }")
+            previous = group[-1]
+        elapsed = (time.perf_counter() - t0) * 1e3
+        page.wait_for_timeout(1000)  # nothing older may arrive and draw over the last answer
+        stale += page.evaluate(STALE_SINCE_JS, previous) + (not page.evaluate(SHOWN_IS, previous))
+        gap = page.evaluate("window.__maxGap")
+        after = page.evaluate(HEAP_JS, server.url)
+        out.update({f"session_{name}_ms": one(elapsed), f"session_{name}_longest_frame_gap_ms": one(gap),
+                    f"session_{name}_wasm_before_bytes": one(before["wasm"]),
+                    f"session_{name}_wasm_after_bytes": one(after["wasm"]),
+                    f"session_{name}_js_heap_before_bytes": one(before["js"]),
+                    f"session_{name}_js_heap_after_bytes": one(after["js"]),
+                    f"session_{name}_stale_count": one(stale),
+                    f"session_{name}_cancelled_count": one(cancels)})
+        context.close()
+    browser.close()
+    return out
+
+
 def machine() -> dict:
     version = subprocess.run([chromium_path(), "--version"], capture_output=True, text=True).stdout.strip()
     return {"cores": os.cpu_count(), "platform": platform.platform(), "browser": version,
@@ -359,7 +497,7 @@ def print_table(results: dict) -> None:
     print(f"{'measure':<38}{'median':>12}{'p95':>12}{'runs':>6}")
     for name, q in results.items():
         if isinstance(q, dict) and "median" in q:
-            fmt = (lambda v: f"{v / 1e6:.2f} MB") if name.endswith("bytes") else (
+            fmt = (lambda v: f"{v / 1e6:.2f} MB") if name.endswith("bytes") else (lambda v: f"{v:.0f}") if name.endswith("count") else (
                 (lambda v: f"{v:.2f}x") if name.endswith("floor") else (lambda v: f"{v:.1f} ms"))
             print(f"{name:<38}{fmt(q['median']):>12}{fmt(q['p95']):>12}{q['runs']:>6}")
 
@@ -368,7 +506,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", default=str(ROOT / "build" / "bench.json"))
-    parser.add_argument("--only", choices=("models",), help="models: only the real models' figures")
+    parser.add_argument("--only", choices=("models", "session"),
+                        help="models: only the real models' figures; session: only the long sessions")
     args = parser.parse_args()
     if not (SITE / "index.html").exists():
         print("bench: build the site first (make site)", file=sys.stderr)
@@ -383,12 +522,15 @@ def main() -> int:
         with SiteServer(SITE, "/", handler_base=CountingHandler) as server, sync_playwright() as pw:
             browser = launch(pw)
             results = {"machine": machine()}
-            if args.only != "models":
+            if args.only is None:
                 results.update(**bench_loads(browser, server, args.runs),
                                **bench_interaction(browser, server, max(10, args.runs * 2)),
                                **bench_explorer(browser, server, max(10, args.runs * 2)))
-            results.update(**bench_minilm(browser, server, args.runs), **bench_real_models(browser, server, args.runs))
+            if args.only in (None, "models"):
+                results.update(**bench_minilm(browser, server, args.runs), **bench_real_models(browser, server, args.runs))
             browser.close()
+            if args.only in (None, "session"):
+                results.update(**bench_session(pw, server))
     finally:
         shutil.rmtree(BENCH_DIR, ignore_errors=True)
     print_table(results)

@@ -176,6 +176,7 @@ export async function mount(host) {
     host.dataset.ready = "true";
     host.dataset.tokens = String(nq);
     host.dataset.model = result.request.model; // whose answer is on screen
+    timing.shown = result.request; // the request of that answer (tools/bench.py checks it is the newest)
   }
 
   function drawChips(tokens, selected) {

@@ -62,12 +62,13 @@ async function readFrom(fetcher, url, out, from, { signal, fresh, onBytes }) {
 /**
  * The verified bytes of one file of a manifest.
  * @param {typeof fetch} fetcher @param {string} url @param {{file: string, bytes: number, sha256: string}} entry
- * @param {{signal?: AbortSignal, onBytes: (n: number) => void}} how onBytes(n): n more bytes arrived (negative: discarded)
+ * @param {{signal?: AbortSignal, onBytes: (n: number) => void, pauseMs?: number}} how onBytes(n): n more
+ *   bytes arrived (negative: discarded); pauseMs: the wait after a first failure (doubled, tripled...)
  * @returns {Promise<Uint8Array>}
  */
-export async function downloadVerified(fetcher, url, entry, { signal, onBytes }) {
+export async function downloadVerified(fetcher, url, entry, { signal, onBytes, pauseMs = RETRY_PAUSE_MS }) {
   for (let attempt = 0; ; attempt++) {
-    const bytes = await downloadWhole(fetcher, url, entry, { signal, onBytes, fresh: attempt > 0 });
+    const bytes = await downloadWhole(fetcher, url, entry, { signal, onBytes, pauseMs, fresh: attempt > 0 });
     if (bytes && (await sha256(bytes)) === entry.sha256) return bytes;
     if (bytes) onBytes(-bytes.byteLength);
     if (attempt === 1) {
@@ -78,7 +79,7 @@ export async function downloadVerified(fetcher, url, entry, { signal, onBytes })
 
 /** @returns {Promise<Uint8Array|null>} exactly entry.bytes bytes, resuming after each cut (null:
  * the server sent more than that, so the file cannot be the manifest's) */
-async function downloadWhole(fetcher, url, entry, { signal, onBytes, fresh }) {
+async function downloadWhole(fetcher, url, entry, { signal, onBytes, pauseMs, fresh }) {
   const out = new Uint8Array(entry.bytes);
   let at = 0;
   for (let failures = 0; ; ) {
@@ -94,6 +95,6 @@ async function downloadWhole(fetcher, url, entry, { signal, onBytes, fresh }) {
       throw new Error(`The model file ${entry.file} could not be downloaded (${step.error.message || step.error}; ` +
         `${RETRIES + 1} tries${at ? `, ${at} of ${entry.bytes} bytes` : ""}). Check the connection, then try again.`);
     }
-    await pause(RETRY_PAUSE_MS * failures, signal);
+    await pause(pauseMs * failures, signal);
   }
 }

@@ -14,7 +14,8 @@
  *
  * It fetches only from its own origin (a second line of defence behind the page's
  * Content-Security-Policy, which a worker served without a CSP header of its own does not get),
- * and checks numpy's and attnviz's wheels against the sha256 in pyodide-lock.json.
+ * and checks numpy's and attnviz's wheels against the sha256 in pyodide-lock.json. Under a header
+ * policy with Trusted Types it needs no policy: nothing here or in Pyodide loads code from a string.
  */
 import { loadPyodide } from "../pyodide/pyodide.mjs";
 import { DownloadCancelled } from "./download-resume.js";

@@ -115,6 +115,8 @@ export function requester(host, status) {
   const client = getClient();
   const id = `w${++counter}`;
   host.dataset.avId = id;
+  /** @type {Set<object>} models downloaded on the reader's word: noted once they are kept (download-storage.js) */
+  const remember = new Set();
   /** Whether the request's model may run: a big first download is the reader's choice (the
    * question is asked once per page: askConsent shares it among requests and widgets). */
   async function allowed(request) {
@@ -135,8 +137,6 @@ export function requester(host, status) {
     status.error(`${entry.label} was not downloaded, so this view stays empty. Change anything to be asked again.`, false);
     return false;
   }
-  /** @type {Set<object>} models downloaded on the reader's word: noted once they are kept (download-storage.js) */
-  const remember = new Set();
   return async (request, key = "main", onPartial = null) => {
     try {
       if (!(await allowed(request))) return null;

@@ -57,7 +57,7 @@ export class AttnvizClient {
 
   /** The worker died or Python failed beyond repair: stop it; Retry starts a new one. @param {string} why */
   crash(why) {
-    if (this.inFlight && isOutOfMemory(why)) {
+    if (isOutOfMemory(why)) {
       this.recoverFromMemory(this.inFlight, { ok: false, error: { field: "memory", message: why } });
       return;
     }
@@ -68,14 +68,19 @@ export class AttnvizClient {
   /**
    * The request ran out of memory: answer it with what happened and what to try, and go on with a
    * fresh worker (the old heap cannot shrink); requests waiting behind it run there.
-   * @param {{resolve: Function, request: object}} job @param {{ok: false, error: {field: string, message: string}}} result
+   * Without a request in flight, the reader is told in the status notes.
+   * @param {{resolve: Function, request: object}|null} job @param {{ok: false, error: {field: string, message: string}}} result
    */
   async recoverFromMemory(job, result) {
     this.worker.terminate();
     this.inFlight = null;
     this.start();
-    result.error.message = await memoryAdvice(result.error.message, job.request);
-    job.resolve(result);
+    result.error.message = await memoryAdvice(result.error.message, job ? job.request : {});
+    if (job) job.resolve(result);
+    else {
+      this.status = { ...this.status, notice: result.error.message };
+      this.emit();
+    }
     this.pump();
   }
 

@@ -361,7 +361,7 @@ def bench_real_models(browser, server, runs: int) -> dict:
 SESSION_REQUESTS = 300
 SESSION_WORDS = (4, 16, 48, 120)  # text lengths, in words (the LLM's context is 128 tokens: up to 48)
 SESSION_MODELS = {"synthetic": ["synthetic"], "minilm": ["minilm"], "marian-en-pt": ["marian-en-pt"],
-                  "smollm2": ["smollm2"], "mixed": ["synthetic", "minilm", "marian-en-pt", "marian-pt-en"]}
+                  "mixed": ["synthetic", "minilm", "marian-en-pt", "marian-pt-en"], "smollm2": ["smollm2"]}
 # The request on screen is the one the controls ask for (the Explorer exposes both).
 SHOWN_IS = """(w) => { const s = (window.__attnvizExplorer || {}).shown; const st = document.querySelector('.av-explorer .av-status');
   return s && s.model === w.model && s.text === w.text && s.layer === w.layer && s.head === w.head
@@ -482,6 +482,7 @@ def bench_session(pw, server) -> dict:
                     f"session_{name}_js_heap_after_bytes": one(after["js"]),
                     f"session_{name}_stale_count": one(stale),
                     f"session_{name}_cancelled_count": one(cancels)})
+        print_table({k: v for k, v in out.items() if k.startswith(f"session_{name}_")}, flush=True)  # a session is long
         context.close()
     browser.close()
     return out
@@ -493,13 +494,13 @@ def machine() -> dict:
             "python": platform.python_version()}
 
 
-def print_table(results: dict) -> None:
-    print(f"{'measure':<38}{'median':>12}{'p95':>12}{'runs':>6}")
+def print_table(results: dict, flush: bool = False) -> None:
+    print(f"{'measure':<38}{'median':>12}{'p95':>12}{'runs':>6}", flush=flush)
     for name, q in results.items():
         if isinstance(q, dict) and "median" in q:
             fmt = (lambda v: f"{v / 1e6:.2f} MB") if name.endswith("bytes") else (lambda v: f"{v:.0f}") if name.endswith("count") else (
                 (lambda v: f"{v:.2f}x") if name.endswith("floor") else (lambda v: f"{v:.1f} ms"))
-            print(f"{name:<38}{fmt(q['median']):>12}{fmt(q['p95']):>12}{q['runs']:>6}")
+            print(f"{name:<38}{fmt(q['median']):>12}{fmt(q['p95']):>12}{q['runs']:>6}", flush=flush)
 
 
 def main() -> int:

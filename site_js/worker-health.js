@@ -8,7 +8,7 @@
 import { dropBundleFiles } from "./model-files.js";
 export { isOutOfMemory } from "./worker-recovery.js";
 
-/** Model files kept in memory at once. A model above half of it is alone in memory. */
+/** Model files kept in memory at once: a model that fills most of it (the LLM's 98 MB) is alone. */
 export const RESIDENT_BYTES = 100e6;
 /** Heap a model needs per byte of its files, at least: measured in Chromium after a session
  * (tools/bench.py --only session, over the synthetic model's 44 MB): MiniLM 3.8, Marian 6.1,

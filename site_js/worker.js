@@ -11,6 +11,7 @@
  *               {type: "crashed", message} (Python failed beyond repair: only a new worker helps)
  *               {type: "notice", message} (something the reader should know, e.g. a model not kept)
  * A result whose error field is "memory" means the heap is exhausted: the page starts a new worker.
+ *               {type: "snapshot", bytes, ms} | {type: "snapshot", error} (site_js/snapshot.js)
  *
  * It fetches only from its own origin (a second line of defence behind the page's
  * Content-Security-Policy, which a worker served without a CSP header of its own does not get),
@@ -22,6 +23,7 @@ import { DownloadCancelled } from "./download-resume.js";
 import { ensureModel } from "./model-files.js";
 import { findModel, modelIndex } from "./models.js";
 import * as health from "./worker-health.js";
+import * as snapshot from "./snapshot.js";
 
 const RUNTIME_URL = new URL("../pyodide/", import.meta.url).href;
 const realFetch = self.fetch.bind(self);
@@ -37,6 +39,8 @@ let abortBoot;
 const bootAborted = new Promise((_, reject) => { abortBoot = reject; });
 /** @type {() => number} bytes of Pyodide's WebAssembly memory, once it runs */
 let wasmMemory = () => 0;
+/** Takes a memory snapshot once a normal boot has answered and the worker is idle. */
+const snapshotTaker = new snapshot.SnapshotTaker((r) => self.postMessage({ type: "snapshot", ...r }));
 
 /** Record a failure that stops the boot. @param {string} message @returns {Error} */
 function fail(message) {
@@ -165,8 +169,18 @@ async function prefetchRuntime() {
 async function boot() {
   const t0 = performance.now();
   progress("runtime");
-  await prefetchRuntime();
-  const pyodide = await loadPyodide({ indexURL: RUNTIME_URL, lockFileURL: RUNTIME_URL + "pyodide-lock.json" });
+  const lock = await prefetchRuntime();
+  const options = { indexURL: RUNTIME_URL, lockFileURL: RUNTIME_URL + "pyodide-lock.json" };
+  const wheel = async (name) => (await self.fetch(RUNTIME_URL + lock.packages[name].file_name)).arrayBuffer();
+  const { runtime, outcome } = await snapshot.restoreStored(loadPyodide, options, wheel);
+  if (runtime) {
+    wasmMemory = () => runtime.pyodide._module.HEAP8.length;
+    const total = performance.now() - t0;
+    self.postMessage({ type: "ready", loaded: bytesLoaded, timings: { runtime: total, packages: 0, total, snapshot: outcome } });
+    return runtime;
+  }
+  const pyodide = await loadPyodide({ ...options, _makeSnapshot: true });
+  const dynlibs = snapshot.recordDynlibs(pyodide);
   wasmMemory = () => pyodide._module.HEAP8.length;
   const tRuntime = performance.now();
   progress("packages");
@@ -176,9 +190,10 @@ async function boot() {
     throw new Error(`numpy or attnviz could not be loaded. ${problems.join(" ")}`);
   }
   const handle = pyodide.pyimport("attnviz.bridge").handle;
+  snapshotTaker.arm(pyodide, dynlibs, handle);
   const tReady = performance.now();
   self.postMessage({ type: "ready", loaded: bytesLoaded,
-    timings: { runtime: tRuntime - t0, packages: tReady - tRuntime, total: tReady - t0 } });
+    timings: { runtime: tRuntime - t0, packages: tReady - tRuntime, total: tReady - t0, snapshot: outcome } });
   return { pyodide, handle };
 }
 
@@ -230,7 +245,7 @@ const ready = Promise.race([boot(), bootAborted]).catch((err) => {
 let downloading = null;
 
 /** @param {number} id @param {object} meta an error result */
-function answer(id, meta) {
+function reply(id, meta) {
   self.postMessage({ type: "result", id, meta: JSON.stringify(meta), buffers: [] });
 }
 
@@ -264,14 +279,13 @@ async function prepareModel(pyodide, request) {
   }
 }
 
-self.onmessage = async (event) => {
+/** Answer one request: its model's files, then the computation. @param {MessageEvent} event */
+const answer = async (event) => {
   const { type, id, request } = event.data;
-  if (type === "cancel") { if (downloading) downloading.abort(); return; }
-  if (type === "simulate") { health.arm(event.data.failure); return; }
   if (type !== "run") return;
   const { pyodide, handle } = await ready;
   const refused = await prepareModel(pyodide, request);
-  if (refused) { answer(id, refused); return; }
+  if (refused) { reply(id, refused); return; }
   try {
     health.raiseArmed(pyodide);
     const { meta, buffers, ms } = run(handle, request, id);
@@ -279,7 +293,7 @@ self.onmessage = async (event) => {
       buffers.map((b) => b.buffer));
   } catch (err) {
     if (health.isOutOfMemory(err)) { // the page starts a new worker: this heap may be full or broken
-      answer(id, health.memoryRefusal(`The computation ran out of memory (${err.message || err})`));
+      reply(id, health.memoryRefusal(`The computation ran out of memory (${err.message || err})`));
       return;
     }
     if (err && err.pyodide_fatal_error) {
@@ -287,6 +301,19 @@ self.onmessage = async (event) => {
       return;
     }
     const message = `The computation failed: ${err && err.message ? err.message : err}`;
-    answer(id, { ok: false, error: { field: null, message } });
+    reply(id, { ok: false, error: { field: null, message } });
+  }
+};
+
+// A snapshot is taken only while no request is waiting or running.
+self.onmessage = async (event) => {
+  const { type } = event.data;
+  if (type === "cancel") { if (downloading) downloading.abort(); return; } // at once, not behind the request
+  if (type === "simulate") { health.arm(event.data.failure); return; }
+  snapshotTaker.requestStarted();
+  try {
+    await answer(event);
+  } finally {
+    snapshotTaker.requestFinished();
   }
 };

@@ -94,10 +94,12 @@ def forward(req: dict, weights: object, tokens: dict, trace: tuple | None, on_st
     return raw
 
 
-def forget(name: str) -> None:
-    """Drop the last forward pass if it was the model's (its arrays hold the model's activations)."""
+def forget(name: str | None = None) -> None:
+    """Drop the kept forward pass: a memory snapshot of the runtime should not carry a reader's
+    last result, and the request that checks a restored snapshot must compute, not reuse. With a
+    name, only if it was that model's (the worker unloading it: its arrays hold the activations)."""
     global _last
-    if _last is not None and _last[0][0] == name:
+    if _last is not None and (name is None or _last[0][0] == name):
         _last = None
 
 

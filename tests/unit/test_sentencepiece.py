@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import struct
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from attnviz.errors import ModelFileError
 from attnviz.models.marian import FOLDERS
 from attnviz.tokenizers.sentencepiece import SentencePiece
+from tests.support.tiny_models import field, model
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "marian"
 FIXTURE = json.loads((FIXTURES / "sentencepiece.json").read_text(encoding="utf-8"))
@@ -79,30 +79,6 @@ def test_piece_fields_and_normalisation():
 
 
 # --- hand-made models ---------------------------------------------------------------------------
-
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
-        n >>= 7
-        if not n:
-            return bytes(out)
-
-
-def field(number: int, payload: bytes | int, wire: int = 2) -> bytes:
-    if wire == 0:
-        return varint(number << 3) + varint(payload)
-    if wire == 5:
-        return varint(number << 3 | 5) + payload
-    return varint(number << 3 | 2) + varint(len(payload)) + payload
-
-
-def model(pieces: list[tuple[str, float, int]], byte_fallback: bool = False) -> bytes:
-    body = b"".join(field(1, field(1, p.encode()) + field(2, struct.pack("<f", s), 5) + field(3, t, 0))
-                    for p, s, t in pieces)
-    trainer = field(3, 1, 0) + (field(35, 1, 0) if byte_fallback else b"")
-    return body + field(2, trainer) + field(3, field(1, b"identity"))
-
 
 BASE = [("<unk>", 0.0, 2), ("</s>", 0.0, 3), ("▁ab", -1.0, 1), ("▁a", -2.0, 1), ("b", -2.5, 1),
         ("c", -3.0, 1), ("▁", -4.0, 1), ("abc", -0.5, 5)]

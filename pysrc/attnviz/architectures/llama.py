@@ -16,6 +16,7 @@ each head for its interleaved rotary layout; `load` undoes that so that the shar
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -63,8 +64,11 @@ class Config:
                 raise ModelFileError(g.file, f"has no llama.{key} in its metadata")
             if isinstance(value, list):
                 raise ModelFileError(g.file, f"llama.{key} varies per layer, which is not supported")
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-                raise ModelFileError(g.file, f"llama.{key} = {value!r} is not a positive number")
+            # a count must be a whole number (2.5 heads, NaN layers: a damaged file), a rate finite
+            number = type(value) is int or (kind is float and type(value) is float and math.isfinite(value))
+            if not number or value <= 0:
+                raise ModelFileError(g.file, f"llama.{key} = {value!r} is not a positive "
+                                             + ("number" if kind is float else "whole number"))
             return kind(value)
 
         if meta.get("llama.expert_count", 0):
@@ -73,10 +77,11 @@ class Config:
         if scaling != "none":
             raise ModelFileError(g.file, f"uses rotary scaling {scaling!r}, which is not supported")
         heads = get("attention.head_count", int)
+        tokens = meta.get("tokenizer.ggml.tokens")  # (checked by the tokenizer: here only counted)
         config = cls(layers=get("block_count", int), d_model=get("embedding_length", int),
                      d_ff=get("feed_forward_length", int), heads=heads,
                      kv_heads=get("attention.head_count_kv", int, heads),
-                     vocab=len(meta.get("tokenizer.ggml.tokens", [])) or get("vocab_size", int),
+                     vocab=len(tokens) if isinstance(tokens, list) and tokens else get("vocab_size", int),
                      rope_base=get("rope.freq_base", float, 10000.0),
                      eps=get("attention.layer_norm_rms_epsilon", float),
                      context=get("context_length", int))

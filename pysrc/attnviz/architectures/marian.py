@@ -50,13 +50,17 @@ class Config:
             if y.get(key, want) != want:
                 raise ModelFileError(file, f"unsupported Marian model: {key} is {y.get(key)!r}, this reader "
                                            f"implements {want!r}")
-        try:
-            vocabs = y.get("dim-vocabs", [32000, 32000])
-            c = cls(enc_layers=int(y["enc-depth"]), dec_layers=int(y["dec-depth"]), d_model=int(y["dim-emb"]),
-                    heads=int(y["transformer-heads"]), d_ffn=int(y["transformer-dim-ffn"]), vocab=int(vocabs[-1]))
-        except (KeyError, TypeError, ValueError, IndexError) as e:
-            raise ModelFileError(file, f"model.yml lacks or garbles a size ({e})") from None
-        if c.d_model % c.heads or min(c.enc_layers, c.dec_layers, c.d_model, c.heads, c.d_ffn, c.vocab) <= 0:
+        def size(key: str) -> int:
+            value = y.get(key)
+            if key == "dim-vocabs":  # one per language; the target's is the last
+                value = value[-1] if isinstance(value, list) and value else 32000 if value is None else value
+            if type(value) is not int:  # 2.5 layers, 1e400 heads, a word: a damaged config
+                raise ModelFileError(file, f"model.yml lacks or garbles a size: {key} is {value!r}")
+            return value
+
+        c = cls(enc_layers=size("enc-depth"), dec_layers=size("dec-depth"), d_model=size("dim-emb"),
+                heads=size("transformer-heads"), d_ffn=size("transformer-dim-ffn"), vocab=size("dim-vocabs"))
+        if min(c.enc_layers, c.dec_layers, c.d_model, c.heads, c.d_ffn, c.vocab) <= 0 or c.d_model % c.heads:
             raise ModelFileError(file, "model.yml has inconsistent sizes")
         return c
 

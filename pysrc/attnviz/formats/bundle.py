@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import zlib
 from pathlib import Path
@@ -26,50 +27,76 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelFileError
+from . import json_text
+from .sizes import nbytes
 
 FORMAT = "attnviz-bundle"
 MANIFEST = "manifest.json"
 LICENCE = "LICENSE.txt"
 PART_BYTES = 23 * 2**20  # under 25 MB
 ALIGN = 64
+HASH_BLOCK = 2**20  # bytes hashed at a time when checking a file on disk
 
 
 class Bundle:
     """An exported model folder. In the browser, the worker has written the manifest, the base
-    files and the row chunks a request needs into the folder before Python reads them."""
+    files and the row chunks a request needs into the folder before Python reads them. The
+    manifest is checked whole when opened; each file is checked against its size and sha256 the
+    first time it is read, so a damaged or partial file is refused by name, never half-used."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         manifest_path = os.path.join(path, MANIFEST)
         try:
-            with open(manifest_path, encoding="utf-8") as f:
-                self.manifest = json.load(f)
+            with open(manifest_path, "rb") as f:
+                self.manifest = json_text.loads(f.read())
         except (OSError, ValueError) as exc:
-            raise ModelFileError(MANIFEST, f"cannot be read ({exc})") from None
-        if not isinstance(self.manifest, dict) or self.manifest.get("format") != FORMAT:
-            raise ModelFileError(MANIFEST, "is not an attnviz model bundle")
+            raise ModelFileError(MANIFEST, f"cannot be read ({type(exc).__name__}: {str(exc)[:120]})") from None
+        self._entries = check_manifest(self.manifest)  # file name -> its {file, bytes, sha256}
         self.config: dict = self.manifest["config"]
         self._blobs: dict[str, bytes] = {}
         self._chunks: dict[tuple[str, int], np.ndarray] = {}
+        self._verified: set[str] = set()
+
+    def _verify(self, name: str, data: bytes | None = None) -> None:
+        """Refuse a file whose size or sha256 is not the manifest's (data: its bytes, if read;
+        else the file is hashed from disk a block at a time)."""
+        if name in self._verified:
+            return
+        entry = self._entries[name]
+        digest, size = hashlib.sha256(), 0
+        try:
+            if data is not None:
+                digest.update(data)
+                size = len(data)
+            else:
+                with open(os.path.join(self.path, name), "rb") as f:
+                    while block := f.read(HASH_BLOCK):
+                        digest.update(block)
+                        size += len(block)
+        except OSError:
+            raise ModelFileError(name, "has not been loaded") from None
+        if size != entry["bytes"]:
+            raise ModelFileError(name, f"is {size:,} bytes, the manifest says {entry['bytes']:,}: a partial or "
+                                       "damaged download")
+        if digest.hexdigest() != entry["sha256"]:
+            raise ModelFileError(name, "does not match its sha256 in the manifest: a damaged download")
+        self._verified.add(name)
 
     def file_path(self, key: str) -> str:
-        """The local path of a whole file by its key (e.g. "vocab"). A file stored compressed
-        (zlib) is expanded once, beside it, into the bytes it was made from."""
+        """The local path of a whole file by its key (e.g. "vocab"), checked. A file stored
+        compressed (zlib) is expanded once, beside it, into the bytes it was made from."""
+        if key not in self.manifest["files"]:
+            raise ModelFileError(MANIFEST, f"lists no file {key!r}")
         entry = self.manifest["files"][key]
         path = os.path.join(self.path, entry["file"])
         if not entry.get("zlib"):
+            self._verify(entry["file"])
             return path
-        raw = path + ".raw"
-        if not os.path.exists(raw):
-            try:
-                with open(path, "rb") as f:
-                    data = zlib.decompress(f.read())
-            except OSError:
-                raise ModelFileError(entry["file"], "has not been loaded") from None
-            except zlib.error as exc:
-                raise ModelFileError(entry["file"], f"cannot be expanded ({exc})") from None
-            if len(data) != entry["raw_bytes"]:
-                raise ModelFileError(entry["file"], f"expands to {len(data)} bytes, not {entry['raw_bytes']}")
+        raw = path + ".raw"  # expanded by an earlier load: kept if whole (its name holds the hash)
+        if not os.path.exists(raw) or os.path.getsize(raw) != entry["raw_bytes"]:
+            data = _expand(self._read(entry["file"]), entry)
+            self._blobs.pop(entry["file"], None)
             with open(raw, "wb") as f:
                 f.write(data)
         return raw
@@ -78,35 +105,49 @@ class Bundle:
         if name not in self._blobs:
             try:
                 with open(os.path.join(self.path, name), "rb") as f:
-                    self._blobs[name] = f.read()
+                    data = f.read()
             except OSError:
                 raise ModelFileError(name, "has not been loaded") from None
+            self._verify(name, data)
+            self._blobs[name] = data
         return self._blobs[name]
 
     def tensor_bytes(self, name: str) -> memoryview:
+        if name not in self.manifest["tensors"]:
+            raise ModelFileError(MANIFEST, f"lists no tensor {name!r}")
         t = self.manifest["tensors"][name]
         blob = self._read(t["file"])
-        if t["offset"] + t["nbytes"] > len(blob):
-            raise ModelFileError(t["file"], f"is too short for the tensor {name}")
         return memoryview(blob)[t["offset"]:t["offset"] + t["nbytes"]]
 
     def tensor(self, name: str) -> np.ndarray:
         """A tensor stored with a numpy dtype, as float32."""
+        data = self.tensor_bytes(name)
         t = self.manifest["tensors"][name]
-        return np.frombuffer(self.tensor_bytes(name), dtype=np.dtype(t["dtype"])).reshape(t["shape"]).astype(np.float32)
+        if t["dtype"].startswith("gguf:"):
+            raise ModelFileError(MANIFEST, f"tensor {name!r} is stored as {t['dtype']}, not as numbers")
+        return np.frombuffer(data, dtype=np.dtype(t["dtype"])).reshape(t["shape"]).astype(np.float32)
 
     def base_files(self) -> list[dict]:
         """Files every request needs: all whole files (the row chunks come per request)."""
         return list(self.manifest["files"].values())
 
+    def _table(self, table: str, ids) -> dict:
+        if table not in self.manifest["rows"]:
+            raise ModelFileError(MANIFEST, f"lists no row table {table!r}")
+        t = self.manifest["rows"][table]
+        bad = [int(i) for i in ids if not 0 <= int(i) < t["rows"]]
+        if bad:  # a vocabulary longer than its embedding table: the two files do not belong together
+            raise ModelFileError(MANIFEST, f"row table {table!r} has {t['rows']} rows, not row {bad[0]}")
+        return t
+
     def chunk_files(self, table: str, ids) -> list[dict]:
         """The chunk entries holding the rows of these ids."""
-        t = self.manifest["rows"][table]
+        t = self._table(table, ids)
         return [t["chunks"][c] for c in sorted({int(i) // t["rows_per_chunk"] for i in ids})]
 
     def rows(self, table: str, ids) -> np.ndarray:
         """(n, cols) float32 rows of a row table."""
-        t = self.manifest["rows"][table]
+        t = self._table(table, ids)
         per = t["rows_per_chunk"]
         out = np.empty((len(ids), t["cols"]), dtype=np.float32)
         for n, i in enumerate(ids):
@@ -118,6 +159,111 @@ class Bundle:
                 self._blobs.pop(entry["file"], None)  # the array keeps the bytes
             out[n] = self._chunks[table, c][int(i) % per]
         return out
+
+
+def _expand(data: bytes, entry: dict) -> bytes:
+    """A zlib file's content, never more than the manifest's raw_bytes (a damaged or hostile stream
+    cannot expand into more memory than the file it claims to be)."""
+    z = zlib.decompressobj()
+    try:
+        out = z.decompress(data, entry["raw_bytes"] + 1)
+    except zlib.error as exc:
+        raise ModelFileError(entry["file"], f"cannot be expanded ({exc})") from None
+    if len(out) != entry["raw_bytes"] or not z.eof:
+        raise ModelFileError(entry["file"], f"does not expand to the {entry['raw_bytes']:,} bytes the manifest says")
+    return out
+
+
+# --- the manifest, checked whole before any file is read -----------------------------------------
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,199}")  # a plain file name: no folders, no "..", no dotfiles
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _fail(message: str) -> ModelFileError:
+    return ModelFileError(MANIFEST, message)
+
+
+def _count(value: object, what: str, low: int = 0) -> int:
+    if type(value) is not int or value < low:
+        raise _fail(f"{what} is {value!r}, not a whole number of at least {low}")
+    return value
+
+
+def _obj(value: object, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise _fail(f"{what} is not an object")
+    return value
+
+
+def _file_entry(entry: object, what: str) -> dict:
+    entry = _obj(entry, what)
+    name = entry.get("file")
+    if not isinstance(name, str) or not SAFE_NAME.fullmatch(name) or ".." in name:
+        raise _fail(f"{what} names the file {name!r}, which is not a plain file name")
+    _count(entry.get("bytes"), f"the size of {name}")
+    if not isinstance(entry.get("sha256"), str) or not SHA256.fullmatch(entry["sha256"]):
+        raise _fail(f"the sha256 of {name} is not 64 lower-case hex digits")
+    if entry.get("zlib"):
+        _count(entry.get("raw_bytes"), f"the expanded size of {name}")
+    return entry
+
+
+def _numeric_dtype(value: object, what: str) -> np.dtype:
+    """A little-endian numeric numpy dtype, spelt as numpy spells it ("<f2", "|i1")."""
+    try:
+        dtype = np.dtype(value) if isinstance(value, str) else None
+    except (TypeError, ValueError):
+        dtype = None
+    if dtype is None or dtype.kind not in "fiu" or dtype.str != value or dtype.str[0] not in "<|":
+        raise _fail(f"{what} has dtype {value!r}, not a little-endian number type")
+    return dtype
+
+
+def check_manifest(manifest: object) -> dict[str, dict]:
+    """Every field of a manifest the reader uses, checked: types, sizes, and tensors and row chunks
+    that fit in their files. Returns every file's entry by file name."""
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise _fail("is not an attnviz model bundle")
+    _obj(manifest.get("config"), "config")
+    entries: dict[str, dict] = {}
+    for key, entry in _obj(manifest.get("files"), "files").items():
+        entry = _file_entry(entry, f"file {key!r}")
+        entries[entry["file"]] = entry
+    for name, t in _obj(manifest.get("tensors"), "tensors").items():
+        t = _obj(t, f"tensor {name!r}")
+        part = entries.get(t.get("file")) if isinstance(t.get("file"), str) else None
+        if part is None or part.get("zlib"):
+            raise _fail(f"tensor {name!r} is in {t.get('file')!r}, which is not one of its (uncompressed) files")
+        offset, size = _count(t.get("offset"), f"the offset of {name!r}"), _count(t.get("nbytes"), f"the size of {name!r}")
+        if offset + size > part["bytes"]:
+            raise _fail(f"tensor {name!r} ends at byte {offset + size:,}, past the end of {part['file']}")
+        shape = t.get("shape")
+        if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
+            raise _fail(f"tensor {name!r} has shape {shape!r}, not a list of sizes")
+        if not isinstance(t.get("dtype"), str):
+            raise _fail(f"tensor {name!r} has no dtype")
+        if not t["dtype"].startswith("gguf:"):
+            itemsize = _numeric_dtype(t["dtype"], f"tensor {name!r}").itemsize
+            if nbytes(shape, itemsize, part["bytes"]) != size:
+                raise _fail(f"tensor {name!r} of shape {shape} does not fill its {size:,} bytes")
+    for name, t in _obj(manifest.get("rows"), "rows").items():
+        t = _obj(t, f"row table {name!r}")
+        rows, cols = _count(t.get("rows"), f"the rows of {name!r}"), _count(t.get("cols"), f"the columns of {name!r}", 1)
+        per = _count(t.get("rows_per_chunk"), f"the rows per chunk of {name!r}", 1)
+        itemsize = _numeric_dtype(t.get("dtype"), f"row table {name!r}").itemsize
+        chunks = t.get("chunks")
+        if not isinstance(chunks, list) or len(chunks) != -(-rows // per):
+            raise _fail(f"row table {name!r} of {rows:,} rows in chunks of {per} does not list "
+                        f"{-(-rows // per):,} chunks")
+        for c, chunk in enumerate(chunks):
+            chunk = _file_entry(chunk, f"chunk {c} of {name!r}")
+            expected = min(per, rows - c * per) * cols * itemsize
+            if chunk["bytes"] != expected or chunk.get("zlib"):
+                raise _fail(f"chunk {chunk['file']} is listed as {chunk['bytes']:,} bytes; {min(per, rows - c * per)} "
+                            f"rows of {cols} take {expected:,}")
+            entries[chunk["file"]] = chunk
+    return entries
 
 
 def is_bundle(path: str) -> bool:

@@ -23,6 +23,10 @@ from ..errors import ModelFileError
 MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
 MAX_DIMS = 4
+# Metadata arrays become Python lists (about 36 bytes an item, against 1 to 8 in the file); real
+# files hold well under a million items (vocabulary, scores, types, merges), so this many in all
+# bounds the memory a damaged or hostile file can make us spend on them.
+MAX_ARRAY_ITEMS = 1 << 22
 
 # ggml tensor types we read: name, values per block, bytes per block
 F32, F16, Q4_0, Q4_1, Q8_0 = 0, 1, 2, 3, 8
@@ -117,6 +121,7 @@ def dequantize(buf, ggml_type: int, n: int) -> np.ndarray:
 class _Reader:
     def __init__(self, data: memoryview, file: str) -> None:
         self.data, self.file, self.pos = data, file, 0
+        self.array_items = 0  # metadata array items read so far (MAX_ARRAY_ITEMS in all)
 
     def fail(self, message: str) -> ModelFileError:
         return ModelFileError(self.file, message)
@@ -151,17 +156,17 @@ class _Reader:
             raise self.fail(f"{what} nests arrays too deeply")
         etype = self.scalar("I", what + " item type")
         count = self.scalar("Q", what + " count")
-        if etype in NUMPY_SCALARS:  # numbers: one read, checked against what is left
-            size = np.dtype(NUMPY_SCALARS[etype]).itemsize
-            if count > (len(self.data) - self.pos) // size:
-                raise self.fail(f"{what} claims {count} items, more than the file holds")
-            return np.frombuffer(self.take(count * size, what), dtype=NUMPY_SCALARS[etype]).tolist()
-        if etype == BOOL:
-            if count > len(self.data) - self.pos:
-                raise self.fail(f"{what} claims {count} items, more than the file holds")
-            return [b != 0 for b in self.take(count, what)]
-        if count > (len(self.data) - self.pos) // 8:  # every string or array item takes >= 8 bytes
+        # the fewest bytes an item can take: a number its size, a string or an array 8 or more
+        smallest = np.dtype(NUMPY_SCALARS[etype]).itemsize if etype in NUMPY_SCALARS else 1 if etype == BOOL else 8
+        if count > (len(self.data) - self.pos) // smallest:
             raise self.fail(f"{what} claims {count} items, more than the file holds")
+        self.array_items += count
+        if self.array_items > MAX_ARRAY_ITEMS:
+            raise self.fail(f"{what}: the metadata arrays hold more than {MAX_ARRAY_ITEMS:,} items in all")
+        if etype in NUMPY_SCALARS:  # numbers: one read
+            return np.frombuffer(self.take(count * smallest, what), dtype=NUMPY_SCALARS[etype]).tolist()
+        if etype == BOOL:
+            return [b != 0 for b in self.take(count, what)]
         if etype == STRING:
             return [self.string(what) for _ in range(count)]
         return [self.value(etype, what, depth + 1) for _ in range(count)]
@@ -177,11 +182,11 @@ def read(source: str | os.PathLike | bytes | bytearray | memoryview, name: str |
                 buf = bytearray(os.fstat(f.fileno()).st_size)
                 if f.readinto(buf) != len(buf):
                     raise OSError("the file changed size while being read")
-                data = memoryview(buf)
+                data = memoryview(buf).toreadonly()
         except OSError as e:
             raise ModelFileError(file, f"cannot be read ({e.strerror or e})") from None
-    else:
-        file, data = name or "model.gguf", memoryview(bytes(source) if not isinstance(source, bytes) else source)
+    else:  # the caller's buffer itself (a 100 MB model is not copied), read-only from here on
+        file, data = name or "model.gguf", memoryview(source).cast("B").toreadonly()
     r = _Reader(data, file)
     if len(data) < 24 or bytes(data[:4]) != MAGIC:
         raise r.fail("is not a GGUF file (no 'GGUF' magic at the start)")
@@ -198,6 +203,8 @@ def read(source: str | os.PathLike | bytes | bytearray | memoryview, name: str |
     metadata: dict = {}
     for _ in range(n_kv):
         key = r.string("metadata key")
+        if key in metadata:
+            raise r.fail(f"metadata {key!r} appears twice")
         metadata[key] = r.value(r.scalar("I", f"type of {key!r}"), f"metadata {key!r}")
     alignment = metadata.get("general.alignment", DEFAULT_ALIGNMENT)
     if not isinstance(alignment, int) or isinstance(alignment, bool) or alignment <= 0 or alignment & (alignment - 1):
@@ -231,9 +238,11 @@ def read(source: str | os.PathLike | bytes | bytearray | memoryview, name: str |
             raise r.fail(f"tensor {tname!r}: rows of {ne[0]} values are not whole {TYPES[ttype][0]} blocks of {per_block}")
         nbytes = count // per_block * block_bytes
         start = data_start + offset
-        if offset % alignment or start + nbytes > len(data):
-            raise r.fail(f"tensor {tname!r} at offset {offset} ({nbytes} bytes) is misaligned or runs past "
-                         f"the end of the file ({len(data)} bytes)")
+        if offset % alignment:
+            raise r.fail(f"tensor {tname!r} at offset {offset} is misaligned (alignment {alignment})")
+        if start + nbytes > len(data):
+            raise r.fail(f"is truncated or damaged: tensor {tname!r} ({nbytes:,} bytes at byte {start:,}) runs past "
+                         f"the end of the file ({len(data):,} bytes)")
         if tname in tensors:
             raise r.fail(f"tensor {tname!r} appears twice")
         tensors[tname] = TensorInfo(tname, tuple(reversed(ne)), ttype, start, nbytes)

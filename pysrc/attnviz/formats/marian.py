@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ModelFileError
+from .sizes import nbytes
 
 VERSION = 1
 ALIGN = 256
@@ -77,7 +78,7 @@ def parse(data: bytes, file: str = "model.bin") -> dict[str, Item]:
     if n == 0 or n > MAX_ITEMS:
         raise ModelFileError(file, f"implausible number of items ({n})")
     pos = 16
-    need(pos, 32 * n, "the item headers")
+    need(pos, 32 * n, "the table of item headers")
     headers = [struct.unpack_from("<4Q", data, pos + 32 * i) for i in range(n)]
     pos += 32 * n
     names = []
@@ -119,16 +120,16 @@ def parse(data: bytes, file: str = "model.bin") -> dict[str, Item]:
 
 
 def _check_size(item: Item, file: str) -> None:
-    count = item.count
     if item.type == INTGEMM8:
-        needed = count + 4
+        values = nbytes(item.shape, 1, len(item.data))
+        needed = None if values is None else values + 4  # the int8 values, then the float32 multiplier
     elif item.type in _PLAIN:
-        needed = count * np.dtype(_PLAIN[item.type]).itemsize
+        needed = nbytes(item.shape, np.dtype(_PLAIN[item.type]).itemsize, len(item.data))
     else:
         return  # an unknown type is only an error if someone asks for its values
-    if needed > len(item.data):
-        raise ModelFileError(file, f"item {item.name!r}: shape {item.shape} needs {needed} bytes, "
-                                   f"its block has {len(item.data)}")
+    if needed is None or needed > len(item.data):
+        raise ModelFileError(file, f"item {item.name!r}: shape {item.shape} needs "
+                                   f"{'more' if needed is None else needed} bytes, its block has {len(item.data)}")
 
 
 def values(item: Item, file: str = "model.bin") -> np.ndarray:

@@ -10,6 +10,8 @@
 - on every page: name Material's search dialog, which its template leaves unnamed;
 - on every page: fill the Content-Security-Policy (the theme's, e.g. overrides/main.html, or the
   plugin's own at the top of <head>) with the hashes of the page's inline scripts and styles;
+- after the build: write the build's snapshot key (a hash of the runtime, the attnviz wheel and
+  snapshot.js) into js/snapshot.js, so a new build never restores an old memory snapshot;
 - after the build: write the service worker (site_js/sw.js) to the site root with the build's
   version and precache list, for offline revisits (not under `mkdocs serve`, where a cache would
   hide the edits live reload is for).
@@ -63,6 +65,16 @@ def service_worker_build(site: Path) -> dict:
     return {"version": version, "precache": precache, "lazy": lazy}
 
 
+def snapshot_build_hash(runtime_dir: Path) -> str:
+    """What a memory snapshot depends on: every runtime file (Pyodide, the standard library, the
+    lock file, numpy's and attnviz's wheels) and the code that takes and restores it."""
+    digest = hashlib.sha256()
+    for path in [*sorted(p for p in runtime_dir.iterdir() if p.is_file() and p.name != ".stamp"),
+                 web_dir() / "snapshot.js"]:
+        digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:32]
+
+
 def write_service_worker(site: Path) -> str:
     """Write site/sw.js (at the root, so its scope is the whole site); returns the build version."""
     build = service_worker_build(site)
@@ -86,6 +98,8 @@ def copy_runtime(site: Path, served: Path, models: Path, index: Path, boot_bytes
     # The progress bar's scale: what the worker downloads on a cold start.
     status = site / "js" / "status.js"
     status.write_text(status.read_text().replace("__RUNTIME_BYTES__", str(boot_bytes), 1))
+    snapshot = site / "js" / "snapshot.js"
+    snapshot.write_text(snapshot.read_text().replace("__SNAPSHOT_BUILD__", snapshot_build_hash(served), 1))
     if katex is not None:
         copy_tree(katex, site / "vendor" / "katex", skip=("contrib", "*.mjs", "katex.js", "katex.css", "README.md"))
 

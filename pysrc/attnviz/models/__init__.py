@@ -57,6 +57,21 @@ class ModelInfo:
         return asdict(self)
 
 
+# Numeric options whose upper bound a reader can run into (request.FIELDS holds the bounds).
+LIMITED_OPTIONS = ("generate", "heads", "pad_to")
+
+
+def limits(info: ModelInfo) -> dict[str, int]:
+    """What one request may ask of a model, for the model index (pages show the limits before a
+    reader runs into them) and the model page: characters of each text, the model's own tokens
+    (max_tokens), and the upper bound of each limited option the model takes."""
+    from ..request import FIELDS  # request imports this module: looked up when asked
+    from ..tokenizers.words import MAX_CHARS
+    out = {"characters": MAX_CHARS, "tokens": info.max_tokens}
+    out.update({option: FIELDS[option][2][1] for option in LIMITED_OPTIONS if option in info.options})
+    return out
+
+
 BROWSER_ROOT = "/models"  # where the worker writes each bundle, in Pyodide's file system
 
 
@@ -120,5 +135,8 @@ def tokenize(name: str, weights: Any, req: dict) -> dict[str, list[dict]]:
     if key not in _token_cache:
         if len(_token_cache) >= TOKEN_CACHE_SIZE:
             _token_cache.pop(next(iter(_token_cache)))
-        _token_cache[key] = module(name).tokenize(weights, req)
+        try:
+            _token_cache[key] = module(name).tokenize(weights, req)
+        except ModelFileError as exc:  # damage found only by a text that reaches it (a normaliser rule)
+            raise unreadable(name, exc) from exc
     return _token_cache[key]

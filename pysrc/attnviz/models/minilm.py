@@ -4,14 +4,13 @@ browser bundle (tools/export_models.py), where the word-embedding table is split
 so a sentence downloads only the rows of its word pieces."""
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 
 from ..architectures.bert import Config, forward as bert_forward
 from ..errors import ModelFileError
-from ..formats import safetensors
+from ..formats import json_text, safetensors
 from ..formats.bundle import Bundle, is_bundle
 from ..tokenizers.wordpiece import WordPiece
 from ..views import hide_special, merge_subwords
@@ -68,9 +67,13 @@ def load(source: str | None = None) -> Weights:
         raise ModelFileError(path, "holds no MiniLM weights: expected manifest.json or model.safetensors")
     tensors = {k.removeprefix("bert."): v.astype(np.float32) for k, v in safetensors.read(model_file).items()
                if v.dtype.kind == "f"}
-    with open(os.path.join(path, "config.json")) as f:
-        c = json.load(f)
-    config = Config(c["num_hidden_layers"], c["num_attention_heads"], c["hidden_size"], c["max_position_embeddings"])
+    try:
+        with open(os.path.join(path, "config.json"), "rb") as f:
+            c = json_text.loads(f.read())
+        config = Config(*(int(c[k]) for k in ("num_hidden_layers", "num_attention_heads", "hidden_size",
+                                               "max_position_embeddings")))
+    except (OSError, ValueError, TypeError, KeyError) as e:
+        raise ModelFileError("config.json", f"cannot be read ({type(e).__name__}: {e})") from None
     return Weights(tensors, WordPiece.from_file(os.path.join(path, "vocab.txt")), config,
                    lambda ids: tensors[WORD_TABLE][ids])
 

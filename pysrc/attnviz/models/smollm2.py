@@ -57,13 +57,17 @@ def read_gguf(source: str | None) -> gguf.GGUF:
         source = browser_dir(INFO) if is_bundle(browser_dir(INFO)) else package_file()
     if os.path.isdir(source) and is_bundle(source):
         bundle = Bundle(source)
-        parts = bytearray()
-        for key in bundle.config["parts"]:
-            with open(bundle.file_path(key), "rb") as f:
-                parts += f.read()
+        paths = [bundle.file_path(key) for key in bundle.config["parts"]]  # each checked against the manifest
+        parts = bytearray(sum(os.path.getsize(p) for p in paths))  # one buffer of the file's size: no copies
+        at = 0
+        for path in paths:
+            with open(path, "rb") as f:
+                while n := f.readinto(memoryview(parts)[at:]):
+                    at += n
         return gguf.read(parts, bundle.config["file"])
     if not os.path.isfile(source):
-        raise ModelFileError(os.path.basename(source) or source, "is not a GGUF file or a model folder")
+        raise ModelFileError(os.path.basename(source) or source, "is not a GGUF file or a model folder"
+                             if os.path.exists(source) else "does not exist")
     return gguf.read(source)
 
 
@@ -72,7 +76,7 @@ def load(source: str | None = None) -> SimpleNamespace:
     config = llama.Config.from_gguf(g)
     tokenizer = BPE.from_gguf(g)
     return SimpleNamespace(config=config, weights=llama.load(g, config), tokenizer=tokenizer,
-                           file=g.file, eos={i for i in (g.metadata.get("tokenizer.ggml.eos_token_id"),) if i is not None})
+                           file=g.file, eos={i for i in (g.metadata.get("tokenizer.ggml.eos_token_id"),) if type(i) is int})
 
 
 def tokenize(model: SimpleNamespace, req: dict) -> dict[str, list[dict]]:

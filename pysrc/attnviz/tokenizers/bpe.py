@@ -87,8 +87,10 @@ class BPE:
         for key in ("tokenizer.ggml.tokens", "tokenizer.ggml.merges"):
             if not isinstance(meta.get(key), list) or not all(isinstance(s, str) for s in meta[key]):
                 raise ModelFileError(g.file, f"has no list of strings {key}")
-        return cls(meta["tokenizer.ggml.tokens"], meta["tokenizer.ggml.merges"],
-                   meta.get("tokenizer.ggml.token_type"), g.file)
+        types = meta.get("tokenizer.ggml.token_type")
+        if types is not None and (not isinstance(types, list) or not all(type(t) is int for t in types)):
+            raise ModelFileError(g.file, "tokenizer.ggml.token_type is not a list of numbers")
+        return cls(meta["tokenizer.ggml.tokens"], meta["tokenizer.ggml.merges"], types, g.file)
 
     def _word_ids(self, word: str) -> tuple[tuple[int, int], ...]:
         """(id, number of bytes) of each token of one pre-token (memoised: words repeat)."""

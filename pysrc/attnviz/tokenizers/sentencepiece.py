@@ -9,6 +9,7 @@ Marian appends </s> to the source: `encode(text, eos=True)`.
 """
 from __future__ import annotations
 
+import re
 import struct
 from array import array
 from dataclasses import dataclass
@@ -18,7 +19,9 @@ from ..errors import ModelFileError
 SPACE = "\u2581"  # ▁ stands for a space inside pieces
 UNK_PENALTY = 10.0  # unknown characters score this much below the worst piece
 UNK_SURFACE = " \u2047 "  # what an unknown piece decodes to
+MAX_PIECES = 1 << 20  # real vocabularies hold up to a few hundred thousand; a damaged count stops here
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
+BYTE_PIECE = re.compile(r"<0x[0-9A-F]{2}>")  # how SentencePiece names byte b: <0x%02X>
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ class CharsMap:
     NUL-terminated replacement strings."""
 
     def __init__(self, blob: bytes, file: str) -> None:
+        self.file = file
+        self._replacements: dict[int, bytes] = {}
         if len(blob) < 4:
             raise ModelFileError(file, "damaged normaliser (precompiled_charsmap too short)")
         (size,) = struct.unpack_from("<I", blob, 0)
@@ -113,12 +118,23 @@ class CharsMap:
                 break
             node ^= (unit >> 10) << ((unit & (1 << 9)) >> 6)
             if (unit >> 8) & 1 and node < n:  # has a leaf: a rule ends here
-                value = units[node] & 0x7FFFFFFF
-                if value >= len(self.strings):
-                    raise ValueError("charsmap value out of range")
-                end = self.strings.find(b"\0", value)
-                best = (i + 1 - pos, self.strings[value:end if end >= 0 else len(self.strings)])
+                best = (i + 1 - pos, self._replacement(units[node] & 0x7FFFFFFF))
         return best
+
+    def _replacement(self, value: int) -> bytes:
+        """The NUL-terminated replacement at offset value, checked when first used (the trie's leaves
+        cannot be listed without walking it): a damaged one is a ModelFileError, not a crash later."""
+        if value not in self._replacements:
+            if value >= len(self.strings):
+                raise ModelFileError(self.file, "damaged normaliser (a rule points past its strings)")
+            end = self.strings.find(b"\0", value)
+            out = self.strings[value:end if end >= 0 else len(self.strings)]
+            try:
+                out.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ModelFileError(self.file, "damaged normaliser (a replacement is not UTF-8)") from None
+            self._replacements[value] = out
+        return self._replacements[value]
 
 
 def _utf8_len(text: bytes, pos: int) -> int:
@@ -174,6 +190,8 @@ class SentencePiece:
                 self.pieces.append(piece)
                 self.scores.append(score)
                 self.types.append(type_)
+                if len(self.pieces) > MAX_PIECES:
+                    raise ValueError(f"more than {MAX_PIECES:,} pieces")
             elif number == 2 and wire == 2:  # TrainerSpec
                 for n, w, v in fields(data, *value):
                     if n == 3 and w == 0:
@@ -204,11 +222,20 @@ class SentencePiece:
         self.vocab = {p: i for i, p in enumerate(self.pieces) if self.types[i] in (NORMAL, USER_DEFINED)}
         normal = [s for s, t in zip(self.scores, self.types) if t == NORMAL] or [0.0]
         self.min_score, self.max_score = min(normal), max(normal)
-        self.max_len = max((len(p) for p in self.vocab), default=1)
-        self.user_defined = sorted((p for i, p in enumerate(self.pieces) if self.types[i] == USER_DEFINED),
+        # the lengths pieces have: Viterbi tries only these (one very long piece in a damaged or
+        # hostile file must not make every position try every length up to it)
+        self.lengths = sorted({len(p) for p in self.vocab if p})
+        # (an empty one would match everywhere and consume nothing: normalising would never end)
+        self.user_defined = sorted((p for i, p in enumerate(self.pieces) if self.types[i] == USER_DEFINED and p),
                                    key=len, reverse=True)
-        self.bytes = {int(p[3:5], 16): i for i, p in enumerate(self.pieces)
-                      if self.types[i] == BYTE and len(p) == 6 and p.startswith("<0x")}
+        self.bytes = {}
+        for i, p in enumerate(self.pieces):
+            if self.types[i] == BYTE:
+                if not BYTE_PIECE.fullmatch(p):
+                    raise ValueError(f"byte piece {i} is {p[:20]!r}, not <0xHH>")
+                self.bytes[int(p[3:5], 16)] = i
+        if self.byte_fallback and len(self.bytes) != 256:
+            raise ValueError(f"byte fallback needs the 256 byte pieces, the model has {len(self.bytes)}")
         self.eos_id = self.ids.get("</s>", -1)
 
     def __len__(self) -> int:
@@ -294,7 +321,9 @@ class SentencePiece:
                 continue
             here = best[i][0]
             single = False
-            for length in range(1, min(self.max_len, n - i) + 1):
+            for length in self.lengths:
+                if length > n - i:
+                    break
                 pid = self.vocab.get(s[i:i + length])
                 if pid is None:
                     continue
@@ -331,7 +360,7 @@ class SentencePiece:
         for start, end, pid in self._viterbi(normalized):
             surface = normalized[start:end]
             a, b = origin[start][0], origin[end - 1][1]
-            if pid == self.unk_id and self.byte_fallback and self.bytes:
+            if pid == self.unk_id and self.byte_fallback:
                 for byte in surface.encode("utf-8"):  # unknown characters become their UTF-8 bytes
                     bid = self.bytes[byte]
                     out.append(Piece(bid, self.pieces[bid], self.pieces[bid], a, b, False))

@@ -3,10 +3,11 @@ accents, split punctuation), then greedy longest-match WordPiece with "##" conti
 token keeps its span in the original text, so the page can show what was typed."""
 from __future__ import annotations
 
+import os
 import unicodedata
 from dataclasses import dataclass
 
-from ..errors import RequestError
+from ..errors import ModelFileError, RequestError
 from .scripts import is_cjk_ideograph
 
 MAX_TOKENS = 512  # MiniLM's position table: [CLS] + 510 pieces + [SEP]
@@ -79,14 +80,21 @@ def basic_words(text: str) -> list[tuple[str, int, int]]:
 class WordPiece:
     """Greedy longest-match-first WordPiece over a BERT vocabulary (one entry per line)."""
 
-    def __init__(self, vocab: list[str]) -> None:
+    def __init__(self, vocab: list[str], file: str = "vocab.txt") -> None:
         self.vocab = {token: i for i, token in enumerate(vocab)}
         self.tokens = vocab
+        missing = [t for t in (CLS, SEP, UNK) if t not in self.vocab]
+        if missing:
+            raise ModelFileError(file, f"is not a WordPiece vocabulary: no {', '.join(missing)}")
 
     @classmethod
     def from_file(cls, path: str) -> "WordPiece":
-        with open(path, encoding="utf-8") as f:
-            return cls([line.rstrip("\n") for line in f])
+        file = os.path.basename(path)
+        try:
+            with open(path, encoding="utf-8") as f:
+                return cls([line.rstrip("\n") for line in f], file)
+        except (OSError, UnicodeDecodeError) as e:
+            raise ModelFileError(file, f"cannot be read ({getattr(e, 'strerror', None) or e})") from None
 
     def word_pieces(self, word: str) -> list[str] | None:
         """Pieces of one word, or None when it cannot be covered (it becomes [UNK])."""

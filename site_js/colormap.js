@@ -28,3 +28,21 @@ export function cssColor(t) {
   const i = Math.round(Math.min(1, Math.max(0, t)) * 255) * 3;
   return `rgb(${VIRIDIS[i]}, ${VIRIDIS[i + 1]}, ${VIRIDIS[i + 2]})`;
 }
+
+/** RdBu's stops (ColorBrewer, colour-blind safe), blue for negative through white to red for
+ * positive: for signed values such as the change an ablation makes. */
+const DIVERGING_STOPS = [[33, 102, 172], [103, 169, 207], [209, 229, 240], [247, 247, 247], [253, 219, 199], [239, 138, 98], [178, 24, 43]];
+
+/** @type {Uint8ClampedArray} (256 * 3) RGB bytes: index 0 is -max, 128 about 0, 255 +max */
+export const DIVERGING = new Uint8ClampedArray(256 * 3);
+for (let i = 0; i < 256; i++) {
+  const x = (i / 255) * (DIVERGING_STOPS.length - 1);
+  const j = Math.min(DIVERGING_STOPS.length - 2, Math.floor(x)), f = x - j;
+  for (let ch = 0; ch < 3; ch++) DIVERGING[i * 3 + ch] = Math.round(DIVERGING_STOPS[j][ch] * (1 - f) + DIVERGING_STOPS[j + 1][ch] * f);
+}
+
+/** @param {number} t in [-1, 1] @returns {string} css colour of the diverging map */
+export function divergingColor(t) {
+  const i = Math.round((Math.min(1, Math.max(-1, t)) + 1) * 127.5) * 3;
+  return `rgb(${DIVERGING[i]}, ${DIVERGING[i + 1]}, ${DIVERGING[i + 2]})`;
+}

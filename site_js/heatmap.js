@@ -5,7 +5,7 @@
  * text is never interpreted as HTML. Hover and keyboard focus draw on an overlay canvas and never
  * touch the cells or Python.
  */
-import { VIRIDIS, cssColor } from "./colormap.js";
+import { DIVERGING, VIRIDIS, cssColor, divergingColor } from "./colormap.js";
 
 const LABEL_FONT = "12px system-ui, sans-serif";
 const MAX_LABEL_CHARS = 12;
@@ -24,12 +24,15 @@ function shortLabel(s) {
  * @property {string[]} rowLabels
  * @property {string[]} colLabels
  * @property {boolean} [rowScale] colour each row by its own maximum
+ * @property {number} [vmax] the top of the colour scale (default: the largest weight)
+ * @property {boolean} [signed] signed values (a difference): a diverging map from -max|w| to +max|w|
  */
 
 export class Heatmap {
   /**
    * @param {HTMLElement} host
-   * @param {{maxCell?: number, minCell?: number, label?: string, onSelect?: (row: number) => void}} [opts]
+   * @param {{maxCell?: number, minCell?: number, label?: string, onSelect?: (row: number) => void,
+   *   onCell?: (row: number, col: number) => void}} [opts] onCell: a cell clicked, or Enter on the cell in focus
    */
   constructor(host, opts = {}) {
     this.opts = { maxCell: 34, minCell: 2, label: "Attention heatmap", ...opts };
@@ -54,6 +57,8 @@ export class Heatmap {
     this.overlay.addEventListener("mousemove", (e) => this.onPointer(e));
     this.overlay.addEventListener("mouseleave", () => this.setHover(null));
     this.overlay.addEventListener("click", (e) => {
+      const cell = this.opts.onCell && this.cellAt(e);
+      if (cell) this.opts.onCell(cell.row, cell.col);
       const row = this.rowAt(e); // a cell or a row label: both select the row's query token
       if (row !== null && this.opts.onSelect) this.opts.onSelect(row);
     });
@@ -101,19 +106,22 @@ export class Heatmap {
     ctx.drawImage(this.cellImage(), g.left, g.top, d.cols * g.cell, d.rows * g.cell);
     if (g.showLabels) this.drawLabels(ctx, g);
     this.drawLegend();
+    // New data may be smaller than the cell under the pointer (another text, another model): drop it.
+    if (this.hover && (this.hover.row >= d.rows || this.hover.col >= d.cols)) this.hover = null;
     this.setHover(this.hover);
   }
 
   /** One pixel per cell, coloured through the LUT. @returns {HTMLCanvasElement} */
   cellImage() {
-    const { weights, rows, cols, rowScale } = this.data;
+    const { weights, rows, cols, rowScale, signed } = this.data;
+    if (signed) return this.signedImage();
     const off = document.createElement("canvas");
     off.width = cols;
     off.height = rows;
     const octx = off.getContext("2d");
     const img = octx.createImageData(cols, rows);
     const px = img.data;
-    const vmax = rowScale ? 0 : maxOf(weights) || 1;
+    const vmax = rowScale ? 0 : this.scaleMax();
     for (let r = 0; r < rows; r++) {
       const rowMax = rowScale ? maxOf(weights.subarray(r * cols, (r + 1) * cols)) || 1 : vmax;
       for (let c = 0; c < cols; c++) {
@@ -124,6 +132,28 @@ export class Heatmap {
         px[i * 4 + 2] = VIRIDIS[lut + 2];
         px[i * 4 + 3] = 255;
       }
+    }
+    octx.putImageData(img, 0, 0);
+    return off;
+  }
+
+  /** The weight drawn brightest: the data's vmax, else its largest weight. */
+  scaleMax() {
+    return this.data.vmax || maxOf(this.data.weights) || 1;
+  }
+
+  /** Signed cells through the diverging map, symmetric about 0. @returns {HTMLCanvasElement} */
+  signedImage() {
+    const { weights, rows, cols } = this.data;
+    const off = document.createElement("canvas");
+    off.width = cols;
+    off.height = rows;
+    const octx = off.getContext("2d");
+    const img = octx.createImageData(cols, rows);
+    const m = absMax(weights) || 1;
+    for (let i = 0; i < rows * cols; i++) {
+      const lut = Math.round((Math.min(1, Math.max(-1, weights[i] / m)) + 1) * 127.5) * 3;
+      img.data.set([DIVERGING[lut], DIVERGING[lut + 1], DIVERGING[lut + 2], 255], i * 4);
     }
     octx.putImageData(img, 0, 0);
     return off;
@@ -147,7 +177,7 @@ export class Heatmap {
   }
 
   drawLegend() {
-    const { weights, rowScale } = this.data;
+    const { weights, rowScale, signed } = this.data;
     const dpr = window.devicePixelRatio || 1;
     const w = 220, h = 34;
     this.legend.width = w * dpr;
@@ -156,19 +186,31 @@ export class Heatmap {
     this.legend.style.height = `${h}px`;
     const ctx = this.legend.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, w, h);
     for (let x = 0; x < w - 20; x++) {
-      ctx.fillStyle = cssColor(x / (w - 21));
+      ctx.fillStyle = signed ? divergingColor((2 * x) / (w - 21) - 1) : cssColor(x / (w - 21));
       ctx.fillRect(10 + x, 2, 1, 12);
     }
     ctx.font = LABEL_FONT;
     ctx.fillStyle = getComputedStyle(this.host).color;
     ctx.textBaseline = "top";
     ctx.textAlign = "left";
+    if (signed) {
+      const m = absMax(weights);
+      ctx.fillText(`−${m.toFixed(3)}`, 10, 18);
+      ctx.textAlign = "center";
+      ctx.fillText("0", w / 2, 18);
+      ctx.textAlign = "right";
+      ctx.fillText(`+${m.toFixed(3)}`, w - 10, 18);
+      this.legend.setAttribute("aria-label", `Colour scale: blue −${m.toFixed(3)}, white 0, red +${m.toFixed(3)}`);
+      this.legend.setAttribute("role", "img");
+      return;
+    }
     ctx.fillText("0", 10, 18);
     ctx.textAlign = "right";
-    ctx.fillText(rowScale ? "row max" : maxOf(weights).toFixed(3), w - 10, 18);
+    ctx.fillText(rowScale ? "row max" : this.scaleMax().toFixed(3), w - 10, 18);
     this.legend.setAttribute("aria-label", rowScale ? "Colour scale: 0 to each row's maximum"
-      : `Colour scale: 0 to ${maxOf(weights).toFixed(3)}`);
+      : `Colour scale: 0 to ${this.scaleMax().toFixed(3)}`);
     this.legend.setAttribute("role", "img");
   }
 
@@ -203,6 +245,7 @@ export class Heatmap {
 
   /** @param {KeyboardEvent} e */
   onKey(e) {
+    if (e.key === "Enter" && this.hover && this.opts.onCell) this.opts.onCell(this.hover.row, this.hover.col);
     if (e.key === "Enter" && this.hover && this.opts.onSelect) this.opts.onSelect(this.hover.row);
     if (!this.data) return;
     const next = moveCell(this.hover, e.key, this.data.rows, this.data.cols);
@@ -218,6 +261,7 @@ export class Heatmap {
     const w = weights[row * cols + col];
     let rank = 1;
     for (let c = 0; c < cols; c++) if (weights[row * cols + c] > w) rank++;
+    if (this.data.signed) return `${rowLabels[row]} → ${colLabels[col]}: ${w >= 0 ? "+" : ""}${w.toFixed(4)}`;
     return `${rowLabels[row]} → ${colLabels[col]}: ${w.toFixed(4)} (rank ${rank} of ${cols} in this row)`;
   }
 
@@ -271,6 +315,13 @@ export function moveCell(cursor, key, rows, cols) {
 export function maxOf(a) {
   let m = -Infinity;
   for (let i = 0; i < a.length; i++) if (a[i] > m) m = a[i];
+  return m;
+}
+
+/** The largest magnitude in an array. @param {Float32Array} a */
+export function absMax(a) {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
   return m;
 }
 

@@ -16,6 +16,7 @@ const WIDGETS = {
   "model-view": () => import("./widgets/model-view.js"),
   "head-view": () => import("./widgets/head-view.js"),
   explorer: () => import("./widgets/explorer.js"),
+  analysis: () => import("./widgets/analysis.js"),
 };
 
 /** @param {HTMLElement} host @param {string} message */

@@ -23,8 +23,12 @@ Prints a table of medians and p95 over several runs and writes it as JSON (build
                transfer; "metrics" is the metrics' share);
 - smollm2, marian-*  the causal LLM and the translators: first result cold and cached with the
                bytes each needed, the LLM's forward at 16-128 tokens and each generated token,
-               translating a 14-word sentence with every stack, the WebAssembly memory.
-
+               translating a 14-word sentence with every stack, the WebAssembly memory;
+- analyses     each analysis (rollout, flow, value_norm, ablate, neuron, qk_map) of every model of the
+               model index at 16, 64 and 128 tokens of input (up to the model's limit): the request's
+               wall time in the page with the text's forward pass already cached, and attnviz's own
+               analysis_ms; head roles once per model (they run on attnviz's probe, not the text, and
+               are cached after); an analysis a model refuses at a size is listed with the reason;
 - session      a long session in the Explorer, per model and across models: 300 mixed requests
                (texts of 4-120 words, heads and layers, bursts whose older requests are superseded,
                a cancelled download first), each answer checked to be the newest request's; the
@@ -36,7 +40,7 @@ Prints a table of medians and p95 over several runs and writes it as JSON (build
                and without taking the snapshot (the other one's snapshot.js refuses to take it),
                the slowest of the reader's requests while it is taken, and the snapshot's size.
 
-usage: python tools/bench.py [--runs N] [--out FILE] [--only models|snapshot|session]     (make bench)
+usage: python tools/bench.py [--runs N] [--out FILE] [--only models|snapshot|analyses|session]     (make bench)
 """
 from __future__ import annotations
 
@@ -385,8 +389,9 @@ RUN_JS = """async ([request, root]) => {
   const r = await getClient().run(request, "bench");
   if (!r.ok) throw new Error(r.error.message);
   const tokens = Object.values(r.tokens).reduce((n, side) => n + side.length, 0);
+  const stack = r.attention[r.request.stack];
   return {wall: performance.now() - t0, model: r.timings.model_ms, metrics: r.timings.metrics_ms, tokens,
-          memory: r.memory};
+          memory: r.memory, analysis: r.timings.analysis_ms ?? null, input_tokens: r.tokens[stack.key].length};
 }"""
 WORDS = "the quick brown fox jumps over a lazy dog while it rains on the old house".split()
 LLM_LENGTHS = (16, 32, 64, 128)
@@ -568,6 +573,69 @@ def bench_session(pw, server) -> dict:
     return out
 
 
+ANALYSES = ("roles", "rollout", "flow", "value_norm", "ablate", "neuron", "qk_map")
+ANALYSIS_LENGTHS = (16, 64, 128)
+# Per analysis, the fields that make it do its work (a masked token, the last query's key).
+ANALYSIS_FIELDS = {"ablate": lambda n: {"ablate_token": n // 2}, "neuron": lambda n: {"query": n - 1, "key": 0}}
+
+
+def text_of(page, server, model: dict, n: int) -> str | None:
+    """Words that make exactly n tokens of the model's input (specials included), or None: the most
+    words that make at most n tokens, then " ." until there are n (a word may be several tokens)."""
+    count = lambda text: page.evaluate(RUN_JS, [{**model, "text": text}, server.url])["input_tokens"]  # noqa: E731
+    k = n
+    while k > 1 and count(words(k)) > n:
+        k -= max(1, (count(words(k)) - n) // 2)
+    text = words(k)
+    for _ in range(n):
+        have = count(text)
+        if have == n:
+            return text
+        if have > n:
+            return None
+        text += " ."
+    return None
+
+
+def bench_analyses(browser, server, runs: int, index: dict) -> tuple[dict, dict]:
+    """Each analysis of every model in the index at 16, 64 and 128 tokens of input: the wall time
+    of the request in the page once the model's forward pass for that text is cached, as a reader
+    changing the analysis meets it. Returns (quantiles by row, refusals by row)."""
+    out: dict[str, list[float]] = {}
+    refused: dict[str, str] = {}
+    for entry in index["models"]:
+        name = entry["name"]
+        model = {"model": name}
+        if "encoder" in entry["stacks"]:
+            model["stack"] = "encoder"  # a translator's self-attention: every analysis applies to it
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"{server.url}faq/")
+        for n in ANALYSIS_LENGTHS:
+            if n > entry["max_tokens"]:
+                continue
+            text = text_of(page, server, model, n)
+            if text is None:
+                refused[f"analysis_{name}_{n}tok"] = "could not make a text of exactly that many tokens"
+                continue
+            for analysis in ANALYSES:
+                if analysis == "roles" and n != ANALYSIS_LENGTHS[0]:
+                    continue  # measured on attnviz's own probe, whatever the text: once, uncached
+                row = f"analysis_{name}_{analysis}_{n}tok_ms" if analysis != "roles" else f"analysis_{name}_roles_probe_ms"
+                request = {**model, "text": text, "analysis": analysis, **ANALYSIS_FIELDS.get(analysis, lambda n: {})(n)}
+                for _ in range(1 if analysis == "roles" else runs):  # roles: a second run is a cache hit
+                    try:
+                        r = page.evaluate(RUN_JS, [request, server.url])
+                    except Exception as exc:  # a request error: the analysis refuses this size or model
+                        refused[row] = str(exc).split("\n")[0][-200:]
+                        break
+                    out.setdefault(row, []).append(r["wall"])
+                    if r["analysis"] is not None:
+                        out.setdefault(row.replace("_ms", "_attnviz_ms"), []).append(r["analysis"])
+        context.close()
+    return {k: quantiles(v) for k, v in out.items()}, refused
+
+
 def machine() -> dict:
     version = subprocess.run([chromium_path(), "--version"], capture_output=True, text=True).stdout.strip()
     return {"cores": os.cpu_count(), "platform": platform.platform(), "browser": version,
@@ -587,9 +655,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", default=str(ROOT / "build" / "bench.json"))
-    parser.add_argument("--only", choices=("models", "snapshot", "session"),
-                        help="models: only the real models' figures; snapshot: only revisits from a memory snapshot; "
-                             "session: only the long sessions")
+    parser.add_argument("--only", choices=("models", "snapshot", "analyses", "session"),
+                        help="models: only the real models' figures; snapshot: only revisits from a memory "
+                             "snapshot; analyses: only the analyses' times; session: only the long sessions")
     args = parser.parse_args()
     if not (SITE / "index.html").exists():
         print("bench: build the site first (make site)", file=sys.stderr)
@@ -612,12 +680,18 @@ def main() -> int:
                 results.update(**bench_snapshot(browser, server, args.runs))
             if args.only in (None, "models"):
                 results.update(**bench_minilm(browser, server, args.runs), **bench_real_models(browser, server, args.runs))
+            if args.only in (None, "analyses"):
+                index = json.loads((SITE / "models" / "index.json").read_text())
+                times, refused = bench_analyses(browser, server, args.runs, index)
+                results.update(times, analyses_refused=refused)
             browser.close()
             if args.only in (None, "session"):
                 results.update(**bench_session(pw, server))
     finally:
         shutil.rmtree(BENCH_DIR, ignore_errors=True)
     print_table(results)
+    for row, reason in results.get("analyses_refused", {}).items():
+        print(f"{row:<38} refused: {reason}")
     print(json.dumps(results["machine"]))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))

@@ -3,7 +3,7 @@
     import attnviz
     result = attnviz.attention("The cat sat on the mat.", heads=4, causal=True)
     result["attention"]["self"]["weights"]  # float32 (layers, heads, q, k), every row sums to 1
-    result["roles"]["self"][1]["role"]      # what the synthetic model's head 1 was built to do
+    result["built_roles"]["self"][1]["role"]  # what the synthetic model's head 1 was built to do
 
 The building blocks are public too: `tokenize`, `softmax`, `scaled_dot_product` (one head with
 every intermediate), `multi_head`, and the metrics in `attnviz.metrics`.

@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from . import api, export, models, notebook
+from .request import ANALYSES
 
 FORMATS = ("json", "csv", "png", "svg", "html")
 
@@ -13,6 +14,14 @@ EPILOG = """also:
   attnviz runtime [--numpy-wheel FILE]   assemble the browser runtime (Pyodide, numpy, attnviz) for the
                                          MkDocs plugin ahead of a build (python -m attnviz.mkdocs.runtime)
 In Python: attnviz.show(...) in a notebook, attnviz.save_html(...) for a file; in MkDocs: plugins: [attnviz]."""
+
+
+def positions(text: str) -> list[int]:
+    """"0,3,5" -> [0, 3, 5] (for --hide)."""
+    try:
+        return [int(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of token positions like 0,3,5") from None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,6 +47,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--intermediates", action="store_true", help="json: the trace (every step) of --layer/--head")
     p.add_argument("--hide-special", action="store_true", help="minilm: drop [CLS]/[SEP]")
     p.add_argument("--merge-subwords", action="store_true", help="minilm: merge word pieces")
+    p.add_argument("--hide", type=positions, default=[], help="token positions to hide, e.g. 0,5 (rows renormalised)")
+    p.add_argument("--analysis", choices=[a.replace("_", "-") for a in ANALYSES] + [a for a in ANALYSES if "_" in a], default="",
+                   metavar="{" + ",".join(a.replace("_", "-") for a in ANALYSES) + "}",
+                   help="json: add an analysis of the stack in view, under its name (see attnviz.api)")
+    p.add_argument("--rollout-heads", choices=("mean", "each"), default="mean", help="rollout: the head mean or each head")
+    p.add_argument("--ablate-token", type=int, default=-1, help="ablate: mask the token at this position")
+    p.add_argument("--ablate-head", action="store_true", help="ablate: zero the output of --layer/--head")
+    p.add_argument("--query", type=int, default=0, help="neuron: the query position")
+    p.add_argument("--key", type=int, default=0, help="neuron: the key position")
+    p.add_argument("--sentence", action="append", default=[], help="qk-map: another sentence (repeatable)")
     p.add_argument("--weights", help="real models: the weights' folder or file (default: the installed package)")
     p.add_argument("--format", choices=FORMATS, default="json", help="json: the whole result (the Explorer's "
                    "JSON export); csv, png, svg: the head --stack/--layer/--head; html: one interactive file "
@@ -51,7 +70,11 @@ def request_from(args: argparse.Namespace) -> dict:
                "stack": args.stack, "layer": args.layer, "head": args.head, "intermediates": args.intermediates,
                "heads": args.heads, "seed": args.seed, "hide_special": args.hide_special,
                "merge_subwords": args.merge_subwords, "target": args.target, "generate": args.generate,
-               "chat": args.chat, "hide_first": args.hide_first}
+               "chat": args.chat, "hide_first": args.hide_first, "hide": args.hide}
+    if args.analysis:
+        request.update(analysis=args.analysis.replace("-", "_"), rollout_heads=args.rollout_heads,
+                       ablate_token=args.ablate_token, ablate_head=args.ablate_head, query=args.query, key=args.key,
+                       sentences=args.sentence)
     if args.source is not None:
         request.update(mode="cross", source=args.source)
     return request

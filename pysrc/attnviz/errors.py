@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-ERROR_SCHEMA = 2  # request.SCHEMA, written here so every module can answer an error without a cycle
+ERROR_SCHEMA = 3  # request.SCHEMA, written here so every module can answer an error without a cycle
 
 
 def error_result(message: str, field: str | None = None) -> dict:

@@ -35,28 +35,55 @@ def _plain(value):
 
 # Written into every JSON export, so a file says how to read itself.
 DOCUMENT_SCHEMA = {
-    "tokens": "{side: [{text, start, end, special, id?}]}: each token list by its side's name; spans index "
-              "the original text; id is the vocabulary id of a real model's token",
+    "tokens": "{side: [{text, start, end, special, id?, hidden?}]}: each token list by its side's name; spans index "
+              "the original text; id is the vocabulary id of a real model's token; hidden marks the tokens the "
+              "request's hide names",
     "attention": "{stack: {weights: [layer][head][query][key], query: side, key: side}}: every row sums to 1 "
-                 "(0 for a fully masked row); query and key name the token lists of its rows and columns",
-    "roles": "{stack: [{role, role_id, description}] per head}: the roles the synthetic model's heads were built with",
+                 "(0 for a fully masked or hidden row; hidden tokens' columns are 0); query and key name the token "
+                 "lists of its rows and columns",
+    "built_roles": "{stack: [{role, role_id, description}] per head}: the roles the synthetic model's heads were "
+                   "built with (schema 2 called this roles)",
     "metrics": "the head in view (stack, layer, head): summary numbers, row entropy in bits, top (query, key, weight) pairs",
     "overview": "{stack: {entropy_bits: [layer][head], max_weight: [layer][head], overall}}",
     "trace": "the named intermediates (x_query, q, k, v, scores, scaled, mask, masked, pattern, z, ...) of the head "
              "in view, when asked; trace_tokens names its rows' and columns' tokens",
 }
+# The analyses' results (request field `analysis`), each under its own name beside the attention.
+ANALYSIS_SCHEMA = {
+    "roles": "{role: [layer][head]}: scores in [0, 1] of the stack in view for previous_token, next_token, self, sink, "
+             "duplicate, induction and broad, measured on a repeated sequence of seeded random tokens; roles_about "
+             "{role: its one-line definition}, roles_best {role: [layer, head]}, roles_probe {tokens, start, length}",
+    "rollout": "[layer][query][key]: attention rollout up to and including each layer, R_l = (0.5·mean_h A_l + "
+               "0.5·I)·R_(l-1), rows renormalised; with rollout_heads \"each\" [layer][head][query][key]",
+    "flow": "[layer][query][key]: attention flow, the maximum flow from each token after layer l to each input token "
+            "through the graph of 0.5·mean_h A + 0.5·I, each row divided by its sum",
+    "value_norm": "[layer][head][query][key]: ‖α_ij · v_j W_O^h‖, the size of what each head moves",
+    "ablate": "{what: token (side, token, replaced, replacement) | head (stack, layer, head), attention: {stack: "
+              "{weights: [layer][head][query][key] after the ablation, query, key}}, difference: {stack: "
+              "[layer][head][query][key] after minus before}, notes, next_tokens (after), translation (after)}",
+    "neuron": "{stack, layer, head, query, key, tokens, q: [d_head], k: [d_head], product: [d_head], score (the sum "
+              "of product), scaled (score / sqrt(d_head)), weight, masked, temperature, rotary, and for rotary models "
+              "q_unrotated: [d_head], k_unrotated: [d_head], about}",
+    "qk_map": "{stack, layer, head, sentences: [text], tokens: [{sentence, index, text}], queries: [n_q][2], "
+              "keys: [n_k][2], key_tokens (a cross stack), pairs: [[query point, key point, weight]], "
+              "explained: [share of variance of each axis]}",
+}
+DOCUMENT_SCHEMA.update(ANALYSIS_SCHEMA)
+ANALYSIS_KEYS = ("roles", "roles_about", "roles_best", "roles_probe", "rollout", "flow", "value_norm", "ablate",
+                 "neuron", "qk_map")
 
 
 def to_json_document(result: dict) -> dict:
-    """The exportable document of a successful result (schema 2): tokens, options, every attention
-    stack, roles, metrics, notes, and the trace when the request asked for it."""
+    """The exportable document of a successful result (schema 3): tokens, options, every attention
+    stack, built roles, metrics, notes, the trace when the request asked for it, and the result of
+    the analysis it asked for."""
     doc = {
         "format": DOCUMENT_FORMAT, "attnviz": __version__, "schema": result["schema"], "schema_doc": DOCUMENT_SCHEMA,
         "options": result["request"], "model": result["model"], "tokens": result["tokens"],
-        "attention": result["attention"], "roles": result["roles"], "metrics": result["metrics"],
+        "attention": result["attention"], "built_roles": result["built_roles"], "metrics": result["metrics"],
         "overview": result["overview"], "notes": result["notes"],
     }
-    for extra in ("trace", "trace_tokens", "next_tokens", "translation", "generated"):
+    for extra in ("trace", "trace_tokens", "next_tokens", "translation", "generated") + ANALYSIS_KEYS:
         if extra in result:
             doc[extra] = result[extra]
     return _plain(doc)
@@ -72,7 +99,7 @@ def head_in_view(result: dict) -> tuple[np.ndarray, list[dict], list[dict], str]
     req = result["request"]
     stack = result["attention"][req["stack"]]
     w = stack["weights"][req["layer"], req["head"]]
-    roles = result["roles"].get(req["stack"])
+    roles = result["built_roles"].get(req["stack"])
     role = roles[req["head"]]["role"] if roles else None
     layers = stack["weights"].shape[0]
     where = (f"layer {req['layer'] + 1} " if layers > 1 else "") + f"head {req['head'] + 1}"

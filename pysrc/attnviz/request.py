@@ -1,14 +1,18 @@
 """Validation of contract requests: every field checked, defaults filled in, messages a person
-understands. Schema 2 (schema 1 requests, which have the same fields, are read the same way).
+understands. Schema 3 (schema 1 and 2 requests, whose fields are a subset, are read the same way).
 Which fields apply to which model comes from the registry (ModelInfo.options)."""
 from __future__ import annotations
 
 from . import models
 from .errors import RequestError
 
-SCHEMA = 2
-READS = (1, 2)
+SCHEMA = 3
+READS = (1, 2, 3)
 MODES = ("self", "cross")
+# The analyses a request can ask for (attnviz.analysis); the CLI also takes them with hyphens.
+ANALYSES = ("roles", "rollout", "flow", "value_norm", "ablate", "neuron", "qk_map")
+ROLLOUT_HEADS = ("mean", "each")
+MAX_SENTENCES = 8
 
 # field: (types, default, check or None, description for messages)
 FIELDS: dict[str, tuple] = {
@@ -33,7 +37,17 @@ FIELDS: dict[str, tuple] = {
     "generate": (int, 0, (0, 20), "a whole number of tokens from 0 to 20"),
     "chat": (bool, False, None, "true or false"),
     "hide_first": (bool, False, None, "true or false"),
+    "analysis": (str, "", None, f"one of {', '.join(ANALYSES)} (or empty for none)"),
+    "rollout_heads": (str, "mean", None, '"mean" or "each"'),
+    "hide": (list, [], None, "a list of token positions"),
+    "ablate_token": (int, -1, (-1, 4095), "a token position (or -1 for none)"),
+    "ablate_head": (bool, False, None, "true or false"),
+    "query": (int, 0, (0, 4095), "a query token position"),
+    "key": (int, 0, (0, 4095), "a key token position"),
+    "sentences": (list, [], None, f"a list of at most {MAX_SENTENCES} texts"),
 }
+# The type every element of a list field must have.
+LIST_ITEMS = {"hide": (int, "whole numbers"), "sentences": (str, "texts")}
 # What a person calls an option, for the note saying it does not apply to a model.
 OPTION_NAMES = {"mode": "cross-attention between two texts", "source": "a source text", "heads": "the number of heads",
                 "seed": "the seed", "causal": "the causal mask", "temperature": "temperature", "pad_to": "padding",
@@ -57,6 +71,11 @@ def _checked(name: str, value: object) -> object:
         raise RequestError(f"'{name}' must be {what}, not {_type_name(value)}.", name)
     if bounds and not (bounds[0] <= value <= bounds[1]):
         raise RequestError(f"'{name}' must be {what} (got {value}).", name)
+    if name in LIST_ITEMS:
+        kind, kinds = LIST_ITEMS[name]
+        if any(not isinstance(v, kind) or isinstance(v, bool) for v in value):
+            raise RequestError(f"'{name}' must be {what}: {kinds} only.", name)
+        return list(value)
     return float(value) if name == "temperature" else value
 
 
@@ -65,11 +84,23 @@ def normalise(request: dict) -> tuple[dict, list[str]]:
     the bad field. Fields that do not apply to the chosen model are reset to their defaults."""
     unknown = sorted(set(request) - set(FIELDS))
     if unknown:
-        raise RequestError(f"Unknown field '{unknown[0]}'. Known fields: {', '.join(FIELDS)}.", unknown[0])
+        raise RequestError(f"Unknown field '{unknown[0]}' (known: {', '.join(FIELDS)}).", unknown[0])
     req = {name: _checked(name, request.get(name, spec[1])) for name, spec in FIELDS.items()}
     if req["schema"] not in READS:
         raise RequestError(f"This attnviz speaks schema {SCHEMA}, not {req['schema']}.", "schema")
     req["schema"] = SCHEMA
+    req["analysis"] = req["analysis"].replace("-", "_")
+    if req["analysis"] not in ("",) + ANALYSES:
+        raise RequestError(f"'analysis' must be one of {', '.join(ANALYSES)}, not \"{req['analysis']}\".", "analysis")
+    if req["rollout_heads"] not in ROLLOUT_HEADS:
+        raise RequestError(f"'rollout_heads' must be \"mean\" or \"each\", not \"{req['rollout_heads']}\".",
+                           "rollout_heads")
+    if len(req["sentences"]) > MAX_SENTENCES:
+        raise RequestError(f"'sentences' holds at most {MAX_SENTENCES} texts (got {len(req['sentences'])}).",
+                           "sentences")
+    if any(i < 0 for i in req["hide"]):
+        raise RequestError("'hide' must list token positions from 0 up.", "hide")
+    req["hide"] = sorted(set(req["hide"]))
     if req["mode"] not in MODES:
         raise RequestError(f"'mode' must be \"self\" or \"cross\", not \"{req['mode']}\".", "mode")
     info = models.info(req["model"])

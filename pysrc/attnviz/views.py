@@ -49,3 +49,18 @@ def merge_subwords(weights: np.ndarray, tokens: list[dict]) -> tuple[np.ndarray,
         text = first["text"] + "".join(tokens[i]["text"][2:] for i in g[1:])
         words.append({"text": text, "start": first["start"], "end": last["end"], "special": first["special"]})
     return merged.astype(np.float32), words
+
+
+def hide_positions(weights: np.ndarray, hidden_queries, hidden_keys, renormalise: bool = True) -> np.ndarray:
+    """Hide tokens without dropping them (AttentionViz's "hide and renormalise"): the columns of
+    hidden keys and the rows of hidden queries become 0, and each row is renormalised to sum to 1
+    over the keys left (a row with nothing left stays 0; entries that were 0, as masked ones are,
+    stay 0). Positions keep their numbers. weights: (..., q, k) -> float32 of the same shape.
+    renormalise=False only zeroes (for maps whose rows are not distributions)."""
+    out = np.array(weights, dtype=np.float32)  # a copy: results share the model's arrays
+    out[..., list(hidden_keys)] = 0
+    out[..., list(hidden_queries), :] = 0
+    if renormalise:
+        total = out.sum(axis=-1, keepdims=True)
+        np.divide(out, total, out=out, where=total > 0)
+    return out

@@ -25,6 +25,10 @@ function nest(data, shape, offset) {
   return Array.from({ length: shape[0] }, (_, i) => nest(data, shape.slice(1), offset + i * stride));
 }
 
+/** The keys of the analysis results, in attnviz.export.ANALYSIS_KEYS's order. */
+const ANALYSIS_KEYS = ["roles", "roles_about", "roles_best", "roles_probe", "rollout", "flow", "value_norm", "ablate",
+  "neuron", "qk_map"];
+
 /**
  * The exportable document of a result (keys in the same order as attnviz.export.to_json_document).
  * @param {object} result @param {string} version @param {object} schemaDoc the model index's result_schema
@@ -32,8 +36,8 @@ function nest(data, shape, offset) {
 export function jsonDocument(result, version, schemaDoc) {
   const doc = { format: DOCUMENT_FORMAT, attnviz: version, schema: result.schema, schema_doc: schemaDoc,
     options: result.request, model: result.model, tokens: result.tokens, attention: result.attention,
-    roles: result.roles, metrics: result.metrics, overview: result.overview, notes: result.notes };
-  for (const extra of ["trace", "trace_tokens", "next_tokens", "translation", "generated"]) {
+    built_roles: result.built_roles, metrics: result.metrics, overview: result.overview, notes: result.notes };
+  for (const extra of ["trace", "trace_tokens", "next_tokens", "translation", "generated", ...ANALYSIS_KEYS]) {
     if (extra in result) doc[extra] = result[extra];
   }
   return plain(doc);

@@ -10,7 +10,13 @@ export const MAX_URL_TEXT = 10000; // the same limit attnviz applies to text
 
 /** @typedef {{text: string, source: string, mode: string, model: string, heads: number, head: number,
  *   target: string, stack: string, layer: number, causal: boolean, generate: number, chat: boolean, sink: boolean, temperature: number, rowscale: boolean, view: string, step: boolean,
- *   stage: number, token: number, self: boolean, hide: boolean, merge: boolean}} ExplorerState */
+ *   stage: number, token: number, self: boolean, hide: boolean, merge: boolean, analysis: string,
+ *   rollout_heads: string, hidden: number[], ablate_token: number, ablate_head: boolean, query: number, key: number,
+ *   sentences: string}} ExplorerState */
+
+/** The analyses a request can ask for (attnviz's `analysis` field), "" for the raw attention alone. */
+export const ANALYSES = Object.freeze(["", "roles", "rollout", "flow", "value_norm", "ablate", "neuron", "qk_map"]);
+export const MAX_HIDDEN = 64; // hidden tokens a link may carry
 
 /** @type {ExplorerState} */
 export const DEFAULTS = Object.freeze({
@@ -19,6 +25,8 @@ export const DEFAULTS = Object.freeze({
   target: "", mode: "self", model: "synthetic", heads: 8, head: 0, stack: "", layer: 0, causal: false, temperature: 1,
   generate: 0, chat: false, sink: false,
   rowscale: false, view: "single", step: false, stage: 0, token: -1, self: false, hide: false, merge: false,
+  analysis: "", rollout_heads: "mean", hidden: Object.freeze([]), ablate_token: -1, ablate_head: false, query: 0, key: 0,
+  sentences: "",
 });
 
 const int = (lo, hi) => (s) => (/^-?\d+$/.test(s) && +s >= lo && +s <= hi ? +s : undefined);
@@ -27,6 +35,13 @@ const bool = (s) => (s === "1" || s === "true" ? true : s === "0" || s === "fals
 const oneOf = (...values) => (s) => (values.includes(s) ? s : undefined);
 const text = (s) => (s.trim() && s.length <= MAX_URL_TEXT ? s : undefined);
 const optionalText = (s) => (s.length <= MAX_URL_TEXT ? s : undefined);
+/** "3,0,7": distinct token indices, sorted; "" is none. */
+const indices = (s) => {
+  if (s === "") return [];
+  const parts = s.split(",");
+  if (parts.length > MAX_HIDDEN || !parts.every((p) => /^\d{1,3}$/.test(p) && +p <= 511)) return undefined;
+  return [...new Set(parts.map(Number))].sort((a, b) => a - b);
+};
 const name = (s) => (/^[a-z][a-z0-9-]{0,39}$/.test(s) ? s : undefined);
 
 /** How each field is read from the URL. */
@@ -36,6 +51,8 @@ const PARSERS = {
   generate: int(0, 20), chat: bool, sink: bool,
   rowscale: bool, view: oneOf("single", "grid"), step: bool, stage: int(0, 9), token: int(-1, 511),
   self: bool, hide: bool, merge: bool,
+  analysis: oneOf(...ANALYSES.filter(Boolean)), rollout_heads: oneOf("mean", "each"), hidden: indices,
+  ablate_token: int(-1, 511), ablate_head: bool, query: int(0, 511), key: int(0, 511), sentences: optionalText,
 };
 
 /**
@@ -89,8 +106,8 @@ export function toHash(state) {
   const params = new URLSearchParams();
   for (const key of Object.keys(PARSERS)) {
     const value = state[key];
-    if (value === DEFAULTS[key]) continue;
-    params.set(key, typeof value === "boolean" ? (value ? "1" : "0") : String(value));
+    if (Array.isArray(value) ? value.length === 0 : value === DEFAULTS[key]) continue;
+    params.set(key, typeof value === "boolean" ? (value ? "1" : "0") : Array.isArray(value) ? value.join(",") : String(value));
   }
   const s = params.toString();
   return s ? `#${s}` : "";
@@ -112,5 +129,21 @@ export function requestFor(s, entry) {
     if (entry.options.includes(option)) req[option] = s[key];
   }
   if (req.mode === "cross") req.source = s.source;
-  return req;
+  if (s.hidden.length) req.hide = [...s.hidden];
+  return { ...req, ...analysisFields(s) };
+}
+
+/** Each analysis's own request fields: only those of the analysis asked for, so that a field of
+ * another one never makes a new request. */
+const ANALYSIS_FIELDS = {
+  rollout: (s) => ({ rollout_heads: s.rollout_heads }),
+  ablate: (s) => ({ ablate_token: s.ablate_token, ablate_head: s.ablate_head }),
+  neuron: (s) => ({ query: s.query, key: s.key }),
+  qk_map: (s) => ({ sentences: s.sentences.split("\n").map((t) => t.trim()).filter(Boolean) }),
+};
+
+/** @param {ExplorerState} s @returns {object} */
+function analysisFields(s) {
+  if (!s.analysis) return {};
+  return { analysis: s.analysis, ...(ANALYSIS_FIELDS[s.analysis] ? ANALYSIS_FIELDS[s.analysis](s) : {}) };
 }

@@ -10,9 +10,34 @@ import { findModel, modelIndex } from "../models.js";
 
 /** Slice one head's (q, k) matrix out of the (layers, heads, q, k) weights tensor. */
 export function headMatrix(weights, layer, head) {
-  const [, heads, q, k] = weights.shape;
-  const start = (layer * heads + head) * q * k;
-  return weights.data.subarray(start, start + q * k);
+  return matrixAt(weights, layer, head);
+}
+
+/**
+ * An array of a result as {data, shape}: the worker's typed arrays already are; nested lists (a
+ * JSON export read back) are flattened.
+ * @param {{data: Float32Array, shape: number[]}|number[]|number[][]} x
+ * @returns {{data: Float32Array, shape: number[]}}
+ */
+export function tensor(x) {
+  if (x && x.data && x.shape) return x;
+  const shape = [];
+  for (let level = x; Array.isArray(level); level = level[0]) shape.push(level.length);
+  return { data: Float32Array.from(x.flat(Infinity)), shape };
+}
+
+/**
+ * The (rows, cols) matrix at the leading indices of a tensor: matrixAt(t, l, h) of a
+ * (layers, heads, q, k) tensor is head h of layer l; matrixAt(t) of a (q, k) one is all of it.
+ * @param {{data: Float32Array, shape: number[]}} t @param {...number} index
+ * @returns {Float32Array} (rows * cols) row-major, a view into t
+ */
+export function matrixAt(t, ...index) {
+  const { data, shape } = t;
+  const size = shape.slice(index.length).reduce((a, b) => a * b, 1);
+  let start = 0;
+  index.forEach((i, d) => { start = start * shape[d] + i; });
+  return data.subarray(start * size, (start + 1) * size);
 }
 
 /**
@@ -28,7 +53,7 @@ export function stackOf(result, name = result.request.stack) {
 
 /** The role a synthetic head was built with, or null for a trained model's head. */
 export function roleOf(result, head, stack = result.request.stack) {
-  const roles = result.roles && result.roles[stack];
+  const roles = result.built_roles && result.built_roles[stack];
   return roles ? roles[head] : null;
 }
 

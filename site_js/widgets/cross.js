@@ -44,7 +44,7 @@ function mountSynthetic(host, options) {
     const r = await request({ text: state.text, source: state.source, mode: "cross", heads: state.heads });
     if (!r) return;
     result = r;
-    picker.update(r.roles.cross);
+    picker.update(r.built_roles.cross);
     draw();
   }
   compute();

@@ -1,7 +1,9 @@
 /**
  * The Explorer: type text, pick a model from the model index, heads, mask, temperature, self or
  * cross, and see every head's attention; select a token for its arcs and top keys; walk through
- * the computation step by step; share the state as a link; export PNG, SVG, CSV and JSON.
+ * the computation step by step; hide any tokens; analyse the heads (roles, rollout, flow,
+ * value-weighted attention, ablation, the neuron view, the query–key map: explorer/analysis.js);
+ * share the state as a link; export PNG, SVG, CSV and JSON.
  * All numbers come from attnviz through the worker; this module only draws and listens.
  */
 import { getClient } from "../client.js";
@@ -14,6 +16,8 @@ import { fitToModel, fromHash, requestFor, toHash } from "../explorer/state.js";
 import { Stats } from "../explorer/stats.js";
 import { Steps } from "../explorer/steps.js";
 import { NextTokens } from "../explorer/next-tokens.js";
+import { ANALYSIS_CHOICES, AnalysisPanel } from "../explorer/analysis.js";
+import { tokenSlots, toggled } from "../explorer/hidden.js";
 import { findModel, layersOf, modelIndex } from "../models.js";
 import { headMatrix, heatmapData, knownAs, requester, stackOf, visible } from "./common.js";
 
@@ -54,7 +58,18 @@ export async function mount(host) {
   const ui = buildControls(controls, state, changed, index);
   const notes = el("p", "av-caption av-explorer__notes", host);
   notes.setAttribute("aria-live", "polite");
-  const chips = el("div", "av-chips", host);
+  const chipBar = el("div", "av-chips-bar", host);
+  const hiding = el("button", "av-chip-mode", chipBar);
+  hiding.type = "button";
+  hiding.dataset.action = "hide-tokens";
+  hiding.textContent = "Hide tokens";
+  hiding.title = "When pressed, choosing a token hides it (or shows it again); the rows are renormalised";
+  hiding.setAttribute("aria-pressed", "false");
+  hiding.addEventListener("click", () => {
+    hiding.setAttribute("aria-pressed", String(hiding.getAttribute("aria-pressed") !== "true"));
+    draw();
+  });
+  const chips = el("div", "av-chips", chipBar);
   chips.setAttribute("aria-label", "Tokens; choose one to see where it looks");
   const caption = el("p", "av-detail-caption", host);
   const main = el("div", "av-explorer__main", host);
@@ -63,6 +78,8 @@ export async function mount(host) {
     onSelect: (row) => changed({ token: row }),
   });
   const grid = el("div", "av-grid av-explorer__grid", main);
+  const analysis = new AnalysisPanel(main, { changed, openHead: (l, h) => openHead(h, l) });
+  heatmap.opts.onCell = (row, col) => { if (state.analysis === "neuron") changed({ query: row, key: col }); };
   const side = el("div", "av-explorer__side", host);
   side.hidden = true; // until there is a result to describe
   const arcs = new Arcs(side);
@@ -86,6 +103,8 @@ export async function mount(host) {
   function changed(patch = {}) {
     changeStarted = performance.now();
     Object.assign(state, patch);
+    // Ablation needs something to ablate: at first, the head in view.
+    if (patch.analysis === "ablate" && state.ablate_token < 0 && !state.ablate_head) state.ablate_head = true;
     normalise();
     saveHash();
     ui.sync(result);
@@ -153,7 +172,9 @@ export async function mount(host) {
     const fresh = result.request.layer === layer && result.request.head === head;
     const known = knownAs(result, layer, head);
     const nq = s.query.length;
-    const token = state.token >= 0 && state.token < nq ? state.token : 0;
+    const hidden = new Set(result.request.hide || []);
+    // No token chosen: the first one not hidden (a hidden token's row is all zeros).
+    const token = state.token >= 0 && state.token < nq ? state.token : Math.max(0, s.query.findIndex((_, i) => !hidden.has(i)));
     const headName = layers > 1 ? `Layer ${layer + 1}, head ${head + 1}` : `Head ${head + 1}`;
     caption.textContent = `${headName}${known ? ` — ${known}` : ""}${fresh ? `: ${result.metrics.description}` : ""}`;
     const translation = result.translation ? `${result.translation.forced ? "Your translation" : "Translation"}: ${result.translation.text}` : "";
@@ -161,6 +182,8 @@ export async function mount(host) {
     notes.textContent = [urlProblems, translation, generated, ...(result.notes || [])].filter(Boolean).join(" ");
     drawChips(s.query, token);
     const single = showView();
+    main.classList.toggle("av-explorer__main--pair", state.analysis === "value_norm" && single);
+    analysis.draw(result, state, layer, head, token);
     if (single) heatmap.set({ ...heatmapData(result, layer, head), rowScale: state.rowscale });
     else drawGrid(layer, head);
     heatmap.select(token);
@@ -180,6 +203,9 @@ export async function mount(host) {
   }
 
   function drawChips(tokens, selected) {
+    chips.setAttribute("aria-label", hidingTokens() ? "Tokens; choose one to hide it or show it again"
+      : "Tokens; choose one to see where it looks");
+    if (hidingTokens()) { drawHideChips(); return; }
     const items = tokens.map((t, i) => {
       const b = document.createElement("button");
       b.type = "button";
@@ -188,6 +214,27 @@ export async function mount(host) {
       b.textContent = visible(t.text); // text, never HTML
       el("sub", null, b).textContent = String(i);
       b.addEventListener("click", () => changed({ token: i }));
+      return b;
+    });
+    chips.replaceChildren(...items);
+  }
+
+  function hidingTokens() {
+    return hiding.getAttribute("aria-pressed") === "true";
+  }
+
+  /** In "hide tokens" mode: every token of the input, hidden ones too; choosing one toggles it. */
+  function drawHideChips() {
+    const items = tokenSlots(stackOf(result).key, result.request.hide || []).map((t) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "av-chip av-chip--hide";
+      b.dataset.index = String(t.index);
+      b.setAttribute("aria-pressed", String(t.hidden));
+      b.setAttribute("aria-label", `${t.hidden ? "Show" : "Hide"} token ${t.index}: ${visible(t.text)}`);
+      b.textContent = visible(t.text); // text, never HTML
+      el("sub", null, b).textContent = String(t.index);
+      b.addEventListener("click", () => changed({ hidden: toggled(state.hidden, t.index), token: -1 }));
       return b;
     });
     chips.replaceChildren(...items);
@@ -226,8 +273,8 @@ export async function mount(host) {
    * (with the last head until the new one is computed) so that it can take the focus.
    * @param {number} h
    */
-  function openHead(h) {
-    changed({ head: h, view: "single" });
+  function openHead(h, layer = state.layer) {
+    changed({ head: h, layer, view: "single" });
     showView();
     heatmap.overlay.focus();
   }
@@ -314,6 +361,7 @@ function buildControls(root, state, changed, index) {
   const layer = select("Layer", "layer", [["0", "1"]], Number);
   const head = select("Head", "head", [["0", "1"]], Number);
   const view = select("Show", "view", [["single", "One head"], ["grid", "All heads"]]);
+  const analysis = select("Analysis", "analysis", ANALYSIS_CHOICES);
   const causal = check("Causal mask", "causal");
   const tempWrap = el("label", "av-control", row2);
   const tempText = el("span", null, tempWrap);
@@ -383,6 +431,7 @@ function buildControls(root, state, changed, index) {
     layer.parentElement.hidden = layers < 2;
     sourceLabel.hidden = state.mode !== "cross";
     view.value = state.view;
+    analysis.value = state.analysis;
     causal.checked = state.causal;
     causal.parentElement.hidden = !has("causal");
     temperature.value = String(state.temperature);

@@ -35,7 +35,7 @@ export function mount(host, options) {
     const r = await request({ text: state.text, heads: state.heads, causal: state.causal, temperature: state.temperature });
     if (!r) return;
     result = r;
-    control.update(result.roles[result.request.stack]);
+    control.update(result.built_roles[result.request.stack]);
     draw();
   }
   compute();

@@ -36,7 +36,7 @@ export function mount(host, options) {
     const [open, causal] = await Promise.all([request(base, "open"), request({ ...base, causal: true }, "causal")]);
     if (!open || !causal) return;
     results = [open, causal];
-    picker.update(open.roles.self);
+    picker.update(open.built_roles.self);
     draw();
   }
   compute();

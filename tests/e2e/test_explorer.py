@@ -192,7 +192,7 @@ def test_exports_match_attnviz_in_cpython(new_page, root_server, tmp_path):
     assert doc["options"] == reference["options"] and doc["tokens"] == reference["tokens"]
     assert doc["schema_doc"] == reference["schema_doc"]
     np.testing.assert_allclose(doc["attention"]["self"]["weights"], reference["attention"]["self"]["weights"], atol=1e-6)
-    assert [h["role"] for h in doc["roles"]["self"]] == [h["role"] for h in reference["roles"]["self"]]
+    assert [h["role"] for h in doc["built_roles"]["self"]] == [h["role"] for h in reference["built_roles"]["self"]]
     np.testing.assert_allclose(doc["metrics"]["row_entropy_bits"], reference["metrics"]["row_entropy_bits"], atol=1e-5)
     ref_result = api.run({"text": text, "heads": 3, "head": 2, "causal": True, "temperature": 0.7})
     assert saved["csv"].read_text() == export.to_csv(ref_result)

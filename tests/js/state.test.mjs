@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { DEFAULTS, MAX_URL_TEXT, fitToModel, fromHash, requestFor, toHash } from "../../site_js/explorer/state.js";
+import { DEFAULTS, MAX_HIDDEN, MAX_URL_TEXT, fitToModel, fromHash, requestFor, toHash } from "../../site_js/explorer/state.js";
 import { findModel } from "../../site_js/models.js";
 
 /** A small model index: entries shaped like tools/export_models.py's. */
@@ -31,7 +31,8 @@ describe("toHash and fromHash", () => {
     const state = { ...DEFAULTS, text: "Ein Satz & noch = einer + #?", source: "Une phrase.", target: "Uma frase.",
       mode: "cross", model: "tiny-mt", heads: 3, head: 2, stack: "encoder", layer: 5, causal: true,
       temperature: 0.3, rowscale: true, view: "grid", step: true, stage: 4, token: 7, self: true, hide: true,
-      merge: true, generate: 12, chat: true, sink: true };
+      merge: true, generate: 12, chat: true, sink: true, analysis: "ablate", rollout_heads: "each", hidden: [0, 4, 11],
+      ablate_token: 3, ablate_head: true, query: 5, key: 2, sentences: "One more.\nAnd a third & last = #?" };
     const hash = toHash(state);
     assert.ok(hash.startsWith("#"));
     assert.deepEqual(read(hash), { state, rejected: [] });
@@ -65,8 +66,18 @@ describe("every field's parser", () => {
     token: { good: [["-1", -1], ["511", 511]], bad: ["-2", "512", "NaN"] },
     view: { good: [["single", "single"], ["grid", "grid"]], bad: ["3d", "", "GRID"] },
     generate: { good: [["0", 0], ["20", 20]], bad: ["-1", "21", "NaN", "2.5", ""] },
+    analysis: { good: ["roles", "rollout", "flow", "value_norm", "ablate", "neuron", "qk_map"].map((a) => [a, a]),
+      bad: ["", "Roles", "value-norm", "raw", "__proto__"] },
+    rollout_heads: { good: [["mean", "mean"], ["each", "each"]], bad: ["", "all", "MEAN"] },
+    hidden: { good: [["", []], ["3", [3]], ["7,0,7,2", [0, 2, 7]], ["511", [511]],
+      [Array.from({ length: MAX_HIDDEN }, (_, i) => i).join(","), Array.from({ length: MAX_HIDDEN }, (_, i) => i)]],
+      bad: ["-1", "512", "1,,2", "1;2", "a", " 1", "1.5", ",", Array.from({ length: MAX_HIDDEN + 1 }, (_, i) => i).join(",")] },
+    ablate_token: { good: [["-1", -1], ["0", 0], ["511", 511]], bad: ["-2", "512", "NaN", ""] },
+    query: { good: [["0", 0], ["511", 511]], bad: ["-1", "512", "x"] },
+    key: { good: [["0", 0], ["511", 511]], bad: ["-1", "512", "1.5"] },
+    sentences: { good: [["", ""], ["A.\nB.", "A.\nB."]], bad: ["s".repeat(MAX_URL_TEXT + 1)] },
   };
-  for (const key of ["causal", "rowscale", "step", "self", "hide", "merge", "chat", "sink"]) {
+  for (const key of ["causal", "rowscale", "step", "self", "hide", "merge", "chat", "sink", "ablate_head"]) {
     cases[key] = { good: [["1", true], ["true", true], ["0", false], ["false", false]],
       bad: ["yes", "", "TRUE", "2", "NaN"] };
   }
@@ -193,6 +204,30 @@ describe("requestFor", () => {
     const state = { ...DEFAULTS, model: "tiny-lm", generate: 5, sink: true, causal: true, temperature: 0.7, hide: true };
     assert.deepEqual(requestFor(state, LLM),
       { ...base, model: "tiny-lm", temperature: 0.7, generate: 5, chat: false, hide_first: true });
+  });
+
+  test("hidden tokens reach every model's request; none adds no field", () => {
+    assert.deepEqual(requestFor({ ...DEFAULTS, model: "tiny-bert", hidden: [0, 5] }, ENCODER).hide, [0, 5]);
+    assert.deepEqual(requestFor({ ...DEFAULTS, hidden: [2] }, SYNTHETIC).hide, [2]);
+    assert.ok(!("hide" in requestFor({ ...DEFAULTS }, SYNTHETIC)));
+  });
+
+  test("an analysis brings its own fields and no other's", () => {
+    const all = { ...DEFAULTS, model: "tiny-bert", rollout_heads: "each", ablate_token: 2, ablate_head: true, query: 3,
+      key: 1, sentences: " One.\n\nTwo. " };
+    const plain = requestFor({ ...DEFAULTS, model: "tiny-bert" }, ENCODER);
+    const fields = (analysis) => {
+      const req = requestFor({ ...all, analysis }, ENCODER);
+      return Object.fromEntries(Object.entries(req).filter(([k]) => !(k in plain)));
+    };
+    assert.deepEqual(fields(""), {});
+    assert.deepEqual(fields("roles"), { analysis: "roles" });
+    assert.deepEqual(fields("flow"), { analysis: "flow" });
+    assert.deepEqual(fields("value_norm"), { analysis: "value_norm" });
+    assert.deepEqual(fields("rollout"), { analysis: "rollout", rollout_heads: "each" });
+    assert.deepEqual(fields("ablate"), { analysis: "ablate", ablate_token: 2, ablate_head: true });
+    assert.deepEqual(fields("neuron"), { analysis: "neuron", query: 3, key: 1 });
+    assert.deepEqual(fields("qk_map"), { analysis: "qk_map", sentences: ["One.", "Two."] });
   });
 
   test("view fields never reach the request", () => {

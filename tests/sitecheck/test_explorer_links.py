@@ -84,8 +84,8 @@ def roles_of_head(link: ExplorerLink) -> set[str]:
     # The request the page sends, without the trace (it does not change the weights).
     r = _run(json.dumps({**request, "intermediates": False}, sort_keys=True))
     stack = r["request"]["stack"]
-    if stack in r["roles"]:
-        return {r["roles"][stack][s["head"]]["role"]}
+    if stack in r["built_roles"]:
+        return {r["built_roles"][stack][s["head"]]["role"]}
     return minilm_roles(np.asarray(r["attention"][stack]["weights"], dtype=float)[s["layer"], s["head"]])
 
 

@@ -14,7 +14,7 @@ def test_arrays_become_references_and_float32_buffers():
     meta_json, arrays = bridge.handle(json.dumps({"text": "one two three"}))
     meta = json.loads(meta_json)
     assert meta["ok"] is True
-    assert meta["schema"] == 2
+    assert meta["schema"] == 3
     ref = meta["attention"]["self"]["weights"]
     assert set(ref) == {"$array", "shape"}
     weights = arrays[ref["$array"]]
@@ -27,7 +27,7 @@ def test_bad_json_and_non_objects_are_clear_errors():
     for raw, expected in [("{not json", "not valid JSON"), ("[1, 2]", "JSON object")]:
         meta = json.loads(bridge.handle(raw)[0])
         assert meta["ok"] is False and expected in meta["error"]["message"]
-        assert meta == {"schema": 2, "ok": False, "error": {"field": None, "message": meta["error"]["message"]}}
+        assert meta == {"schema": 3, "ok": False, "error": {"field": None, "message": meta["error"]["message"]}}
 
 
 def test_non_finite_scalars_are_json_safe():

@@ -27,7 +27,7 @@ def weights(result: dict, stack: str = "self") -> np.ndarray:
 
 def test_default_result_is_complete():
     r = ok({"text": SENTENCE})
-    assert r["schema"] == 2 and r["ok"] is True and r["version"] == attnviz.__version__
+    assert r["schema"] == 3 and r["ok"] is True and r["version"] == attnviz.__version__
     assert r["model"] == models.info("synthetic").as_dict()
     assert {k: r["model"][k] for k in ("name", "layers", "heads", "d_model", "d_head")} == {
         "name": "synthetic", "layers": 1, "heads": 8, "d_model": 64, "d_head": 32}
@@ -35,7 +35,7 @@ def test_default_result_is_complete():
     assert set(r["attention"]) == {"self"} and r["attention"]["self"]["query"] == r["attention"]["self"]["key"] == "text"
     assert weights(r).dtype == np.float32 and weights(r).shape == (1, 8, 11, 11)
     np.testing.assert_allclose(weights(r).sum(-1), 1, atol=1e-5)
-    roles = r["roles"]["self"]
+    roles = r["built_roles"]["self"]
     assert len(roles) == 8 and all(h["role"] and h["role_id"] and h["description"] for h in roles)
     assert (r["metrics"]["stack"], r["metrics"]["layer"], r["metrics"]["head"]) == ("self", 0, 0)
     assert r["metrics"]["row_entropy_bits"].shape == (11,) and r["metrics"]["summary"] and r["metrics"]["description"]
@@ -54,7 +54,7 @@ def test_deterministic_for_text_and_seed_and_the_seed_matters():
 
 
 def index_of(result: dict, role_id: str) -> int:
-    return next(i for i, h in enumerate(result["roles"]["self"]) if h["role_id"] == role_id)
+    return next(i for i, h in enumerate(result["built_roles"]["self"]) if h["role_id"] == role_id)
 
 
 def head_of(result: dict, role_id: str) -> np.ndarray:
@@ -115,7 +115,7 @@ def test_cross_attention_is_queries_by_source_keys():
     assert [t["text"] for t in r["tokens"]["text"]] == ["le", "chat", "dort"]
     assert [t["text"] for t in r["tokens"]["source"]] == ["the", "cat", "is", "sleeping", "now"]
     assert r["metrics"]["stack"] == "cross" and "diagonal_share" not in r["metrics"]["summary"]
-    assert len(r["roles"]["cross"]) == 8
+    assert len(r["built_roles"]["cross"]) == 8
     assert any("Causal" in n for n in r["notes"])  # causal ignored, and said so
 
 
@@ -150,7 +150,7 @@ def test_intermediates_agree_with_the_weights():
     ({"text": "a", "mode": "cross"}, "source", "needs a source"),
     ({"text": "a", "mode": "cross", "source": "  "}, "source", "needs a source"),
     ({"text": "a", "model": "gpt"}, "model", "Unknown model"),
-    ({"text": "a", "schema": 3}, "schema", "speaks schema 2, not 3"),
+    ({"text": "a", "schema": 4}, "schema", "speaks schema 3, not 4"),
     ({"text": "a", "colour": "red"}, "colour", "Unknown field 'colour'"),
     ({"text": "a b", "heads": 2, "head": 2}, "head", "has 2 heads per layer: 'head' must be below 2"),
     ({"text": "a", "layer": 1}, "layer", "has 1 layer: 'layer' must be 0"),
@@ -164,7 +164,7 @@ def test_intermediates_agree_with_the_weights():
 ])
 def test_each_bad_request_gets_its_message(request_, field, words):
     r = api.run(request_)
-    assert r == {"schema": 2, "ok": False, "error": {"field": field, "message": r["error"]["message"]}}
+    assert r == {"schema": 3, "ok": False, "error": {"field": field, "message": r["error"]["message"]}}
     assert words in r["error"]["message"], r
 
 
@@ -186,7 +186,7 @@ requests = st.fixed_dictionaries({}, optional={**field_values, "junk": json_valu
 @given(requests)
 def test_fuzzed_requests_get_a_result_or_a_clear_error(request_):
     r = api.run(request_)
-    assert r["schema"] == 2
+    assert r["schema"] == 3
     if r["ok"]:
         for stack in r["attention"].values():
             w = stack["weights"]
@@ -212,7 +212,7 @@ def test_options_that_do_not_apply_are_reset_with_a_note():
 
 def test_schema_1_requests_read_the_same():
     a, b = ok({"text": SENTENCE, "schema": 1}), ok({"text": SENTENCE})
-    assert a["schema"] == b["schema"] == 2 and a["request"] == b["request"]
+    assert a["schema"] == b["schema"] == 3 and a["request"] == b["request"]
     np.testing.assert_array_equal(weights(a), weights(b))
 
 

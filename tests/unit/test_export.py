@@ -23,14 +23,14 @@ def result(**options):
 def test_json_document_carries_everything_as_plain_json():
     r = result(intermediates=True, causal=True, head=1)
     doc = json.loads(export.to_json(r))
-    assert doc["format"] == "attnviz-result" and doc["schema"] == 2 and doc["options"]["causal"] is True
-    assert set(doc["schema_doc"]) >= {"tokens", "attention", "roles", "metrics", "overview", "trace"}
+    assert doc["format"] == "attnviz-result" and doc["schema"] == 3 and doc["options"]["causal"] is True
+    assert set(doc["schema_doc"]) >= {"tokens", "attention", "built_roles", "metrics", "overview", "trace"}
     assert doc["model"]["name"] == "synthetic" and doc["options"]["head"] == 1
     assert [t["text"] for t in doc["tokens"]["text"]] == [t["text"] for t in r["tokens"]["text"]]
     assert doc["attention"]["self"]["query"] == doc["attention"]["self"]["key"] == "text"
     np.testing.assert_allclose(np.array(doc["attention"]["self"]["weights"]), r["attention"]["self"]["weights"],
                                atol=1e-7)
-    assert len(doc["roles"]["self"]) == 3 and doc["roles"]["self"][0]["role"]
+    assert len(doc["built_roles"]["self"]) == 3 and doc["built_roles"]["self"][0]["role"]
     assert doc["trace"]["masked"][0][1] is None  # -inf (masked) becomes null
     np.testing.assert_allclose(np.array(doc["trace"]["pattern"]), r["attention"]["self"]["weights"][0, 1], atol=1e-7)
     assert doc["trace_tokens"]["query"] == doc["tokens"]["text"]
@@ -87,7 +87,7 @@ def test_svg_has_escaped_labels_and_one_rect_per_cell():
     assert svg.startswith("<svg") and svg.count("<rect") == n * n + 64
     assert "&lt;" in svg and "<b>" not in svg and "&amp;" in svg
     # the title names the head the request asked for (numbered from 1) and its role, no other head's
-    roles = [h["role"] for h in r["roles"]["self"]]
+    roles = [h["role"] for h in r["built_roles"]["self"]]
     assert f"<title>Synthetic head 3 ({roles[2]})</title>" in svg
     assert all(role not in svg for role in roles[:2])
     # and the cells are that head's weights

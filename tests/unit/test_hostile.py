@@ -32,7 +32,7 @@ REFUSED = [
 @pytest.mark.parametrize("request_, field, words", [r[1:] for r in REFUSED], ids=[r[0] for r in REFUSED])
 def test_refused_input_names_the_problem(request_, field, words):
     result = api.run(request_)
-    assert result == {"schema": 2, "ok": False, "error": {"field": field, "message": result["error"]["message"]}}
+    assert result == {"schema": 3, "ok": False, "error": {"field": field, "message": result["error"]["message"]}}
     assert words.lower() in result["error"]["message"].lower(), result["error"]["message"]
 
 

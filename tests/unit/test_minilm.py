@@ -82,7 +82,7 @@ def test_contract_for_minilm_views_and_refusals(minilm_dir):
     # the trace stays on the model's own pieces, [CLS] and [SEP] included
     pieces = [t["text"] for t in r["trace_tokens"]["query"]]
     assert pieces[0] == "[CLS]" and pieces[-1] == "[SEP]" and r["trace"]["pattern"].shape == (len(pieces),) * 2
-    assert r["roles"] == {} and (r["metrics"]["layer"], r["metrics"]["head"]) == (5, 11)
+    assert r["built_roles"] == {} and (r["metrics"]["layer"], r["metrics"]["head"]) == (5, 11)
     for request, field in [({"mode": "cross", "source": "x"}, "mode"), ({"layer": 6}, "layer"), ({"head": 12}, "head"),
                            ({"stack": "cross"}, "stack")]:
         bad = api.run({"text": "hi", "model": "minilm", **request}, weights_dir=minilm_dir)

@@ -228,8 +228,8 @@ def test_model_keeps_the_promises_of_a_result(name, case):
         assert np.all(w >= 0)
         if r["request"]["causal"] and stack["query"] == stack["key"]:
             assert np.all(np.triu(w, k=1) == 0)
-        if name_ in r["roles"]:
-            assert len(r["roles"][name_]) == heads
+        if name_ in r["built_roles"]:
+            assert len(r["built_roles"][name_]) == heads
     check_metrics(r)
     check_overview(r)
     if r["request"]["intermediates"]:
@@ -269,7 +269,7 @@ def test_model_info_is_consistent(name):
 # --- the browser's side of real models: bundles ---------------------------------------------
 
 def test_files_needed_for_a_model_without_files():
-    assert api.files_needed({"text": SENTENCE}) == {"schema": 2, "ok": True, "files": []}
+    assert api.files_needed({"text": SENTENCE}) == {"schema": 3, "ok": True, "files": []}
     assert api.files_needed({"text": ""})["error"]["field"] == "text"
     assert api.files_needed({"text": "a", "model": "gpt"})["error"]["field"] == "model"
 

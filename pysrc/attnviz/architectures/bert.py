@@ -9,6 +9,7 @@ import numpy as np
 
 from ..attention import attend, merge_heads, scaled_dot_product, split_heads
 from ..layers import gelu, layer_norm, linear
+from .taps import Taps, heads_of_out_in
 
 LN_EPS = 1e-12
 
@@ -41,10 +42,10 @@ def embed(weights: dict, word_rows: np.ndarray) -> np.ndarray:
 
 
 def forward(word_rows: np.ndarray, weights: dict, config: Config = Config(),
-            trace: tuple[int, int] | None = None) -> tuple[np.ndarray, dict | None]:
+            trace: tuple[int, int] | None = None, taps: Taps | None = None) -> tuple[np.ndarray, dict | None]:
     """Attention weights (layers, heads, n, n) of every layer; with trace=(layer, head), also that
-    head's named intermediates. The last layer's feed-forward is skipped: nothing after the last
-    attention is shown."""
+    head's named intermediates; taps (stack "self") see every layer's values and may zero a head.
+    The last layer's feed-forward is skipped: nothing after the last attention is shown."""
     n, h = len(word_rows), config.heads
     x = embed(weights, word_rows)  # (n, hidden)
     attentions = np.empty((config.layers, h, n, n), dtype=np.float32)
@@ -54,6 +55,9 @@ def forward(word_rows: np.ndarray, weights: dict, config: Config = Config(),
         q, k, v = (split_heads(dense(x, weights, p + f"attention.self.{name}"), h)  # (heads, n, d_head)
                    for name in ("query", "key", "value"))
         attentions[layer], context = attend(q, k, v)  # (heads, n, n), (heads, n, d_head)
+        if taps is not None:
+            w_o = heads_of_out_in(weights[p + "attention.output.dense.weight"], h)
+            context = taps.attended("self", layer, v, w_o, context)
         concat = merge_heads(context)  # (n, hidden)
         attn_out = dense(concat, weights, p + "attention.output.dense")
         if trace is not None and trace[0] == layer:

@@ -25,6 +25,7 @@ from ..attention import attend, causal_mask, merge_heads, repeat_kv, scaled_dot_
 from ..errors import ModelFileError, RequestError
 from ..formats.gguf import GGUF
 from ..layers import apply_rope, linear, rms_norm, rope_angles, silu
+from .taps import Taps, heads_of_out_in
 
 
 ROWS_PER_STEP = 4096  # of a tensor dequantised at once (the embedding has 49152 rows)
@@ -185,9 +186,10 @@ class Output:
 
 
 def forward(ids, weights: Weights, config: Config, trace: tuple[int, int] | None = None,
-            cache: KVCache | None = None, all_logits: bool = False) -> Output:
+            cache: KVCache | None = None, all_logits: bool = False, taps: Taps | None = None) -> Output:
     """Run the tokens ids (continuing after cache's positions, if given; the cache is extended in
-    place) and return every layer's attention and the next-token logits."""
+    place) and return every layer's attention and the next-token logits. taps (stack "self") see
+    every layer's values and may zero a head's output."""
     c = config
     ids = np.asarray(ids, dtype=np.int64)
     cache = cache if cache is not None else KVCache()
@@ -216,13 +218,16 @@ def forward(ids, weights: Weights, config: Config, trace: tuple[int, int] | None
         else:
             cache.keys.append(k)
             cache.values.append(v)
-        weights_, context = attend(q, repeat_kv(k, c.group), repeat_kv(v, c.group), mask)  # (heads, n, total), (heads, n, d_head)
+        v_per_head = repeat_kv(v, c.group)  # (heads, total, d_head)
+        weights_, context = attend(q, repeat_kv(k, c.group), v_per_head, mask)  # (heads, n, total), (heads, n, d_head)
         if trace is not None and trace[0] == layer:
             kept = _trace(trace[1], h, b, c, q_raw, k_raw, q, k, v, mask)
             # the same numbers by another summation order: show one set everywhere
             weights_[trace[1]] = kept["steps"].weights
             context[trace[1]] = kept["steps"].output
         attention[layer] = weights_
+        if taps is not None:
+            context = taps.attended("self", layer, v_per_head, heads_of_out_in(b.w_o, c.heads), context)
         x = x + linear(merge_heads(context), b.w_o)
         h = rms_norm(x, b.ffn_norm, c.eps)
         x = x + linear(silu(linear(h, b.w_gate)) * linear(h, b.w_up), b.w_down)  # SwiGLU

@@ -21,6 +21,7 @@ from ..attention import HeadSteps, attend, merge_heads, scaled_dot_product, soft
 from ..errors import ModelFileError, RequestError
 from ..formats import marian as fmt
 from ..layers import layer_norm, linear, relu, sinusoidal_positions
+from .taps import Taps, heads_of_out_in
 
 EOS, UNK = 0, 1  # Marian's SentencePiece vocabularies: </s> = 0, <unk> = 1
 
@@ -142,12 +143,18 @@ def project_kv(x_key: np.ndarray, p: dict, kind: str, heads: int) -> tuple[np.nd
     return k, v
 
 
-def attention_block(x: np.ndarray, k: np.ndarray, v: np.ndarray, p: dict, kind: str, cfg: Config
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Multi-head attention of queries x (q, d) over cached k, v, then LN(x + out).
-    -> (weights (heads, q, k), y (q, d), queries (heads, q, d_head))."""
+STACKS = {"self": "encoder", "context": "cross"}  # a layer kind's attention stack in results
+
+
+def attention_block(x: np.ndarray, k: np.ndarray, v: np.ndarray, p: dict, kind: str, cfg: Config,
+                    taps: Taps | None = None, layer: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Multi-head attention of queries x (q, d) over cached k, v, then LN(x + out); taps, if
+    given, see the layer's values and may zero a head. -> (weights (heads, q, k), y (q, d),
+    queries (heads, q, d_head))."""
     q = split_heads(linear(x, p[f"{kind}_Wq"], p[f"{kind}_bq"]), cfg.heads)  # (heads, q, d_head)
     weights, ctx = attend(q, k, v)  # (heads, q, k), (heads, q, d_head)
+    if taps is not None:
+        ctx = taps.attended(STACKS[kind], layer, v, heads_of_out_in(p[f"{kind}_Wo"], cfg.heads), ctx)
     out = linear(merge_heads(ctx), p[f"{kind}_Wo"], p[f"{kind}_bo"])
     return weights, layer_norm(x + out, p[f"{kind}_Wo_ln_scale"], p[f"{kind}_Wo_ln_bias"], cfg.ln_eps), q
 
@@ -167,7 +174,7 @@ def head_trace(x_query: np.ndarray, x_key: np.ndarray, p: dict, kind: str, head:
 
 # --- encoder ---------------------------------------------------------------------------------
 
-def encode(src_ids, w: Weights, cfg: Config, trace: tuple[int, int] | None = None
+def encode(src_ids, w: Weights, cfg: Config, trace: tuple[int, int] | None = None, taps: Taps | None = None
            ) -> tuple[np.ndarray, np.ndarray, dict | None]:
     """Encoder output (S, d), self-attention (layers, heads, S, S) and, for trace=(layer, head), that head's steps."""
     _check_trace(trace, cfg.enc_layers, cfg.heads)
@@ -179,7 +186,7 @@ def encode(src_ids, w: Weights, cfg: Config, trace: tuple[int, int] | None = Non
     for i, p in enumerate(w.enc):
         k, v = project_kv(x, p, "self", cfg.heads)
         x_in = x
-        attn[i], x, q = attention_block(x, k, v, p, "self", cfg)
+        attn[i], x, q = attention_block(x, k, v, p, "self", cfg, taps, i)
         if trace is not None and trace[0] == i:
             h = trace[1]
             kept = head_trace(x_in, x_in, p, "self", h, cfg.d_head, q[h], k[h], v[h])
@@ -213,8 +220,8 @@ def start(enc_out: np.ndarray, w: Weights, cfg: Config) -> DecoderState:
     return DecoderState(kv, [np.zeros(cfg.d_model, dtype=np.float32) for _ in w.dec])
 
 
-def decode_steps(prev_ids, state: DecoderState, w: Weights, cfg: Config, queries: list | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def decode_steps(prev_ids, state: DecoderState, w: Weights, cfg: Config, queries: list | None = None,
+                 taps: Taps | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Run the decoder over the target inputs prev_ids (t of them, -1 = the zero start vector),
     advancing state. -> (final states (t, d), cross-attention (layers, heads, t, S)).
     queries, if given, collects each layer's input to the cross-attention (t, d) and its
@@ -229,7 +236,7 @@ def decode_steps(prev_ids, state: DecoderState, w: Weights, cfg: Config, queries
         r, state.cells[i] = ssru(y, p, state.cells[i])
         y = layer_norm(y + r, p["rnn_ffn_ln_scale"], p["rnn_ffn_ln_bias"], cfg.ln_eps)
         y_in = y
-        cross[i], y, q = attention_block(y, *state.cross_kv[i], p, "context", cfg)
+        cross[i], y, q = attention_block(y, *state.cross_kv[i], p, "context", cfg, taps, i)
         if queries is not None:
             queries[i].append((y_in, q))
         y = ffn(y, p, cfg.ln_eps)
@@ -279,20 +286,20 @@ def _check_ids(ids, cfg: Config, field: str) -> None:
 
 
 def translate(src_ids, w: Weights, cfg: Config, shortlist=None, max_len: int | None = None,
-              trace: tuple[int, int] | None = None) -> Result:
+              trace: tuple[int, int] | None = None, taps: Taps | None = None) -> Result:
     """Greedy decoding until </s> (or max_len tokens, by default max_length_factor × the source length).
     src_ids should end with </s>. With a shortlist, only its target ids are scored (as the engine does)
-    and probabilities are over those ids."""
+    and probabilities are over those ids. taps see both stacks ("encoder", "cross")."""
     _check_trace(trace, cfg.dec_layers, cfg.heads)
     _check_ids(src_ids, cfg, "source")
-    enc_out, enc_attn, _ = encode(src_ids, w, cfg)
+    enc_out, enc_attn, _ = encode(src_ids, w, cfg, taps=taps)
     state = start(enc_out, w, cfg)
     allowed = shortlist.allowed(src_ids, cfg.vocab) if shortlist is not None else None
     max_len = max_len if max_len is not None else int(cfg.max_length_factor * len(src_ids))
     queries = [[] for _ in w.dec] if trace is not None else None
     ids, rows, probs, prev = [], [], [], -1
     while len(ids) < max_len:
-        y, cross = decode_steps([prev], state, w, cfg, queries)
+        y, cross = decode_steps([prev], state, w, cfg, queries, taps)
         p = softmax(logits(y, w, allowed))[0]  # (vocab or allowed,)
         best = int(np.argmax(p))
         prev = int(allowed[best]) if allowed is not None else best
@@ -304,9 +311,11 @@ def translate(src_ids, w: Weights, cfg: Config, shortlist=None, max_len: int | N
     return _finish(src_ids, ids, rows, probs, enc_attn, enc_out, state, queries, w, cfg, trace)
 
 
-def force(src_ids, tgt_ids, w: Weights, cfg: Config, trace: tuple[int, int] | None = None) -> Result:
+def force(src_ids, tgt_ids, w: Weights, cfg: Config, trace: tuple[int, int] | None = None,
+          taps: Taps | None = None) -> Result:
     """Teacher forcing: run the decoder on a given target (ids, </s> appended if missing) in one pass
-    and report the cross-attention and each forced token's probability (over the full vocabulary)."""
+    and report the cross-attention and each forced token's probability (over the full vocabulary).
+    taps see both stacks ("encoder", "cross")."""
     _check_trace(trace, cfg.dec_layers, cfg.heads)
     _check_ids(src_ids, cfg, "source")
     if len(tgt_ids):
@@ -314,10 +323,10 @@ def force(src_ids, tgt_ids, w: Weights, cfg: Config, trace: tuple[int, int] | No
     tgt = list(tgt_ids)
     if not tgt or tgt[-1] != EOS:
         tgt.append(EOS)
-    enc_out, enc_attn, _ = encode(src_ids, w, cfg)
+    enc_out, enc_attn, _ = encode(src_ids, w, cfg, taps=taps)
     state = start(enc_out, w, cfg)
     queries = [[] for _ in w.dec] if trace is not None else None
-    y, cross = decode_steps([-1] + tgt[:-1], state, w, cfg, queries)
+    y, cross = decode_steps([-1] + tgt[:-1], state, w, cfg, queries, taps)
     p = softmax(logits(y, w))  # (T, vocab)
     probs = p[np.arange(len(tgt)), tgt]
     return _finish(src_ids, tgt, [cross], probs, enc_attn, enc_out, state, queries, w, cfg, trace)

@@ -5,10 +5,15 @@ A model module has
     load(source)                its weights (source: a directory or file, None for the default place)
     tokenize(weights, req)      {side: [token dict]} for the request's text(s)
     files_needed(weights, tokens)  browser files the tokens need beyond the bundle's base files
-    forward(weights, req, tokens, trace, on_step=None)
+    forward(weights, req, tokens, trace, on_step=None, taps=None)
                                 {"attention": {stack: {weights, query, key}}, "trace", "notes", ...};
                                 a model that writes its output a step at a time (an LLM generating)
-                                calls on_step(the output so far) after each step
+                                calls on_step(the output so far) after each step; taps
+                                (architectures/taps.py) record values and W_O or zero a head
+    mask_token(weights)         {text, id?, special?}: what an ablated token becomes
+    probe_tokens(weights, length, seed)
+                                {side: tokens}: a repeated sequence of seeded random words (the
+                                head-role probe, analysis/probes.py)
 
 `trace` is None or (stack, layer, head): the head whose named intermediates to record (see
 attention.HeadSteps.named). Adding a model is one module here, its entry in MODULES, its export
@@ -123,7 +128,9 @@ def unload(name: str) -> None:
 
 
 # Request fields that choose what is shown of a model's output, not what it reads or computes.
-VIEW_FIELDS = ("stack", "layer", "head", "top_k", "intermediates")
+# The analyses' fields are among them: an analysis that reruns the model does so on its own.
+VIEW_FIELDS = ("stack", "layer", "head", "top_k", "intermediates", "hide", "analysis", "rollout_heads",
+               "ablate_token", "ablate_head", "query", "key", "sentences")
 _token_cache: dict[tuple, dict] = {}
 TOKEN_CACHE_SIZE = 8
 

@@ -14,7 +14,9 @@ import importlib.util
 import os
 from types import SimpleNamespace
 
+from ..analysis.probes import repeated
 from ..architectures import marian as net
+from ..architectures.taps import Taps
 from ..errors import ModelFileError, RequestError
 from ..formats import shortlist as lexical
 from ..formats.bundle import Bundle, is_bundle
@@ -99,16 +101,18 @@ def direction(src: str, tgt: str) -> SimpleNamespace:
         return []  # the bundle's base files are all it needs
 
     def forward(model: SimpleNamespace, req: dict, tokens: dict, trace: tuple[str, int, int] | None,
-                on_step=None) -> dict:
+                on_step=None, taps: Taps | None = None) -> dict:
         """Encoder self-attention (6, 8, S, S) and cross-attention (2, 8, T, S), the translation, and
         how likely the model finds each target token."""
         src_ids = [t["id"] for t in tokens["source"]]
         cross_trace = trace[1:] if trace and trace[0] == "cross" else None
         if "target" in tokens:
-            out = net.force(src_ids, [t["id"] for t in tokens["target"]], model.weights, model.config, cross_trace)
+            out = net.force(src_ids, [t["id"] for t in tokens["target"]], model.weights, model.config, cross_trace,
+                            taps)
             target, notes = tokens["target"], ["Your translation, read by the model (teacher forcing)."]
         else:
-            out = net.translate(src_ids, model.weights, model.config, model.shortlist, trace=cross_trace)
+            out = net.translate(src_ids, model.weights, model.config, model.shortlist, trace=cross_trace,
+                                taps=taps)
             target, notes = _pieces(model.spm, out.target_ids), []
         steps = out.trace
         if trace and trace[0] == "encoder":
@@ -127,7 +131,23 @@ def direction(src: str, tgt: str) -> SimpleNamespace:
                                "temperature": 1.0}
         return result
 
-    return SimpleNamespace(INFO=info, load=load, tokenize=tokenize, files_needed=files_needed, forward=forward)
+    return SimpleNamespace(INFO=info, load=load, tokenize=tokenize, files_needed=files_needed, forward=forward,
+                           mask_token=mask_token, probe_tokens=probe_tokens)
+
+
+def mask_token(model: SimpleNamespace) -> dict:
+    """What an ablated token becomes: the vocabulary's <unk>."""
+    return {"text": model.spm.pieces[net.UNK], "id": net.UNK, "special": True}
+
+
+def probe_tokens(model: SimpleNamespace, length: int, seed: int) -> dict[str, list[dict]]:
+    """Source R R </s> (a seeded sequence R of `length` distinct words, repeated), and a target of
+    </s> alone: teacher forcing one step, as the encoder is what the probe is for."""
+    words = [i for i, p in enumerate(model.spm.pieces[:8000]) if p.startswith(SPACE) and p[1:].isalpha()]
+    eos = {"text": model.spm.pieces[net.EOS], "id": net.EOS, "start": 0, "end": 0, "special": True}
+    body = [{"text": model.spm.pieces[i].replace(SPACE, " "), "id": i, "start": 0, "end": 0, "special": False}
+            for i in repeated(words, length, seed)]
+    return {"source": body + [eos], "target": [eos]}
 
 
 def _pieces(spm: SentencePiece, ids: list[int]) -> list[dict]:

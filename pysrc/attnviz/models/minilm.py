@@ -8,11 +8,13 @@ import os
 
 import numpy as np
 
+from ..analysis.probes import repeated
 from ..architectures.bert import Config, forward as bert_forward
+from ..architectures.taps import Taps
 from ..errors import ModelFileError
 from ..formats import json_text, safetensors
 from ..formats.bundle import Bundle, is_bundle
-from ..tokenizers.wordpiece import WordPiece
+from ..tokenizers.wordpiece import CLS, SEP, WordPiece
 from ..views import hide_special, merge_subwords
 from . import ModelInfo, browser_dir
 
@@ -90,14 +92,35 @@ def files_needed(weights: Weights, tokens: dict) -> list[dict]:
     return weights.bundle.chunk_files(WORD_TABLE, [t["id"] for t in tokens["text"]])
 
 
+MASK = "[MASK]"
+# Role probes draw their words from these vocabulary rows: one chunk of the browser bundle's word
+# table (256 rows), of whole lower-case words, so a probe downloads one small file.
+PROBE_ROWS = range(2048, 2304)
+
+
+def mask_token(weights: Weights) -> dict:
+    """What an ablated token becomes: BERT's own [MASK]."""
+    return {"text": MASK, "id": weights.tokenizer.vocab[MASK]}
+
+
+def probe_tokens(weights: Weights, length: int, seed: int) -> dict[str, list[dict]]:
+    """[CLS] R R [SEP]: a seeded sequence R of `length` distinct words, repeated."""
+    words = [i for i in PROBE_ROWS if weights.tokenizer.tokens[i].isalpha()]
+    special = {name: {"text": name, "id": weights.tokenizer.vocab[name], "start": 0, "end": 0, "special": True}
+               for name in (CLS, SEP)}
+    body = [{"text": weights.tokenizer.tokens[i], "id": i, "start": 0, "end": 0, "special": False}
+            for i in repeated(words, length, seed)]
+    return {"text": [special[CLS]] + body + [special[SEP]]}
+
+
 def forward(weights: Weights, req: dict, tokens: dict, trace: tuple[str, int, int] | None,
-            on_step=None) -> dict:
+            on_step=None, taps: Taps | None = None) -> dict:
     """Attention (6, 12, n, n) of every layer, optionally a head's trace; [CLS]/[SEP] hidden or
     word pieces merged when asked (the trace stays on the model's own pieces)."""
     pieces = tokens["text"]
     ids = np.array([t["id"] for t in pieces])
     weights_, kept = bert_forward(weights.word_rows(ids), weights.tensors, weights.config,
-                                  trace=trace[1:] if trace else None)
+                                  trace=trace[1:] if trace else None, taps=taps)
     notes = []
     if req["hide_special"]:
         weights_, pieces = hide_special(weights_, pieces)

@@ -16,7 +16,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from ..analysis.probes import repeated
 from ..architectures import llama
+from ..architectures.taps import Taps
 from ..attention import softmax
 from ..errors import ModelFileError, RequestError
 from ..formats import gguf
@@ -111,8 +113,27 @@ def files_needed(model: SimpleNamespace, tokens: dict) -> list[dict]:
     return []  # the bundle's base files (the whole GGUF in parts) are all it needs
 
 
+# Role probes draw their words from these vocabulary rows: words with a leading space.
+PROBE_ROWS = range(1000, 4000)
+
+
+def mask_token(model: SimpleNamespace) -> dict:
+    """What an ablated token becomes: SmolLM2 has no mask or unknown token of its own; its
+    tokenizer's stand-in for one is <|endoftext|> (id 0), the token documents are separated by."""
+    i = model.tokenizer.unknown
+    return {"text": model.tokenizer.tokens[i], "id": i, "special": True}
+
+
+def probe_tokens(model: SimpleNamespace, length: int, seed: int) -> dict[str, list[dict]]:
+    """R R: a seeded sequence R of `length` distinct words (no start token: the model reads none)."""
+    t = model.tokenizer
+    words = [i for i in PROBE_ROWS if t.tokens[i].startswith("Ġ") and t.tokens[i][1:].isalpha()]
+    return {"text": [{"text": t.token_bytes(i).decode("utf-8", "replace"), "id": i, "start": 0, "end": 0,
+                      "special": False} for i in repeated(words, length, seed)]}
+
+
 def forward(model: SimpleNamespace, req: dict, tokens: dict, trace: tuple[str, int, int] | None,
-            on_step=None) -> dict:
+            on_step=None, taps: Taps | None = None) -> dict:
     """Attention (30, 9, T, T) of the prompt and any generated tokens, the next-token top 10.
     on_step(partial): called with the result so far after each generated token, so a page can
     show each new token's row as it is written."""
@@ -120,14 +141,14 @@ def forward(model: SimpleNamespace, req: dict, tokens: dict, trace: tuple[str, i
     ids = [t["id"] for t in tokens["text"]]
     head_trace = trace[1:] if trace else None
     generated: list[int] = []
-    out = llama.forward(ids, w, c, trace=None if req["generate"] else head_trace)
+    out = llama.forward(ids, w, c, trace=None if req["generate"] else head_trace, taps=taps)
     rows = [out.attention]  # (layers, heads, T, T), then one row per generated token
     for _ in range(req["generate"]):
         token = int(np.argmax(out.logits))  # greedy: temperature changes the shown distribution only
         if token in model.eos:
             break
         generated.append(token)
-        out = llama.forward([token], w, c, cache=out.cache)
+        out = llama.forward([token], w, c, cache=out.cache, taps=taps)
         rows.append(out.attention)
         if on_step is not None and len(generated) < req["generate"]:
             on_step(_result(model, req, tokens, generated, _square(rows, len(ids) + len(generated)), out.logits))

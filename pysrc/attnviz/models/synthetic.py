@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..analysis.probes import repeated
 from ..architectures import synthetic as net
-from ..attention import causal_mask, multi_head, padding_mask, scaled_dot_product
+from ..architectures.taps import Taps, heads_of_in_out
+from ..attention import causal_mask, multi_head, padding_mask, scaled_dot_product, split_heads
 from ..errors import RequestError
 from ..tokenizers.words import tokenize as split_words
 from . import ModelInfo
 
 PAD = "[PAD]"
+MASK = "[MASK]"
+# Role probes draw their words from this list (any words do: the model reads their letters).
+PROBE_WORDS = ("apple river stone cloud maple tiger candle violin harbor meadow copper lantern falcon orchid "
+               "glacier saddle pepper quartz willow thunder basket marble pebble socket ribbon garnet walnut "
+               "beacon dolphin ember fossil gravel hammock igloo jasper kettle lemon mosaic nectar oyster").split()
 
 INFO = ModelInfo(
     name="synthetic", label="Synthetic", kind="hand-built", layers=1, heads=8, kv_heads=8,
@@ -39,6 +46,17 @@ def files_needed(weights: None, tokens: dict) -> list[dict]:
     return []
 
 
+def mask_token(weights: None) -> dict:
+    """What an ablated token becomes: the word [MASK] (the model reads its letters like any word's)."""
+    return {"text": MASK}
+
+
+def probe_tokens(weights: None, length: int, seed: int) -> dict[str, list[dict]]:
+    """R R: a seeded sequence R of `length` distinct words, repeated."""
+    words = repeated(PROBE_WORDS, length, seed)
+    return {"text": [{"text": w, "start": 0, "end": 0, "special": False} for w in words]}
+
+
 def _pad(x: np.ndarray, n: int) -> np.ndarray:
     """(t, d) -> (n, d): padding positions get the bias and their position code only."""
     t = x.shape[0]
@@ -51,8 +69,9 @@ def _pad(x: np.ndarray, n: int) -> np.ndarray:
 
 
 def forward(weights: None, req: dict, tokens: dict, trace: tuple[str, int, int] | None,
-            on_step=None) -> dict:
-    """Attention (1, heads, q, k) of the one layer, its heads' roles and, if asked, the trace."""
+            on_step=None, taps: Taps | None = None) -> dict:
+    """Attention (1, heads, q, k) of the one layer, its heads' built roles and, if asked, the trace.
+    taps see the layer's values (its one layer's attention does not depend on a head's output)."""
     n_heads, cross = req["heads"], req["mode"] == "cross"
     key_side = "source" if cross else "text"
     query_words, key_words = tokens["text"], tokens[key_side]
@@ -79,9 +98,12 @@ def forward(weights: None, req: dict, tokens: dict, trace: tuple[str, int, int] 
     layer = net.build_layer(n_heads, req["seed"])
     mh = multi_head(x_query, x_key, layer.w_q, layer.w_k, layer.w_v, layer.w_o, n_heads, mask, req["temperature"])
     stack = "cross" if cross else "self"
+    if taps is not None:
+        taps.attended(stack, 0, split_heads(x_key @ layer.w_v, n_heads), heads_of_in_out(layer.w_o, n_heads),
+                      split_heads(mh.concat, n_heads))
     out = {"attention": {stack: {"weights": mh.weights[None].astype(np.float32),  # (1, heads, q, k)
                                  "query": "text", "key": key_side}},
-           "roles": {stack: [net.role_info(r) for r in layer.roles]}, "notes": notes}
+           "built_roles": {stack: [net.role_info(r) for r in layer.roles]}, "notes": notes}
     if n_pad:
         out["tokens"] = {key_side: padded}
     if trace is not None:

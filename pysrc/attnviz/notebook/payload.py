@@ -1,5 +1,5 @@
 """The data of one attention view: an attnviz result, or any model's attention given as arrays,
-shaped as a result (schema 2) the site's widgets read, with the description of every head, and
+shaped as a result (schema 3) the site's widgets read, with the description of every head, and
 encoded compactly for the page (the weights as float16 in base64, not JSON numbers)."""
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ GIVEN = "given"
 # Tokens shown as special (not counted by the induction score): [CLS], <s>, <|endoftext|>, ...
 SPECIAL = re.compile(r"^(\[[A-Za-z_]+\]|<[^<>\s]+>|<\|[^|]+\|>)$")
 # Result fields the view carries besides attention (the trace and timings stay behind).
-KEPT = ("tokens", "roles", "notes", "next_tokens", "translation", "generated")
+KEPT = ("tokens", "built_roles", "notes", "next_tokens", "translation", "generated")
 
 
 def as_array(value: Any) -> np.ndarray:
@@ -90,11 +90,11 @@ def from_arrays(attentions: Any, tokens: Sequence[str], source_tokens: Sequence[
     text = " ".join(tokens)
     model = {"name": GIVEN, "label": label, "kind": "given", "layers": layers, "heads": heads, "kv_heads": heads,
              "stacks": [stack], "named_heads": [], "options": []}
-    return {"schema": 2, "ok": True, "version": __version__,
+    return {"schema": 3, "ok": True, "version": __version__,
             "request": {"text": text, "model": GIVEN, "stack": stack, "layer": 0, "head": 0},
             "model": model, "tokens": tokens_by_side,
             "attention": {stack: {"weights": weights, "query": "text", "key": key_side}},
-            "roles": {}, "notes": []}
+            "built_roles": {}, "notes": []}
 
 
 def overview(stack: dict, tokens: dict) -> dict:
@@ -116,7 +116,7 @@ def view_result(result: dict) -> dict:
     and the model entry the widgets look up (its display options are for the worker: none here)."""
     model = {**result["model"], "options": []}
     attention = result["attention"]
-    out = {"schema": result.get("schema", 2), "ok": True, "version": result.get("version", __version__),
+    out = {"schema": result.get("schema", 3), "ok": True, "version": result.get("version", __version__),
            "request": {"text": result["request"]["text"], "model": model["name"], "stack": result["request"]["stack"],
                        "layer": 0, "head": 0},
            "model": model, "attention": attention, "timings": {"model_ms": 0},
@@ -124,7 +124,7 @@ def view_result(result: dict) -> dict:
            "descriptions": {name: descriptions(s) for name, s in attention.items()},
            "schema_doc": DOCUMENT_SCHEMA}
     out.update({key: result[key] for key in KEPT if key in result})
-    out.setdefault("roles", {})
+    out.setdefault("built_roles", {})
     out.setdefault("notes", [])
     return out
 

@@ -6,8 +6,8 @@
 const SITE_ROOT = new URL("../", import.meta.url).href;
 const JS_DIR = new URL("./", import.meta.url).href;
 
-const policy = self.trustedTypes && self.trustedTypes.createPolicy
-  ? self.trustedTypes.createPolicy("attnviz-script-url", { createScriptURL: checked })
+const policy = globalThis.trustedTypes && globalThis.trustedTypes.createPolicy
+  ? globalThis.trustedTypes.createPolicy("attnviz-script-url", { createScriptURL: checked })
   : null;
 
 /** @param {string} url @returns {string} */

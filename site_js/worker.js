@@ -190,6 +190,7 @@ async function boot() {
     throw new Error(`numpy or attnviz could not be loaded. ${problems.join(" ")}`);
   }
   const handle = pyodide.pyimport("attnviz.bridge").handle;
+  pyodide.pyimport("attnviz.formats.bundle").host_checks_sha256(); // model-files.js checked every file
   snapshotTaker.arm(pyodide, dynlibs, handle);
   const tReady = performance.now();
   self.postMessage({ type: "ready", loaded: bytesLoaded,

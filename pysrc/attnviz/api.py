@@ -19,6 +19,8 @@ are errors; fields that do not apply to the model are reset and a note says so.
     generate      0..20: causal language models: continue greedily by this many tokens
     chat, hide_first  bool: causal language models: the chat template; hide the first token (the sink)
     top_k         1..100: how many top pairs of the head in view    default 10
+    truncate      bool: text past the model's limit (ModelInfo.max_tokens): read its first tokens
+                  and say so in a note, instead of refusing it    default false
     kind          "softmax" | "variance": the articles' small demos (see demos.py) instead
 
 Result (schema 2):
@@ -39,7 +41,8 @@ Result (schema 2):
     a causal language model's next_tokens: [{text, id, p}] (top 10, temperature applied) and
     generated: {text, ids}; a translator's translation: {text, forced, probability: [p per target token]}.
 Error: {schema, ok: false, error: {field, message}}: field "text"/"source" for text a model cannot
-take, "model" for missing or damaged weights (the message names the file), null for a bug.
+take, "model" for missing or damaged weights (the message names the file), null for a bug; text
+past the model's limit adds error.too_long: {tokens, limit} (send truncate: true to read the first).
 """
 from __future__ import annotations
 
@@ -62,7 +65,8 @@ def prepare(request: dict, weights_dir: str | None = None) -> tuple[dict, list[s
     if req["mode"] == "cross":
         check_text(req["source"], "source")
     weights = models.load(req["model"], weights_dir)
-    return req, notes, weights, models.tokenize(req["model"], weights, req)
+    tokens, cut = models.tokenize(req["model"], weights, req)
+    return req, notes + cut, weights, tokens
 
 
 def files_needed(request: dict) -> dict:
@@ -71,7 +75,7 @@ def files_needed(request: dict) -> dict:
     try:
         req, _, weights, tokens = prepare(request)
     except RequestError as exc:
-        return error_result(exc.message, exc.field)
+        return error_result(exc.message, exc.field, exc.too_long)
     return {"schema": SCHEMA, "ok": True, "files": models.module(req["model"]).files_needed(weights, tokens)}
 
 
@@ -108,7 +112,7 @@ def run(request: dict, *, weights_dir: str | None = None, on_step: Callable[[dic
         partial = (lambda raw_so_far: on_step(assemble(req, notes, tokens, raw_so_far))) if on_step else None
         raw = forward(req, weights, tokens, trace, partial)
     except RequestError as exc:
-        return error_result(exc.message, exc.field)
+        return error_result(exc.message, exc.field, exc.too_long)
     except ModelFileError as exc:  # a file the forward pass reads on demand (a word-embedding chunk)
         err = models.unreadable(req["model"], exc)
         return error_result(err.message, err.field)

@@ -33,6 +33,7 @@ FIELDS: dict[str, tuple] = {
     "generate": (int, 0, (0, 20), "a whole number of tokens from 0 to 20"),
     "chat": (bool, False, None, "true or false"),
     "hide_first": (bool, False, None, "true or false"),
+    "truncate": (bool, False, None, "true or false"),  # text past the model's limit: read its first tokens
 }
 # What a person calls an option, for the note saying it does not apply to a model.
 OPTION_NAMES = {"mode": "cross-attention between two texts", "source": "a source text", "heads": "the number of heads",

@@ -1,10 +1,16 @@
 /**
- * The main thread's handle on the computation worker: one worker per page, shared by every widget.
+ * The main thread's handle on the computation worker: one worker per visit, shared by every widget
+ * of every page read (instant navigation keeps the document, so Pyodide boots once).
  * Requests go out one at a time; per channel only the newest waiting request is kept, so a user
  * typing fast never builds a queue. Results come back with their arrays as Float32Arrays.
+ * Requests and subscriptions belong to the page that made them (page.js): once the reader has
+ * left that page its waiting requests are dropped, an answer still computing is not delivered,
+ * and its listeners are removed.
  */
+import { currentPage } from "./page.js";
 
-/** Thrown (as a rejection) for a request replaced by a newer one on the same channel. */
+/** Thrown (as a rejection) for a request replaced by a newer one on the same channel, or whose
+ * page the reader has left. */
 export class Superseded extends Error {}
 
 /**
@@ -67,11 +73,17 @@ export class AttnvizClient {
     this.pump();
   }
 
-  /** @param {(s: Status) => void} fn @returns {() => void} unsubscribe */
-  subscribe(fn) {
+  /**
+   * Call fn with the status now and on every change, until unsubscribed or its page is left.
+   * @param {(s: Status) => void} fn @param {AbortSignal} [page] @returns {() => void} unsubscribe
+   */
+  subscribe(fn, page = currentPage()) {
+    const off = () => this.listeners.delete(fn);
+    if (page.aborted) return off;
     this.listeners.add(fn);
+    page.addEventListener("abort", off, { once: true });
     fn(this.status);
-    return () => this.listeners.delete(fn);
+    return off;
   }
 
   emit() { for (const fn of this.listeners) fn(this.status); }
@@ -84,20 +96,27 @@ export class AttnvizClient {
 
   /**
    * Compute a request. Rejects with Superseded when a newer request on the same channel replaces it.
+   * Also rejects with Superseded once the reader has left the page the request belongs to.
    * onPartial(result so far) is called between the steps of a model that writes step by step.
    * @param {object} request @param {string} [channel] @param {((r: object) => void)|null} [onPartial]
+   * @param {AbortSignal} [page] the page whose widget asks (by default the page on screen)
    * @returns {Promise<{ok: boolean, error?: {field: string|null, message: string}, ms?: number} & Record<string, any>>}
    */
-  run(request, channel = "default", onPartial = null) {
+  run(request, channel = "default", onPartial = null, page = currentPage()) {
     return new Promise((resolve, reject) => {
+      if (page.aborted) { reject(new Superseded()); return; }
       const old = this.waiting.get(channel);
       if (old) old.reject(new Superseded());
-      this.waiting.set(channel, { request, resolve, reject, channel, onPartial });
+      this.waiting.set(channel, { request, resolve, reject, channel, onPartial, page });
       this.pump();
     });
   }
 
   pump() {
+    // Requests of pages the reader has left are never sent.
+    for (const [channel, job] of this.waiting) {
+      if (job.page.aborted) { this.waiting.delete(channel); job.reject(new Superseded()); }
+    }
     if (this.inFlight || this.status.fatal || this.waiting.size === 0) return;
     const [channel, job] = this.waiting.entries().next().value;
     this.waiting.delete(channel);
@@ -121,10 +140,16 @@ export class AttnvizClient {
     } else if (msg.type === "fatal") {
       this.fail(`Loading failed while ${STAGE_TEXT[msg.stage] || msg.stage}: ${msg.message}`);
     } else if (msg.type === "partial" && this.inFlight && msg.id === this.inFlight.id) {
-      if (this.inFlight.onPartial) this.inFlight.onPartial(attachArrays(JSON.parse(msg.meta), msg.buffers));
+      const job = this.inFlight;
+      if (job.onPartial && !job.page.aborted) job.onPartial(attachArrays(JSON.parse(msg.meta), msg.buffers));
     } else if (msg.type === "result" && this.inFlight && msg.id === this.inFlight.id) {
       const job = this.inFlight;
       this.inFlight = null;
+      if (job.page.aborted) { // answered after its page was left: nobody is there to draw it
+        job.reject(new Superseded());
+        this.pump();
+        return;
+      }
       const result = attachArrays(JSON.parse(msg.meta), msg.buffers);
       if (result.traceback) { // a bug in attnviz, not bad input: its trace is for developers
         console.error(result.traceback);
@@ -148,7 +173,7 @@ export const STAGE_TEXT = {
 
 let shared = null;
 
-/** The page's one client (the worker starts on first use). @returns {AttnvizClient} */
+/** The visit's one client (the worker starts on first use). @returns {AttnvizClient} */
 export function getClient() {
   if (!shared) shared = new AttnvizClient(new URL("./worker.js", import.meta.url).href);
   return shared;

@@ -4,6 +4,7 @@
  */
 import { el } from "./heatmap.js";
 import { bundleCacheName } from "./models.js";
+import { currentPage } from "./page.js";
 import { formatBytes } from "./status.js";
 
 /** Ask above this many bytes (the smaller real models download without asking, as before). */
@@ -62,5 +63,7 @@ function ask(parent, entry) {
     };
     yes.addEventListener("click", () => answer(true));
     no.addEventListener("click", () => answer(false));
+    // Leaving the page unanswered declines: a later page asks again instead of waiting forever.
+    currentPage().addEventListener("abort", () => answer(false), { once: true });
   });
 }

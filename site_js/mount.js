@@ -1,10 +1,15 @@
 /**
  * Entry point on every page: mounts each `<div data-attnviz="NAME" data-options='{...}'>`
  * placeholder with the widget module of that name. The worker starts only on pages that have a
- * widget, and only once per page however many widgets there are (see client.js).
+ * widget, and once per visit however many widgets and pages there are (see client.js).
+ * With instant navigation (navigation.js) this module runs once per visit: Material announces
+ * each page it swaps in on document$, the widgets of the page left are torn down (page.js) and
+ * those of the new page mounted from the same worker.
  * It also registers the service worker that makes revisits work offline.
  */
 import { getClient } from "./client.js";
+import { followLinksInPlace } from "./navigation.js";
+import { nextPage } from "./page.js";
 
 const WIDGETS = {
   heatmap: () => import("./widgets/heatmap.js"),
@@ -25,7 +30,8 @@ function showProblem(host, message) {
   host.replaceChildren(p);
 }
 
-async function mountAll() {
+/** Mount the widgets of the page on screen, until the reader leaves it. @param {AbortSignal} page */
+async function mountAll(page) {
   for (const host of document.querySelectorAll("[data-attnviz]")) {
     const name = host.dataset.attnviz;
     const load = WIDGETS[name];
@@ -38,7 +44,9 @@ async function mountAll() {
       continue;
     }
     try {
-      await (await load()).mount(host, options);
+      const module = await load();
+      if (page.aborted) return; // the reader moved on while the module loaded
+      await module.mount(host, options);
     } catch (err) {
       showProblem(host, `The "${name}" widget could not start: ${err.message || err}`);
     }
@@ -47,30 +55,32 @@ async function mountAll() {
 
 /**
  * Resolves once every widget has drawn, or the worker has failed, or after `limit` ms at most.
- * @returns {Promise<void>}
+ * @param {AbortSignal} page @returns {Promise<void>}
  */
-function widgetsSettled(limit = 20000) {
+function widgetsSettled(page, limit = 20000) {
   const hosts = [...document.querySelectorAll("[data-attnviz]")];
   return new Promise((resolve) => {
     const done = () => { observer.disconnect(); off(); clearTimeout(timer); resolve(); };
     const check = () => hosts.every((h) => h.dataset.ready === "true") && done();
     const observer = new MutationObserver(check);
     hosts.forEach((h) => observer.observe(h, { attributes: true, attributeFilter: ["data-ready"] }));
-    const off = getClient().subscribe((s) => s.fatal && queueMicrotask(done));
+    const off = getClient().subscribe((s) => s.fatal && queueMicrotask(done), page);
     const timer = setTimeout(done, limit);
+    page.addEventListener("abort", done, { once: true });
     check();
   });
 }
 
 /**
  * Register the service worker (site root, so it covers every page, at any sub-path) once the
- * page's widgets have drawn, so that its precache revalidates what the page downloaded instead
- * of competing with the first heatmap for bandwidth. (`mkdocs serve` builds have no sw.js.)
+ * first page's widgets have drawn, so that its precache revalidates what the page downloaded
+ * instead of competing with the first heatmap for bandwidth. (`mkdocs serve` builds have no sw.js.)
+ * @param {AbortSignal} page
  */
-async function registerServiceWorker() {
+async function registerServiceWorker(page) {
   if (!("serviceWorker" in navigator)) return;
   if (document.readyState !== "complete") await new Promise((r) => addEventListener("load", r, { once: true }));
-  if (document.querySelector("[data-attnviz]")) await widgetsSettled();
+  if (document.querySelector("[data-attnviz]")) await widgetsSettled(page);
   try {
     await navigator.serviceWorker.register(new URL("../sw.js", import.meta.url));
   } catch (err) {
@@ -78,4 +88,18 @@ async function registerServiceWorker() {
   }
 }
 
-mountAll().then(registerServiceWorker);
+let pagesShown = 0;
+
+/** A page is on screen (the first, or one swapped in): end the last one, mount this one. */
+function showPage() {
+  const page = nextPage();
+  const mounted = mountAll(page);
+  if (++pagesShown === 1) mounted.then(() => registerServiceWorker(page));
+}
+
+if (window.document$) {
+  followLinksInPlace();
+  window.document$.subscribe(showPage); // replays the first page, then each page swapped in
+} else {
+  showPage(); // without Material's scripts: this page alone
+}

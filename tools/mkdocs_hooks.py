@@ -8,7 +8,9 @@
   finished parsing, so Pyodide boots in parallel with the page;
 - on every page: name Material's search dialog, which its template leaves unnamed;
 - on every page: fill the Content-Security-Policy of overrides/main.html with the hashes of the
-  page's inline scripts and styles (Material inlines a few small ones);
+  page's inline scripts and styles (Material inlines a few small ones); after the build, give
+  every page the same policy, allowing the inline scripts of all pages: instant navigation keeps
+  the first page's policy while it swaps in others (and reruns their inline scripts);
 - after the build: write the service worker (site_js/sw.js) to the site root with the build's
   version and precache list, for offline revisits (not under `mkdocs serve`, where a cache would
   hide the edits live reload is for);
@@ -103,6 +105,7 @@ def on_post_build(config, **kwargs) -> None:
     status = site / "js" / "status.js"
     status.write_text(status.read_text().replace("__RUNTIME_BYTES__", str(runtime.boot_bytes()), 1))
     copy_tree(KATEX_DIST, site / "vendor" / "katex", skip=("contrib", "*.mjs", "katex.js", "katex.css", "README.md"))
+    unify_csp(site)
     if not serving:
         write_service_worker(site)  # keep last: it lists every file the build wrote
 
@@ -120,6 +123,45 @@ def with_csp_hashes(html: str) -> str:
                          for body in pattern.findall(html)})
         html = html.replace(" " + placeholder, "".join(" " + h for h in hashes))
     return html
+
+
+CSP_META = re.compile(r'(<meta http-equiv="Content-Security-Policy" content=")([^"]*)(")')
+HASHED_DIRECTIVES = ("script-src", "style-src")
+
+
+def unify_csp(site: Path) -> None:
+    """Give every page the one policy that allows the inline scripts and styles of all pages.
+
+    Instant navigation swaps pages into the document the reader opened first: that page's policy
+    is the one in force (Material adds the next page's meta tag too, which only adds restrictions),
+    and it reruns inline scripts of the swapped-in content, so each page's policy must allow every
+    page's hashes. They are Material's few small scripts, in a variant per folder depth."""
+    pages = sorted(site.rglob("*.html"))
+    hashes: dict[str, set[str]] = {name: set() for name in HASHED_DIRECTIVES}
+    texts = {}
+    for path in pages:
+        texts[path] = path.read_text()
+        found = CSP_META.search(texts[path])
+        if not found:
+            continue
+        for directive in found.group(2).split(";"):
+            name, *sources = directive.split()
+            if name in hashes:
+                hashes[name].update(s for s in sources if s.startswith("'sha256-"))
+
+    def unified(match: re.Match) -> str:
+        directives = []
+        for directive in match.group(2).split(";"):
+            name, *sources = directive.split()
+            if name in hashes:
+                sources = [s for s in sources if not s.startswith("'sha256-")] + sorted(hashes[name])
+            directives.append(" ".join([name, *sources]))
+        return match.group(1) + "; ".join(directives) + match.group(3)
+
+    for path, text in texts.items():
+        new = CSP_META.sub(unified, text, count=1)
+        if new != text:
+            path.write_text(new)
 
 
 def with_boot_script(html: str, page_url: str) -> str:

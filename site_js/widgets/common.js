@@ -6,6 +6,7 @@ import { getClient, Superseded } from "../client.js";
 import { askConsent, needsConsent } from "../download-consent.js";
 import { el } from "../heatmap.js";
 import { findModel, modelIndex } from "../models.js";
+import { currentPage } from "../page.js";
 
 /** Slice one head's (q, k) matrix out of the (layers, heads, q, k) weights tensor. */
 export function headMatrix(weights, layer, head) {
@@ -112,6 +113,7 @@ function estimate(request) {
  */
 export function requester(host, status) {
   const client = getClient();
+  const page = currentPage(); // a request made after the reader has left (a debounce firing late) is dropped
   const id = `w${++counter}`;
   host.dataset.avId = id;
   /** Whether the request's model may run: a big first download is the reader's choice (the
@@ -143,7 +145,7 @@ export function requester(host, status) {
     }
     status.setBusy(true, estimate(request));
     try {
-      const result = await client.run(request, `${id}-${key}`, onPartial);
+      const result = await client.run(request, `${id}-${key}`, onPartial, page);
       if (!result.ok) { status.error(result.error.message, false); return null; }
       if (request.model && request.text) pace.set(request.model, result.timings.model_ms / request.text.length);
       status.clearError();

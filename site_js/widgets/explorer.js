@@ -5,6 +5,7 @@
  * All numbers come from attnviz through the worker; this module only draws and listens.
  */
 import { getClient } from "../client.js";
+import { currentPage } from "../page.js";
 import { Heatmap, el } from "../heatmap.js";
 import { StatusLine, formatBytes } from "../status.js";
 import { drawThumb } from "../thumbs.js";
@@ -37,6 +38,7 @@ function modelLabel(m) {
 /** @param {HTMLElement} host */
 export async function mount(host) {
   host.classList.add("av-widget", "av-explorer");
+  const page = currentPage(); // aborts when the reader leaves for another page (instant navigation)
   const status = new StatusLine(host, getClient());
   let index;
   try {
@@ -83,6 +85,7 @@ export async function mount(host) {
 
   /** Apply a change from a control, then recompute or just redraw. @param {Partial<typeof state>} patch */
   function changed(patch = {}) {
+    if (page.aborted) return; // a debounce firing after the reader left: the address is another page's now
     changeStarted = performance.now();
     Object.assign(state, patch);
     normalise();
@@ -241,7 +244,7 @@ export async function mount(host) {
     normalise();
     ui.sync(result, true);
     changed();
-  });
+  }, { signal: page });
   ui.sync(null, true);
   changed();
 }

@@ -27,6 +27,10 @@ export class StatusLine {
     this.retryButton.type = "button";
     this.retryButton.textContent = "Retry";
     this.retryButton.hidden = true;
+    this.offerButton = el("button", "md-button av-button av-status__offer", this.root);
+    this.offerButton.type = "button";
+    this.offerButton.hidden = true;
+    this.offerButton.addEventListener("click", () => this.offerAction && this.offerAction());
     this.retryButton.addEventListener("click", () => {
       client.retry(); // first: clearing the error while the client still reports it would keep it
       this.clearError();
@@ -75,9 +79,18 @@ export class StatusLine {
     this.bar.hidden = true;
     this.text.textContent = message;
     this.retryButton.hidden = !retry;
+    this.offerButton.hidden = true;
+  }
+
+  /** Beside an error, a way out the reader can take in one click. @param {string} label @param {() => void} action */
+  offer(label, action) {
+    this.offerButton.textContent = label;
+    this.offerAction = action;
+    this.offerButton.hidden = false;
   }
 
   clearError() {
+    this.offerButton.hidden = true;
     this.errorText = null;
     this.show(this.client.status);
   }

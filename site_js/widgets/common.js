@@ -109,9 +109,11 @@ function estimate(request) {
  * Bind a widget to the page's worker: `request(req, key, onPartial)` resolves with the result, or
  * shows the error in the status line and resolves null (a superseded request also resolves null);
  * onPartial gets the result so far between the steps of a model that writes step by step.
+ * onRefused(error) hears of each request attnviz refused ({field, message, too_long?}).
  * @param {HTMLElement} host @param {import("../status.js").StatusLine} status
+ * @param {(error: {field: string|null, message: string, too_long?: {tokens: number, limit: number}}) => void} [onRefused]
  */
-export function requester(host, status) {
+export function requester(host, status, onRefused = () => {}) {
   const client = getClient();
   const page = currentPage(); // a request made after the reader has left (a debounce firing late) is dropped
   const id = `w${++counter}`;
@@ -123,7 +125,7 @@ export function requester(host, status) {
     const entry = findModel(await modelIndex(), request.model);
     if (!entry || !(await needsConsent(entry))) return true;
     const box = el("div", "av-consent-host");
-    host.insertBefore(box, status.root);
+    status.root.before(box);
     host.dataset.waiting = "consent"; // for anyone waiting for the widget to draw: it is the reader's turn
     let agreed;
     try {
@@ -146,7 +148,7 @@ export function requester(host, status) {
     status.setBusy(true, estimate(request));
     try {
       const result = await client.run(request, `${id}-${key}`, onPartial, page);
-      if (!result.ok) { status.error(result.error.message, false); return null; }
+      if (!result.ok) { status.error(result.error.message, false); onRefused(result.error); return null; }
       if (request.model && request.text) pace.set(request.model, result.timings.model_ms / request.text.length);
       status.clearError();
       return result;

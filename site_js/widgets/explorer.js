@@ -16,6 +16,7 @@ import { Stats } from "../explorer/stats.js";
 import { Steps } from "../explorer/steps.js";
 import { NextTokens } from "../explorer/next-tokens.js";
 import { findModel, layersOf, modelIndex } from "../models.js";
+import { SCALES, scaleFor } from "../scale.js";
 import { headMatrix, heatmapData, knownAs, requester, stackOf, visible } from "./common.js";
 
 const THUMB = 96;
@@ -51,37 +52,66 @@ export async function mount(host) {
   const state = parsed.state;
   const entryOf = () => findModel(index, state.model);
   parsed.rejected.push(...fitToModel(state, entryOf(), index.models[0]));
-  const controls = el("div", "av-explorer__controls");
-  host.insertBefore(controls, status.root);
+  // Two columns on a wide screen: the view (heatmap, step by step) and a panel (controls, details);
+  // one column on a narrow one, controls first and details last (see attnviz.css).
+  const panel = el("div", "av-explorer__panel", host);
+  const view = el("div", "av-explorer__view", host);
+  const controls = el("div", "av-explorer__controls", panel);
   const ui = buildControls(controls, state, changed, index);
-  const notes = el("p", "av-caption av-explorer__notes", host);
+  view.appendChild(status.root);
+  const notes = el("p", "av-caption av-explorer__notes", view);
   notes.setAttribute("aria-live", "polite");
-  const chips = el("div", "av-chips", host);
-  chips.setAttribute("aria-label", "Tokens; choose one to see where it looks");
-  const caption = el("p", "av-detail-caption", host);
-  const main = el("div", "av-explorer__main", host);
+  const chips = el("div", "av-chips", view);
+  chips.setAttribute("role", "toolbar");
+  chips.setAttribute("aria-label", "Tokens; choose one to see where it looks (arrow keys move between them)");
+  chips.addEventListener("keydown", onChipKey);
+  const caption = el("p", "av-detail-caption", view);
+  // After a refusal the last good view stays, dimmed, with this note saying it is not of the text.
+  const stale = el("p", "av-explorer__stale", view);
+  stale.hidden = true;
+  const main = el("div", "av-explorer__main", view);
   const heatmap = new Heatmap(el("div", "av-explorer__heatmap", main), {
     label: "Attention heatmap: rows are queries, columns are keys", maxCell: 40,
     onSelect: (row) => changed({ token: row }),
   });
   const grid = el("div", "av-grid av-explorer__grid", main);
-  const side = el("div", "av-explorer__side", host);
+  const gridScale = el("p", "av-caption av-explorer__grid-scale", main);
+  // Step by step opens where the reader is looking: right under the heatmap, before the details.
+  const steps = new Steps(main, (stage) => { state.stage = stage; saveHash(); });
+  steps.root.hidden = !state.step;
+  const side = el("div", "av-explorer__side", panel);
   side.hidden = true; // until there is a result to describe
   const arcs = new Arcs(side);
   const stats = new Stats(side, () => state.self, (v) => changed({ self: v }));
   const next = new NextTokens(side);
-  const steps = new Steps(host, (stage) => { state.stage = stage; saveHash(); });
-  steps.root.hidden = !state.step;
-  const request = requester(host, status);
+  const request = requester(host, status, refused);
   /** @type {object|null} */
   let result = null;
   let resultKey = "";
   let pendingKey = "";
   let changeStarted = 0;
+  /** @type {{tokens: number, limit: number}|null} the text past the model's limit, while it is refused */
+  let tooLong = null;
   const timing = (window.__attnvizExplorer = { latencies: [], computes: 0 });
   const rejected = [...new Set(parsed.rejected)];
   const urlProblems = rejected.length
     ? `The link had values that could not be used (${fieldList(rejected)}); defaults are shown for those.` : "";
+
+  /** What attnviz refused: text past the model's limit is offered its first tokens. */
+  function refused(error) {
+    tooLong = error.too_long || null;
+    if (!tooLong) return;
+    const { tokens, limit } = tooLong;
+    ui.count(tokens, limit);
+    status.offer(`Use the first ${limit} tokens`, () => changed({ cut: true }));
+  }
+
+  /** Mark the view on screen as not of the text (or clear the mark). @param {string} message the refusal, "" for none */
+  function markStale(message) {
+    host.classList.toggle("av-explorer--stale", Boolean(message));
+    stale.hidden = !message;
+    stale.textContent = message ? "Not of the text above: this is the last view that worked (see the message above)." : "";
+  }
 
   /** Apply a change from a control, then recompute or just redraw. @param {Partial<typeof state>} patch */
   function changed(patch = {}) {
@@ -121,10 +151,15 @@ export async function mount(host) {
     if (pendingKey === key) pendingKey = "";
     // Refused: the status line says why; the last good result stays, and view controls
     // (head, token, colour scale) still apply to it.
-    if (!r) { if (!pendingKey) draw(); return; } // (unless a newer request is on its way)
+    if (!r) { // (unless a newer request is on its way)
+      if (!pendingKey) { markStale(status.errorText || ""); draw(); }
+      return;
+    }
     timing.computes++;
     result = r;
     resultKey = key;
+    markStale("");
+    tooLong = null;
     ui.sync(result);
     draw();
     measured();
@@ -155,7 +190,8 @@ export async function mount(host) {
     notes.textContent = [urlProblems, translation, generated, ...(result.notes || [])].filter(Boolean).join(" ");
     drawChips(s.query, token);
     const single = showView();
-    if (single) heatmap.set({ ...heatmapData(result, layer, head), rowScale: state.rowscale });
+    const scaled = scaleFor(state.scale, headMatrix(s.weights, layer, head), s.weights.data);
+    if (single) heatmap.set({ ...heatmapData(result, layer, head), rowScale: state.rowscale, vmax: scaled.vmax, scaleName: scaled.name });
     else drawGrid(layer, head);
     heatmap.select(token);
     const k = s.key.length;
@@ -165,17 +201,28 @@ export async function mount(host) {
     stats.root.hidden = !fresh;
     if (fresh) stats.draw(result, state.self);
     next.draw(result);
+    const opening = steps.root.hidden && state.step && fresh;
     steps.root.hidden = !state.step || !fresh;
     if (state.step && fresh) steps.draw(result, state.stage);
+    if (opening && changeStarted) steps.root.scrollIntoView({ block: "nearest" }); // opened by the reader: show it
+    const entry = entryOf();
+    const read = (result.tokens.text || result.tokens.source).filter((t) => !t.generated).length;
+    if (tooLong) ui.count(tooLong.tokens, tooLong.limit);
+    else ui.count(read, entry.max_tokens - (state.generate && entry.options.includes("generate") ? state.generate : 0), state.cut);
+    // Files are of the head the result was computed for, and only of a view that matches the text.
+    ui.exportable(fresh && !host.classList.contains("av-explorer--stale"));
     host.dataset.ready = "true";
     host.dataset.tokens = String(nq);
   }
 
+  /** The token chips: one tab stop (the selected chip); the arrow keys, Home and End move within. */
   function drawChips(tokens, selected) {
+    const focused = chips.contains(document.activeElement);
     const items = tokens.map((t, i) => {
       const b = document.createElement("button");
       b.type = "button";
       b.className = "av-chip";
+      b.tabIndex = i === selected ? 0 : -1;
       b.setAttribute("aria-pressed", String(i === selected));
       b.textContent = visible(t.text); // text, never HTML
       el("sub", null, b).textContent = String(i);
@@ -183,6 +230,20 @@ export async function mount(host) {
       return b;
     });
     chips.replaceChildren(...items);
+    if (focused) items[selected].focus();
+  }
+
+  /** @param {KeyboardEvent} e */
+  function onChipKey(e) {
+    const n = chips.children.length;
+    const at = [...chips.children].indexOf(/** @type {Element} */ (e.target));
+    if (at < 0 || !n) return;
+    const to = { ArrowRight: at + 1, ArrowDown: at + 1, ArrowLeft: at - 1, ArrowUp: at - 1, Home: 0, End: n - 1 }[e.key];
+    if (to === undefined) return;
+    e.preventDefault();
+    const token = Math.max(0, Math.min(n - 1, to));
+    changed({ token });
+    /** @type {HTMLElement} */ (chips.children[token]).focus();
   }
 
   function drawGrid(layer, selectedHead) {
@@ -190,6 +251,9 @@ export async function mount(host) {
     const [, heads, q, k] = weights.shape;
     grid.style.gridTemplateColumns = `repeat(auto-fill, minmax(${THUMB + 10}px, 1fr))`;
     const cells = [];
+    const scaled = (h) => scaleFor(state.scale, headMatrix(weights, layer, h), weights.data);
+    const shared = state.scale !== "head";
+    gridScale.textContent = `Colour scale: 0 → ${shared ? `${scaled(0).vmax.toFixed(3)}, ` : ""}${scaled(0).name}.`;
     for (let h = 0; h < heads; h++) {
       const known = knownAs(result, layer, h);
       const b = el("button", "av-thumb av-thumb--labelled");
@@ -197,7 +261,7 @@ export async function mount(host) {
       b.dataset.head = String(h);
       b.setAttribute("aria-pressed", String(h === selectedHead));
       b.setAttribute("aria-label", `Open head ${h + 1}${known ? `: ${known}` : ""}`);
-      drawThumb(el("canvas", null, b), headMatrix(weights, layer, h), q, k, THUMB);
+      drawThumb(el("canvas", null, b), headMatrix(weights, layer, h), q, k, THUMB, scaled(h).vmax);
       el("span", "av-thumb__label", b).textContent = `${h + 1}${known ? ` ${known}` : ""}`;
       b.addEventListener("click", () => openHead(h));
       cells.push(b);
@@ -210,6 +274,7 @@ export async function mount(host) {
     const single = state.view === "single";
     heatmap.host.hidden = !single;
     grid.hidden = single;
+    gridScale.hidden = single;
     return single;
   }
 
@@ -227,13 +292,16 @@ export async function mount(host) {
   ui.onExport = async (kind) => {
     if (!result) return;
     const base = files.baseName(result);
+    const s = stackOf(result);
+    const scaled = scaleFor(state.scale, headMatrix(s.weights, result.request.layer, result.request.head), s.weights.data);
     if (kind === "json") files.download(JSON.stringify(files.jsonDocument(result, result.version, index.result_schema), null, 1), `${base}.json`, "application/json");
     if (kind === "csv") files.download(files.csv(result), `${base}.csv`, "text/csv");
-    if (kind === "svg") files.download(files.svg(result, { rowScale: state.rowscale }), `${base}.svg`, "image/svg+xml");
+    if (kind === "svg") files.download(files.svg(result, { rowScale: state.rowscale, vmax: scaled.vmax }), `${base}.svg`, "image/svg+xml");
     if (kind === "png") {
       if (state.view !== "single") changed({ view: "single" });
-      const bg = getComputedStyle(document.body).backgroundColor || "#fff";
-      files.download(await files.png(heatmap.canvas, bg), `${base}.png`, "image/png");
+      const style = getComputedStyle(document.body);
+      files.download(await files.png(heatmap, files.headInView(result).title, style.backgroundColor || "#fff", style.color || "#000"),
+        `${base}.png`, "image/png");
     }
   };
 
@@ -252,7 +320,8 @@ export async function mount(host) {
 /**
  * The control panel; the model list, layer range and which controls apply come from the model index.
  * @param {import("../models.js").ModelIndex} index
- * @returns {{sync: (result: object|null, values?: boolean) => void, onExport: (kind: string) => void}}
+ * @returns {{sync: (result: object|null, values?: boolean) => void, onExport: (kind: string) => void,
+ *   exportable: (ok: boolean) => void, count: (tokens: number, limit: number, cutting?: boolean) => void}}
  */
 function buildControls(root, state, changed, index) {
   const api = { onExport: () => {} };
@@ -281,13 +350,13 @@ function buildControls(root, state, changed, index) {
   }
 
   const row2 = el("div", "av-controls", root);
-  const select = (label, key, options, parse = String) => {
+  const select = (label, key, options, parse = String, patchOf = (v) => ({ [key]: v })) => {
     const wrap = el("label", "av-control", row2);
     el("span", null, wrap).textContent = label;
     const s = el("select", null, wrap);
     s.dataset.control = key;
     for (const [value, name] of options) s.appendChild(Object.assign(document.createElement("option"), { value, textContent: name }));
-    s.addEventListener("change", () => changed({ [key]: parse(s.value) }));
+    s.addEventListener("change", () => changed(patchOf(parse(s.value))));
     return s;
   };
   const check = (label, key, parent = row2) => {
@@ -313,13 +382,17 @@ function buildControls(root, state, changed, index) {
   Object.assign(temperature, { type: "range", min: "0.1", max: "5", step: "0.05" });
   temperature.dataset.control = "temperature";
   temperature.addEventListener("input", () => changed({ temperature: Number(temperature.value) }));
-  const rowscale = check("Colour by row max", "rowscale");
+  // One choice of colour scale: each head's maximum (the default), each row's, or one for all heads.
+  const scale = select("Colour scale", "scale", [["head", SCALES.head[0]], ["row", "Each row's own maximum"],
+    ["one", SCALES.one[0]], ["model", SCALES.model[0]]], String,
+  (v) => (v === "row" ? { rowscale: true } : { rowscale: false, scale: v }));
   const step = check("Step by step", "step");
   const hide = check("Hide [CLS]/[SEP]", "hide");
   const merge = check("Merge word pieces", "merge");
   const generate = select("Generate", "generate", Array.from({ length: 21 }, (_, i) => [String(i), i ? `${i} tokens` : "none"]), Number);
   const chat = check("Chat template", "chat");
   const sink = check("Hide the sink (first token)", "sink");
+  const cut = check("Read the first tokens of a long text", "cut");
 
   const row3 = el("div", "av-controls av-explorer__actions", root);
   const button = (label, action) => {
@@ -329,6 +402,8 @@ function buildControls(root, state, changed, index) {
     b.dataset.action = action;
     return b;
   };
+  const counter = el("span", "av-token-count", textLabel);
+  counter.setAttribute("aria-live", "polite");
   const copy = button("Copy link", "copy");
   const copied = el("span", "av-caption", row3);
   copied.setAttribute("aria-live", "polite");
@@ -340,9 +415,29 @@ function buildControls(root, state, changed, index) {
       copied.textContent = `Copy this link: ${location.href}`;
     }
   });
-  for (const [label, kind] of [["PNG", "png"], ["SVG", "svg"], ["CSV", "csv"], ["JSON", "json"]]) {
-    button(`Export ${label}`, `export-${kind}`).addEventListener("click", () => api.onExport(kind));
-  }
+  const exports = [["PNG", "png"], ["SVG", "svg"], ["CSV", "csv"], ["JSON", "json"]].map(([label, kind]) => {
+    const b = button(`Export ${label}`, `export-${kind}`);
+    b.addEventListener("click", () => api.onExport(kind));
+    return b;
+  });
+
+  /** Exports only of a view that matches the text and the head chosen. @param {boolean} ok */
+  api.exportable = (ok) => {
+    for (const b of exports) {
+      b.disabled = !ok;
+      b.title = ok ? "" : "Exports wait for a view of the text above";
+    }
+  };
+
+  /**
+   * "12 / 512 tokens": how much of the model's limit the text takes, shown before it is reached.
+   * @param {number} tokens @param {number} limit @param {boolean} [cutting] the first tokens are read
+   */
+  api.count = (tokens, limit, cutting = false) => {
+    counter.textContent = `${tokens} / ${limit} tokens${tokens > limit ? ": over the limit"
+      : cutting && tokens === limit ? " (the first: the text is longer)" : ""}`;
+    counter.classList.toggle("av-token-count--over", tokens > limit);
+  };
 
   /** Replace a select's options when they differ. @param {HTMLSelectElement} s @param {[string, string][]} options */
   const setOptions = (s, options) => {
@@ -380,7 +475,9 @@ function buildControls(root, state, changed, index) {
     temperature.value = String(state.temperature);
     tempText.textContent = `Temperature T = ${state.temperature.toFixed(2)}`;
     tempWrap.hidden = !has("temperature");
-    rowscale.checked = state.rowscale;
+    scale.value = state.rowscale ? "row" : state.scale;
+    cut.checked = state.cut;
+    cut.parentElement.lastElementChild.textContent = `Read the first ${entry.max_tokens} tokens of a long text`;
     step.checked = state.step;
     hide.checked = state.hide;
     merge.checked = state.merge;

@@ -31,7 +31,7 @@ describe("toHash and fromHash", () => {
     const state = { ...DEFAULTS, text: "Ein Satz & noch = einer + #?", source: "Une phrase.", target: "Uma frase.",
       mode: "cross", model: "tiny-mt", heads: 3, head: 2, stack: "encoder", layer: 5, causal: true,
       temperature: 0.3, rowscale: true, view: "grid", step: true, stage: 4, token: 7, self: true, hide: true,
-      merge: true, generate: 12, chat: true, sink: true };
+      merge: true, generate: 12, chat: true, sink: true, scale: "model", cut: true };
     const hash = toHash(state);
     assert.ok(hash.startsWith("#"));
     assert.deepEqual(read(hash), { state, rejected: [] });
@@ -65,8 +65,9 @@ describe("every field's parser", () => {
     token: { good: [["-1", -1], ["511", 511]], bad: ["-2", "512", "NaN"] },
     view: { good: [["single", "single"], ["grid", "grid"]], bad: ["3d", "", "GRID"] },
     generate: { good: [["0", 0], ["20", 20]], bad: ["-1", "21", "NaN", "2.5", ""] },
+    scale: { good: [["head", "head"], ["one", "one"], ["model", "model"]], bad: ["", "row", "ONE", "__proto__"] },
   };
-  for (const key of ["causal", "rowscale", "step", "self", "hide", "merge", "chat", "sink"]) {
+  for (const key of ["causal", "rowscale", "step", "self", "hide", "merge", "chat", "sink", "cut"]) {
     cases[key] = { good: [["1", true], ["true", true], ["0", false], ["false", false]],
       bad: ["yes", "", "TRUE", "2", "NaN"] };
   }
@@ -196,7 +197,14 @@ describe("requestFor", () => {
   });
 
   test("view fields never reach the request", () => {
-    const view = { view: "grid", rowscale: true, stage: 3, token: 2, self: true };
+    const view = { view: "grid", rowscale: true, scale: "one", stage: 3, token: 2, self: true };
     assert.deepEqual(requestFor({ ...DEFAULTS, ...view }, SYNTHETIC), requestFor({ ...DEFAULTS }, SYNTHETIC));
+  });
+
+  test("reading the first tokens of a long text is asked for only when chosen, for every model", () => {
+    for (const [entry, model] of [[SYNTHETIC, "synthetic"], [ENCODER, "tiny-bert"], [TRANSLATOR, "tiny-mt"]]) {
+      assert.equal(requestFor({ ...DEFAULTS, model, cut: true }, entry).truncate, true);
+      assert.ok(!("truncate" in requestFor({ ...DEFAULTS, model }, entry)));
+    }
   });
 });

@@ -5,10 +5,9 @@
 import { STAGE_TEXT } from "./client.js";
 import { el } from "./heatmap.js";
 
-/** @param {number} n bytes */
-export function formatBytes(n) {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`;
-}
+import { formatBytes } from "./bytes.js";
+
+export { formatBytes }; // where the page's modules have always found it
 
 /** The download of a cold start (runtime, numpy, attnviz), for the bar's scale: the build writes
  * in the size of the files the worker fetches. */
@@ -57,10 +56,15 @@ export class StatusLine {
       this.root.dataset.state = "ready";
       return;
     }
+    // Every byte under way: the runtime's, and a model's when the page's weights download beside it.
+    const model = s.model || { loaded: 0, total: 0 };
+    const loaded = s.loaded + model.loaded;
+    const total = Math.max(EXPECTED_BYTES + model.total, loaded);
+    const withModel = s.model ? ` (with ${s.model.label || "the model"}'s weights)` : "";
     this.root.dataset.state = "loading";
     this.bar.hidden = false;
-    this.bar.value = Math.min(0.99, s.loaded / EXPECTED_BYTES);
-    this.text.textContent = `Loading: ${STAGE_TEXT[s.stage] || s.stage}… ${formatBytes(s.loaded)}`;
+    this.bar.value = Math.min(0.99, loaded / total);
+    this.text.textContent = `Loading: ${STAGE_TEXT[s.stage] || s.stage}… ${formatBytes(loaded)} of ${formatBytes(total)}${withModel}`;
   }
 
   /** @param {boolean} busy @param {string} [estimate] how long it should take, when that is long */

@@ -53,7 +53,9 @@ function diverging(t) {
 
 /**
  * @typedef {object} MatrixGeom
- * @property {number} cell css px per cell
+ * @property {number} cellW css px per column
+ * @property {number} cellH css px per row: taller than wide for a few tokens by many dimensions,
+ *   so that each token's row has room for its label
  * @property {number} rows
  * @property {number} cols
  * @property {HTMLCanvasElement} image one pixel per cell
@@ -80,13 +82,14 @@ function drawMatrix(canvas, tensor, weightsLike) {
     img.data.set([...rgb, 255], i * 4);
   }
   octx.putImageData(img, 0, 0);
-  const cell = Math.max(1, Math.min(16, Math.floor(260 / Math.max(rows, cols))));
+  const cellW = Math.max(1, Math.min(16, Math.floor(260 / Math.max(rows, cols))));
+  const cellH = Math.max(cellW, Math.min(16, Math.floor(260 / rows)));
   const dpr = window.devicePixelRatio || 1;
-  canvas.width = cols * cell * dpr;
-  canvas.height = rows * cell * dpr;
-  canvas.style.width = `${cols * cell}px`;
-  canvas.style.height = `${rows * cell}px`;
-  const geom = { cell, rows, cols, image: off };
+  canvas.width = cols * cellW * dpr;
+  canvas.height = rows * cellH * dpr;
+  canvas.style.width = `${cols * cellW}px`;
+  canvas.style.height = `${rows * cellH}px`;
+  const geom = { cellW, cellH, rows, cols, image: off };
   paintMatrix(canvas, geom, null);
   return geom;
 }
@@ -100,10 +103,10 @@ function paintMatrix(canvas, geom, cursor) {
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(geom.image, 0, 0, canvas.width, canvas.height);
   if (!cursor) return;
-  const size = canvas.width / geom.cols;
+  const w = canvas.width / geom.cols, h = canvas.height / geom.rows;
   ctx.strokeStyle = "#ff7043";
-  ctx.lineWidth = Math.max(1, size / 6);
-  ctx.strokeRect(cursor.col * size, cursor.row * size, size, size);
+  ctx.lineWidth = Math.max(1, Math.min(w, h) / 6);
+  ctx.strokeRect(cursor.col * w, cursor.row * h, w, h);
 }
 
 /**
@@ -238,16 +241,16 @@ export class Steps {
       grid.classList.toggle("av-steps__grid--cols", labelled && QK.has(name));
       if (labelled && QK.has(name)) {
         el("span", null, grid);
-        grid.appendChild(labelCanvas(tokens.key.map((t) => t.text), geom.cell, true, color));
+        grid.appendChild(labelCanvas(tokens.key.map((t) => t.text), geom.cellW, true, color));
       }
-      if (labelled) grid.appendChild(labelCanvas(rows.map((t) => t.text), geom.cell, false, color));
+      if (labelled) grid.appendChild(labelCanvas(rows.map((t) => t.text), geom.cellH, false, color));
       grid.appendChild(canvas);
       cap.textContent = `${name === "x_query" && selfAttention ? "X" : NAMES[name]}  (${geom.rows} × ${geom.cols})`;
       canvas.setAttribute("role", "img");
       canvas.setAttribute("aria-label", `${NAMES[name]}, ${geom.rows} by ${geom.cols}. Use the arrow keys to explain a cell.`);
       canvas.addEventListener("mousemove", (e) => {
         const r = canvas.getBoundingClientRect();
-        const i = Math.floor((e.clientY - r.top) / geom.cell), j = Math.floor((e.clientX - r.left) / geom.cell);
+        const i = Math.floor((e.clientY - r.top) / geom.cellH), j = Math.floor((e.clientX - r.left) / geom.cellW);
         if (i >= 0 && j >= 0 && i < geom.rows && j < geom.cols) this.explainCell(name, i, j);
       });
       this.readByKeyboard(canvas, name, geom);

@@ -110,7 +110,7 @@ export async function mount(host) {
   function markStale(message) {
     host.classList.toggle("av-explorer--stale", Boolean(message));
     stale.hidden = !message;
-    stale.textContent = message ? "Not of the text above: this is the last view that worked (see the message above)." : "";
+    stale.textContent = message ? "This view is not of the text above: it is the last one that worked (the message above says why)." : "";
   }
 
   /** Apply a change from a control, then recompute or just redraw. @param {Partial<typeof state>} patch */
@@ -196,8 +196,8 @@ export async function mount(host) {
     heatmap.select(token);
     const k = s.key.length;
     const row = headMatrix(s.weights, layer, head).subarray(token * k, (token + 1) * k);
+    side.hidden = false; // first: the arcs scroll to the token, which needs the panel's width
     arcs.draw(s.key, s.query[token].text, token, row, s.query === s.key);
-    side.hidden = false;
     stats.root.hidden = !fresh;
     if (fresh) stats.draw(result, state.self);
     next.draw(result);

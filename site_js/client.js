@@ -15,7 +15,9 @@ export class Superseded extends Error {}
 
 /**
  * @typedef {{data: Float32Array, shape: number[]}} Tensor
- * @typedef {{stage: string, loaded: number, file?: string, ready?: boolean, fatal?: string}} Status
+ * @typedef {{loaded: number, total: number, file?: string, label?: string}} ModelDownload
+ * @typedef {{stage: string, loaded: number, file?: string, ready?: boolean, fatal?: string,
+ *   model?: ModelDownload|null}} Status
  */
 
 /** Replace {"$array": i, "shape"} references in parsed JSON with tensors. */
@@ -73,6 +75,23 @@ export class AttnvizClient {
     this.pump();
   }
 
+  /** Model files the page is downloading for the worker (prefetch.js): its requests wait for them. @param {string[]} urls */
+  expectFiles(urls) {
+    this.worker.postMessage({ type: "expect", urls });
+  }
+
+  /** Hand a downloaded model file to the worker (null: the download failed). @param {string} url @param {ArrayBuffer|null} bytes */
+  sendFile(url, bytes) {
+    this.worker.postMessage({ type: "file", url, bytes }, bytes ? [bytes] : []);
+  }
+
+  /** A model download the page itself makes, for the status lines. @param {ModelDownload|null} model */
+  showDownload(model) {
+    if (this.status.fatal) return;
+    this.status = { ...this.status, model };
+    this.emit();
+  }
+
   /**
    * Call fn with the status now and on every change, until unsubscribed or its page is left.
    * @param {(s: Status) => void} fn @param {AbortSignal} [page] @returns {() => void} unsubscribe
@@ -127,10 +146,10 @@ export class AttnvizClient {
   onMessage(msg) {
     if (msg.type === "progress") {
       if (this.status.fatal) return; // downloads still finishing after a failure change nothing
-      this.status = { stage: msg.stage, loaded: msg.loaded, file: msg.file };
+      this.status = { stage: msg.stage, loaded: msg.loaded, file: msg.file, model: this.status.model };
       this.emit();
     } else if (msg.type === "ready") {
-      this.status = { stage: "ready", loaded: msg.loaded, ready: true, timings: msg.timings };
+      this.status = { stage: "ready", loaded: msg.loaded, ready: true, timings: msg.timings, model: this.status.model };
       this.emit();
     } else if (msg.type === "model") {
       this.status = { ...this.status, model: msg.done ? null : msg };

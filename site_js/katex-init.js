@@ -45,5 +45,7 @@ function renderPage() {
   });
 }
 
-if (window.document$) window.document$.subscribe(renderPage);
+// A task later: the page's widgets send their requests to the worker first (mount.js), and the
+// formulas render while the worker computes.
+if (window.document$) window.document$.subscribe(() => setTimeout(renderPage));
 else renderPage();

@@ -10,6 +10,7 @@
 import { getClient } from "./client.js";
 import { followLinksInPlace } from "./navigation.js";
 import { nextPage } from "./page.js";
+import { modelsOfPage, prefetchModels } from "./prefetch.js";
 
 const WIDGETS = {
   heatmap: () => import("./widgets/heatmap.js"),
@@ -22,6 +23,9 @@ const WIDGETS = {
   explorer: () => import("./widgets/explorer.js"),
 };
 
+/** @type {Map<string, {mount: Function}>} widget modules already loaded during this visit */
+const loaded = new Map();
+
 /** @param {HTMLElement} host @param {string} message */
 function showProblem(host, message) {
   const p = document.createElement("p");
@@ -30,9 +34,24 @@ function showProblem(host, message) {
   host.replaceChildren(p);
 }
 
-/** Mount the widgets of the page on screen, until the reader leaves it. @param {AbortSignal} page */
+/** Whether a widget's options name a model (whose weights may still be on their way). @param {HTMLElement} host */
+function usesModel(host) {
+  try {
+    return Boolean(JSON.parse(host.dataset.options || "{}").model);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Mount the widgets of the page on screen, until the reader leaves it. Widgets of the built-in
+ * model go first: the worker answers one request at a time, and theirs take milliseconds while a
+ * real model's may wait for its weights (which download meanwhile, see prefetch.js).
+ * @param {AbortSignal} page
+ */
 async function mountAll(page) {
-  for (const host of document.querySelectorAll("[data-attnviz]")) {
+  const hosts = [...document.querySelectorAll("[data-attnviz]")];
+  for (const host of [...hosts.filter((h) => !usesModel(h)), ...hosts.filter(usesModel)]) {
     const name = host.dataset.attnviz;
     const load = WIDGETS[name];
     if (!load) { showProblem(host, `Unknown widget "${name}".`); continue; }
@@ -44,7 +63,10 @@ async function mountAll(page) {
       continue;
     }
     try {
-      const module = await load();
+      // A module loaded on an earlier page mounts at once: awaiting import() again would wait for
+      // a task, behind the rest of the page swap, before the widget's request leaves.
+      const module = loaded.get(name) || await load();
+      loaded.set(name, module);
       if (page.aborted) return; // the reader moved on while the module loaded
       await module.mount(host, options);
     } catch (err) {
@@ -88,13 +110,21 @@ async function registerServiceWorker(page) {
   }
 }
 
+/** Load every widget module while the reader reads, so the next page's widgets mount at once. */
+function preloadWidgets() {
+  for (const [name, load] of Object.entries(WIDGETS)) {
+    if (!loaded.has(name)) load().then((module) => loaded.set(name, module), () => {}); // a failure shows when used
+  }
+}
+
 let pagesShown = 0;
 
 /** A page is on screen (the first, or one swapped in): end the last one, mount this one. */
 function showPage() {
   const page = nextPage();
+  prefetchModels(modelsOfPage()).catch(() => {}); // a failure shows when a widget asks for the model
   const mounted = mountAll(page);
-  if (++pagesShown === 1) mounted.then(() => registerServiceWorker(page));
+  if (++pagesShown === 1) mounted.then(() => registerServiceWorker(page)).then(preloadWidgets);
 }
 
 if (window.document$) {

@@ -3,6 +3,8 @@
  * then answers requests through attnviz.bridge. It never draws and never decides layout.
  *
  * Messages in:  {type: "run", id, request}
+ *               {type: "expect", urls} (model files the page is downloading for this worker)
+ *               {type: "file", url, bytes} (one of them, or bytes null when its download failed)
  * Messages out: {type: "progress", stage, loaded, file} | {type: "ready", timings}
  *               {type: "result", id, meta, buffers, ms, memory} | {type: "fatal", stage, message}
  *               {type: "partial", id, meta, buffers} (the result so far, between a model's steps)
@@ -14,7 +16,7 @@
  * and checks numpy's and attnviz's wheels against the sha256 in pyodide-lock.json.
  */
 import { loadPyodide } from "../pyodide/pyodide.mjs";
-import { ensureModel } from "./model-files.js";
+import { ensureModel, expectFiles, receiveFile } from "./model-files.js";
 
 const RUNTIME_URL = new URL("../pyodide/", import.meta.url).href;
 const realFetch = self.fetch.bind(self);
@@ -154,6 +156,14 @@ async function prefetchRuntime() {
   return lock;
 }
 
+/** Bytes of the runtime's scripts (pyodide.mjs, pyodide.asm.js): they load as modules, past the
+ * fetch count, yet are part of the download the status line counts. */
+function scriptBytes() {
+  return performance.getEntriesByType("resource")
+    .filter((e) => /\/pyodide\.(mjs|asm\.js)$/.test(new URL(e.name).pathname))
+    .reduce((n, e) => n + e.decodedBodySize, 0);
+}
+
 /** @returns {Promise<{pyodide: any, handle: Function}>} the runtime and attnviz.bridge.handle */
 async function boot() {
   const t0 = performance.now();
@@ -162,6 +172,7 @@ async function boot() {
   const pyodide = await loadPyodide({ indexURL: RUNTIME_URL, lockFileURL: RUNTIME_URL + "pyodide-lock.json" });
   wasmMemory = () => pyodide._module.HEAP8.length;
   const tRuntime = performance.now();
+  bytesLoaded += scriptBytes();
   progress("packages");
   const problems = [];
   await pyodide.loadPackage(["numpy", "attnviz"], { messageCallback: () => {}, errorCallback: (m) => problems.push(m) });
@@ -219,13 +230,18 @@ const ready = Promise.race([boot(), bootAborted]).catch((err) => {
   throw err;
 });
 
+/** A model's download progress, for the page's status line. @param {object} p */
+const reportModel = (p) => self.postMessage({ type: "model", ...p });
+
 self.onmessage = async (event) => {
   const { type, id, request } = event.data;
+  if (type === "expect") return expectFiles(event.data.urls);
+  if (type === "file") return receiveFile(event.data.url, event.data.bytes);
   if (type !== "run") return;
   const { pyodide, handle } = await ready;
   let refused = null;
   try {
-    refused = await ensureModel(pyodide, request, (p) => self.postMessage({ type: "model", ...p }));
+    refused = await ensureModel(pyodide, request, reportModel);
   } catch (err) {
     refused = { ok: false, error: { field: "model", message: String(err && err.message ? err.message : err) } };
   }

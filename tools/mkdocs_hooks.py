@@ -5,7 +5,8 @@
 - after the build: copy the runtime to site/pyodide/, the models to site/models/, site_js/ to site/js/ and KaTeX to
   site/vendor/katex/, all under relative URLs so the site works from any sub-path;
 - on pages with widgets: start the worker from <head> (site_js/boot.js), before the page has
-  finished parsing, so Pyodide boots in parallel with the page;
+  finished parsing, so Pyodide boots in parallel with the page; a page whose widgets name a model
+  says which in a meta tag, so the model's weights download alongside the runtime;
 - on every page: name Material's search dialog, which its template leaves unnamed;
 - on every page: fill the Content-Security-Policy of overrides/main.html with the hashes of the
   page's inline scripts and styles (Material inlines a few small ones); after the build, give
@@ -25,6 +26,7 @@ import json
 import re
 import shutil
 import sys
+from html import escape, unescape
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,15 +166,31 @@ def unify_csp(site: Path) -> None:
             path.write_text(new)
 
 
+WIDGET_OPTIONS = re.compile(r"""<div data-attnviz="[^"]*" data-options='([^']*)'>""")
+
+
+def widget_models(html: str) -> list[str]:
+    """The models the page's widgets name in their options, in the page's order."""
+    names: list[str] = []
+    for options in WIDGET_OPTIONS.findall(html):
+        model = json.loads(unescape(options)).get("model")
+        if isinstance(model, str) and model not in names:
+            names.append(model)
+    return names
+
+
 def with_boot_script(html: str, page_url: str) -> str:
     """Start the worker from the top of <head> on pages that have widgets: right after the CSP,
     before the stylesheets, so the parser reaches it before Material's inline scripts (which
-    wait for the stylesheets) and the worker's downloads start at once."""
+    wait for the stylesheets) and the worker's downloads start at once. The models the widgets
+    name go in a meta tag before it, for boot.js to start their downloads too."""
     if "data-attnviz=" not in html:
         return html
     boot = get_relative_url("js/boot.js", page_url)
     client = get_relative_url("js/client.js", page_url)
-    tags = (f'<script type="module" async src="{boot}"></script>'
+    models = widget_models(html)
+    tags = ((f'<meta name="attnviz-models" content="{escape(" ".join(models))}">' if models else "")
+            + f'<script type="module" async src="{boot}"></script>'
             f'<link rel="modulepreload" href="{client}">')
     policy_end = html.index(">", html.index('<meta http-equiv="Content-Security-Policy"')) + 1
     return html[:policy_end] + tags + html[policy_end:]

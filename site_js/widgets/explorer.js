@@ -136,7 +136,13 @@ export async function mount(host) {
   async function update() {
     const req = requestFor(state, entryOf());
     const key = JSON.stringify(req);
-    if (key === resultKey) { draw(); measured(); return; }
+    if (key === resultKey) { // back to the text on screen (a refused edit undone): it matches again
+      if (status.errorText) { status.clearError(); markStale(""); tooLong = null; }
+      pendingKey = ""; // a request still under way for the undone edit is of no use now
+      draw();
+      measured();
+      return;
+    }
     if (key === pendingKey) return;
     pendingKey = key;
     if (result) draw(); // at once, from the result on screen: the new head's weights are already there
@@ -151,8 +157,8 @@ export async function mount(host) {
     if (pendingKey === key) pendingKey = "";
     // Refused: the status line says why; the last good result stays, and view controls
     // (head, token, colour scale) still apply to it.
-    if (!r) { // (unless a newer request is on its way)
-      if (!pendingKey) { markStale(status.errorText || ""); draw(); }
+    if (!r) { // (unless a newer request is on its way, or the edit was undone meanwhile)
+      if (!pendingKey && key === JSON.stringify(requestFor(state, entryOf()))) { markStale(status.errorText || ""); draw(); }
       return;
     }
     timing.computes++;

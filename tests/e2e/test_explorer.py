@@ -240,6 +240,7 @@ def test_colour_by_row_maximum_makes_every_row_reach_the_top_colour(new_page, ro
         return sum(any(max(abs(a - b) for a, b in zip(c, top)) < 4 for c in row) for row in cell_colours(page, HOST))
 
     assert rows_reaching_top() < 11
-    page.check("[data-control=rowscale]")
-    page.wait_for_function("() => document.querySelector('.av-explorer .av-legend').getAttribute('aria-label').includes('row')")
+    page.select_option("[data-control=scale]", "row")
+    page.wait_for_function("() => document.querySelector('.av-explorer .av-legend__name').textContent.includes('row')")
+    assert state(page)["rowscale"] == "1"  # links keep their old name for it
     assert rows_reaching_top() == 11

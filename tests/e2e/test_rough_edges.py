@@ -14,7 +14,7 @@ import urllib.parse
 import numpy as np
 import pytest
 
-from attnviz import api
+from attnviz import api, models
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_explorer import HOST, open_explorer, state, wait_ready
 from tests.e2e.widgets import SITE
@@ -305,3 +305,34 @@ def test_offline_a_model_never_downloaded_says_what_it_needs(new_page, root_serv
     shot(page, "offline-never-visited-laptop", f"{HOST} .av-status")
     page.context.set_offline(False)
     watch.requests.clear()
+
+
+def stated_bytes(n: int) -> str:
+    """Bytes as the page states them (site_js/bytes.js)."""
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{round(n / 1e3)} kB"
+
+
+def test_offline_a_model_says_how_much_more_these_words_need(new_page, root_server):
+    """MiniLM downloads the word-embedding chunks of a text's pieces: offline, new words need
+    chunks it does not have, and the message says how many bytes, counted here from the bundle."""
+    first, then = "The cat sat.", "Zygotes juxtapose quixotic xylophones ubiquitously."
+    bundle = str(SITE / "models" / "minilm")
+    chunks = {}
+    for text in (first, then):
+        _, _, weights, tokens = api.prepare({"text": text, "model": "minilm"}, bundle)
+        chunks[text] = {c["file"]: c["bytes"] for c in models.module("minilm").files_needed(weights, tokens)}
+    missing = sum(b for f, b in chunks[then].items() if f not in chunks[first])
+    assert missing > 0
+    label = models.info("minilm").label
+    page, watch = open_explorer(new_page, root_server, "#" + urllib.parse.urlencode({"model": "minilm", "text": first}),
+                                viewport=LAPTOP)
+    page.context.set_offline(True)
+    type_text(page, then)
+    page.wait_for_selector(ERROR, timeout=60_000)
+    message = page.locator(ERROR).inner_text()
+    assert f"{label} needs {stated_bytes(missing)} more for these words, and you are offline" in message, message
+    shot(page, "offline-more-words-laptop", f"{HOST} .av-status")
+    page.context.set_offline(False)
+    type_text(page, first)  # back to words it has: no network needed
+    wait_ready(page)
+    page.wait_for_function("() => !document.querySelector('.av-explorer').classList.contains('av-explorer--stale')")

@@ -52,7 +52,7 @@ export class StatusLine {
     }
     if (s.ready) {
       this.bar.hidden = true;
-      this.text.textContent = this.busy ? `Computing…${this.estimate ? ` (${this.estimate})` : ""}` : "";
+      this.text.textContent = this.busy ? `Computing…${this.estimate ? ` (${this.estimate})` : ""}` : this.infoText || "";
       this.root.dataset.state = "ready";
       return;
     }
@@ -84,6 +84,12 @@ export class StatusLine {
     this.text.textContent = message;
     this.retryButton.hidden = !retry;
     this.offerButton.hidden = true;
+  }
+
+  /** A standing remark on the view (what was done to the text), shown while nothing else is. @param {string} text */
+  info(text) {
+    this.infoText = text;
+    this.show(this.client.status);
   }
 
   /** Beside an error, a way out the reader can take in one click. @param {string} label @param {() => void} action */

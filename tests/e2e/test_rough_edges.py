@@ -336,3 +336,23 @@ def test_offline_a_model_says_how_much_more_these_words_need(new_page, root_serv
     type_text(page, first)  # back to words it has: no network needed
     wait_ready(page)
     page.wait_for_function("() => !document.querySelector('.av-explorer').classList.contains('av-explorer--stale')")
+
+
+def test_an_article_widget_offers_the_first_tokens_too(new_page, root_server):
+    """The masking widget asks twice (no mask, causal mask): one click answers both."""
+    from tests.e2e.widgets import page_with_widget
+    page, watch = new_page(root_server.origin, LAPTOP)
+    page.goto(f"{root_server.url}{page_with_widget('masking')}")
+    host = "[data-attnviz=masking]"
+    page.wait_for_function(f"() => document.querySelector('{host}').dataset.ready === 'true'", timeout=90_000)
+    page.locator(f"{host} input[type=text]").first.fill(words(520))
+    offer = page.locator(f"{host} .av-status__offer").first
+    offer.wait_for(state="visible", timeout=60_000)
+    assert offer.inner_text() == "Use the first 512 tokens"
+    offer.click()
+    page.wait_for_function(f"""() => [...document.querySelectorAll('{host} .av-heatmap__cells')]
+        .every((c) => JSON.parse(c.dataset.geom).rows === 512)""", timeout=60_000)
+    assert page.locator(f"{host} .av-status--error").count() == 0
+    assert "Only the first 512 of the text's 520 tokens are read" in page.locator(f"{host} .av-status__text").inner_text()
+    shot(page, "long-text-article-widget-laptop", f"{host} .av-status")
+    watch.assert_clean()

@@ -31,6 +31,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--intermediates", action="store_true", help="json: the trace (every step) of --layer/--head")
     p.add_argument("--hide-special", action="store_true", help="minilm: drop [CLS]/[SEP]")
     p.add_argument("--merge-subwords", action="store_true", help="minilm: merge word pieces")
+    p.add_argument("--truncate", action="store_true", help="text past the model's limit: read its first tokens "
+                   "(the JSON's notes say where it was cut)")
     p.add_argument("--weights", help="real models: the weights' folder or file (default: the installed package)")
     p.add_argument("--format", choices=FORMATS, default="json")
     p.add_argument("-o", "--output", help="write here instead of standard output")
@@ -42,7 +44,7 @@ def request_from(args: argparse.Namespace) -> dict:
                "stack": args.stack, "layer": args.layer, "head": args.head, "intermediates": args.intermediates,
                "heads": args.heads, "seed": args.seed, "hide_special": args.hide_special,
                "merge_subwords": args.merge_subwords, "target": args.target, "generate": args.generate,
-               "chat": args.chat, "hide_first": args.hide_first}
+               "chat": args.chat, "hide_first": args.hide_first, "truncate": args.truncate}
     if args.source is not None:
         request.update(mode="cross", source=args.source)
     return request
@@ -52,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     result = api.run(request_from(args), weights_dir=args.weights)
     if not result["ok"]:
-        print(f"attnviz: {result['error']['message']}", file=sys.stderr)
+        hint = " (--truncate reads them)" if "too_long" in result["error"] else ""
+        print(f"attnviz: {result['error']['message']}{hint}", file=sys.stderr)
         return 2
     render = {"json": lambda: export.to_json(result),
               "csv": lambda: export.to_csv(result),

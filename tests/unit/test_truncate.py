@@ -99,3 +99,13 @@ def test_text_within_the_limit_is_untouched_by_truncate():
 def test_truncate_must_be_true_or_false():
     r = api.run({"text": "a", "truncate": 1})
     assert r["error"] == {"field": "truncate", "message": "'truncate' must be true or false, not a whole number."}
+
+
+def test_the_command_line_reads_the_first_tokens_when_asked(capsys):
+    from attnviz.__main__ import main
+    limit = models.info("synthetic").max_tokens
+    assert main([long_text(limit + 1), "--format", "csv"]) == 2
+    assert "use its first 512. (--truncate reads them)" in capsys.readouterr().err
+    assert main([long_text(limit + 1), "--truncate", "--format", "csv"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert len(rows) == 1 + limit  # the header, then one row per query token read

@@ -15,12 +15,38 @@ import numpy as np
 import pytest
 
 from attnviz import api, models
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, PageWatch
 from tests.e2e.test_explorer import HOST, open_explorer, state, wait_ready
 from tests.e2e.widgets import SITE
 
 LAPTOP, PHONE = (1366, 768), (390, 844)
 ERROR = f"{HOST} .av-status--error"
+
+
+@pytest.fixture(scope="module")
+def shared_context(browser):
+    """One context for the module's pages: the runtime downloads once and later pages boot from the
+    HTTP cache (the offline tests, which need a model never downloaded, open their own)."""
+    context = browser.new_context(viewport={"width": LAPTOP[0], "height": LAPTOP[1]})
+    context.add_init_script("localStorage.clear()")  # Material's palette follows each page's emulation
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def reader(shared_context):
+    """Like conftest's new_page, in the shared context: (page, watch) for an origin and a viewport."""
+    pages = []
+
+    def open_page(origin: str, viewport=LAPTOP):
+        page = shared_context.new_page()
+        page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+        pages.append(page)
+        return page, PageWatch(page, origin)
+
+    yield open_page
+    for page in pages:
+        page.close()
 
 
 def shot(page, name: str, element: str | None = None) -> None:
@@ -29,6 +55,15 @@ def shot(page, name: str, element: str | None = None) -> None:
     if element:
         page.locator(element).first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / f"edge-{name}.png"))
+
+
+def shot_both(page, name: str, element: str | None = None) -> None:
+    """The same view on a laptop, then on a phone (the page relaid out), then back."""
+    shot(page, f"{name}-laptop", element)
+    page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
+    page.wait_for_timeout(300)  # the heatmap redraws for its new width
+    shot(page, f"{name}-phone", element)
+    page.set_viewport_size({"width": LAPTOP[0], "height": LAPTOP[1]})
 
 
 def words(n: int) -> str:
@@ -70,8 +105,8 @@ COLOURS = """(sel) => {
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_an_error_is_readable_and_the_kept_view_is_marked_as_not_of_the_text(new_page, root_server, scheme):
-    page, watch = new_page(root_server.origin, LAPTOP)
+def test_an_error_is_readable_and_the_kept_view_is_marked_as_not_of_the_text(reader, root_server, scheme):
+    page, watch = reader(root_server.origin, LAPTOP)
     page.emulate_media(color_scheme=scheme)  # Material follows the reader's preference
     page.goto(f"{root_server.url}explorer/")
     wait_ready(page)
@@ -98,15 +133,15 @@ def test_an_error_is_readable_and_the_kept_view_is_marked_as_not_of_the_text(new
     watch.assert_clean()
 
 
-def test_long_text_is_offered_its_first_tokens_and_the_counter_shows_the_limit(new_page, root_server):
-    page, watch = open_explorer(new_page, root_server, viewport=LAPTOP)
+def test_long_text_is_offered_its_first_tokens_and_the_counter_shows_the_limit(reader, root_server):
+    page, watch = open_explorer(reader, root_server, viewport=LAPTOP)
     counter = page.locator(f"{HOST} .av-token-count")
     assert counter.inner_text() == "11 / 512 tokens"  # the limit is in view before it is reached
     type_text(page, words(600))
     page.wait_for_selector(f"{HOST} .av-status__offer:not([hidden])")
     assert counter.inner_text() == "600 / 512 tokens: over the limit"
     assert "600 tokens; the limit is 512 for Synthetic" in page.locator(ERROR).inner_text()
-    shot(page, "long-text-refused-laptop", f"{HOST} .av-status")
+    shot_both(page, "long-text-refused", f"{HOST} .av-status")
     page.click(f"{HOST} .av-status__offer")
     wait_ready(page, 512)
     assert state(page)["cut"] == "1"  # a link keeps the choice
@@ -114,7 +149,7 @@ def test_long_text_is_offered_its_first_tokens_and_the_counter_shows_the_limit(n
     notes = page.locator(f"{HOST} .av-explorer__notes").inner_text()
     assert "Only the first 512 of the text's 600 tokens are read" in notes and "up to “w511”" in notes
     assert page.locator(ERROR).count() == 0
-    shot(page, "long-text-cut-laptop", f"{HOST} .av-explorer__notes")
+    shot_both(page, "long-text-cut", f"{HOST} .av-explorer__notes")
     watch.assert_clean()
 
 
@@ -133,8 +168,8 @@ def thumb_brightness(page, head: int) -> float:
     }""", head)
 
 
-def test_one_colour_scale_for_all_heads(new_page, root_server):
-    page, watch = open_explorer(new_page, root_server, "#head=5", viewport=LAPTOP)
+def test_one_colour_scale_for_all_heads(reader, root_server):
+    page, watch = open_explorer(reader, root_server, "#head=5", viewport=LAPTOP)
     reference = api.run({"text": "The cat sat on the mat because it was tired.", "head": 5})
     weights = reference["attention"]["self"]["weights"]  # (1, 8, q, k)
     assert legend(page) == f"Colour scale: 0 → {weights[0, 5].max():.3f}, each head's own maximum"
@@ -149,7 +184,7 @@ def test_one_colour_scale_for_all_heads(new_page, root_server):
     grid_scale = page.locator(f"{HOST} .av-explorer__grid-scale").inner_text()
     assert grid_scale == f"Colour scale: 0 → {weights.max():.3f}, the model's maximum, the same for all heads."
     shared = [thumb_brightness(page, h) for h in range(8)]
-    shot(page, "same-scale-grid-laptop", f"{HOST} .av-explorer__grid")
+    shot_both(page, "same-scale-grid", f"{HOST} .av-explorer__grid")
     page.select_option("[data-control=scale]", "head")
     page.wait_for_function("() => !location.hash.includes('scale=')")
     own = [thumb_brightness(page, h) for h in range(8)]
@@ -163,9 +198,9 @@ def test_one_colour_scale_for_all_heads(new_page, root_server):
     watch.assert_clean()
 
 
-def test_the_model_view_offers_the_same_scale(new_page, root_server):
+def test_the_model_view_offers_the_same_scale(reader, root_server):
     from tests.e2e.widgets import page_with_widget
-    page, watch = new_page(root_server.origin, LAPTOP)
+    page, watch = reader(root_server.origin, LAPTOP)
     page.goto(f"{root_server.url}{page_with_widget('model-view')}")
     host = "[data-attnviz=model-view]"
     page.wait_for_function(f"() => document.querySelector('{host}').dataset.ready === 'true'", timeout=90_000)
@@ -173,25 +208,25 @@ def test_the_model_view_offers_the_same_scale(new_page, root_server):
     caption = page.locator(f"{host} .av-model-view__scale").first
     assert caption.inner_text() == "Colour scale of the heads below: 0 → 1.000, the same for all heads."
     assert page.locator(f"{host} .av-legend__name").first.inner_text().startswith("Colour scale: 0 → 1.000, the same")
-    shot(page, "same-scale-model-view-laptop", f"{host} .av-model-view__scale")
+    shot_both(page, "same-scale-model-view", f"{host} .av-model-view__scale")
     watch.assert_clean()
 
 
-def test_arcs_on_long_text_go_to_the_strongest_keys_and_scroll_to_the_token(new_page, root_server):
-    page, watch = open_explorer(new_page, root_server, "#" + urllib.parse.urlencode({"text": words(300), "token": 250}),
+def test_arcs_on_long_text_go_to_the_strongest_keys_and_scroll_to_the_token(reader, root_server):
+    page, watch = open_explorer(reader, root_server, "#" + urllib.parse.urlencode({"text": words(300), "token": 250}),
                                 viewport=LAPTOP)
     caption = page.locator(f"{HOST} .av-arcs .av-caption").inner_text()
     assert "arcs to its 16 strongest keys of 300" in caption
     box = page.eval_on_selector(f"{HOST} .av-arcs__scroll", "s => ({left: s.scrollLeft, width: s.clientWidth, "
                                 "x: Number(s.querySelector('canvas').dataset.focusX)})")
     assert box["left"] > 0 and box["left"] <= box["x"] <= box["left"] + box["width"], box
-    shot(page, "arcs-long-text-laptop", f"{HOST} .av-arcs")
+    shot_both(page, "arcs-long-text", f"{HOST} .av-arcs")
     watch.assert_clean()
 
 
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
-def test_step_by_step_opens_under_the_heatmap_with_token_labels(new_page, root_server, viewport):
-    page, watch = open_explorer(new_page, root_server, viewport=viewport)
+def test_step_by_step_opens_under_the_heatmap_with_token_labels(reader, root_server, viewport):
+    page, watch = open_explorer(reader, root_server, viewport=viewport)
     page.check("[data-control=step]")
     page.wait_for_selector(f"{HOST} .av-steps:not([hidden]) canvas[data-matrix]")
     heatmap = page.locator(f"{HOST} .av-explorer__heatmap").bounding_box()
@@ -226,8 +261,8 @@ def png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-def test_the_png_carries_a_title_and_the_legend_and_files_number_from_1(new_page, root_server, tmp_path):
-    page, watch = open_explorer(new_page, root_server, "#head=2&scale=one", viewport=LAPTOP)
+def test_the_png_carries_a_title_and_the_legend_and_files_number_from_1(reader, root_server, tmp_path):
+    page, watch = open_explorer(reader, root_server, "#head=2&scale=one", viewport=LAPTOP)
     with page.expect_download() as info:
         page.click(f"{HOST} [data-action=export-png]")
     download = info.value
@@ -248,8 +283,8 @@ def test_the_png_carries_a_title_and_the_legend_and_files_number_from_1(new_page
     watch.assert_clean()
 
 
-def test_the_token_chips_are_one_tab_stop_with_arrow_keys_within(new_page, root_server):
-    page, watch = open_explorer(new_page, root_server, "#token=2", viewport=LAPTOP)
+def test_the_token_chips_are_one_tab_stop_with_arrow_keys_within(reader, root_server):
+    page, watch = open_explorer(reader, root_server, "#token=2", viewport=LAPTOP)
     chips = page.locator(f"{HOST} .av-chip")
     assert chips.evaluate_all("cs => cs.map(c => c.tabIndex)") == [-1, -1, 0] + [-1] * 8
     chips.nth(2).focus()
@@ -266,8 +301,8 @@ def test_the_token_chips_are_one_tab_stop_with_arrow_keys_within(new_page, root_
     watch.assert_clean()
 
 
-def test_phone_targets_are_at_least_24_px_and_captions_are_capitalised(new_page, root_server):
-    page, watch = open_explorer(new_page, root_server, "#step=1&view=grid", viewport=PHONE)
+def test_phone_targets_are_at_least_24_px_and_captions_are_capitalised(reader, root_server):
+    page, watch = open_explorer(reader, root_server, "#step=1&view=grid", viewport=PHONE)
     small = page.evaluate("""() => [...document.querySelectorAll(
         '.av-explorer button, .av-explorer select, .av-explorer input[type=checkbox], .av-explorer .av-chip')]
         .filter((e) => e.offsetParent !== null)
@@ -281,13 +316,13 @@ def test_phone_targets_are_at_least_24_px_and_captions_are_capitalised(new_page,
     watch.assert_clean()
 
 
-def test_the_layout_uses_a_laptop_screen(new_page, root_server):
-    page, watch = open_explorer(new_page, root_server, viewport=LAPTOP)
+def test_the_layout_uses_a_laptop_screen(reader, root_server):
+    page, watch = open_explorer(reader, root_server, viewport=LAPTOP)
     view = page.locator(f"{HOST} .av-explorer__view").bounding_box()
     panel = page.locator(f"{HOST} .av-explorer__panel").bounding_box()
     assert panel["x"] >= view["x"] + view["width"] - 1  # controls and details beside the heatmap
     assert panel["y"] == pytest.approx(view["y"], abs=2)
-    shot(page, "layout-laptop")
+    shot_both(page, "layout")
     watch.assert_clean()
 
 
@@ -302,7 +337,7 @@ def test_offline_a_model_never_downloaded_says_what_it_needs(new_page, root_serv
     mb = f"{entry['base_bytes'] / 1e6:.1f} MB"
     assert re.search(rf"{re.escape(entry['label'])} needs {re.escape(mb)} to start, and you are offline", message), message
     assert page.locator(f"{HOST} .av-explorer__stale").is_visible()  # the synthetic view stays, marked
-    shot(page, "offline-never-visited-laptop", f"{HOST} .av-status")
+    shot_both(page, "offline-never-visited", f"{HOST} .av-status")
     page.context.set_offline(False)
     watch.requests.clear()
 
@@ -331,17 +366,17 @@ def test_offline_a_model_says_how_much_more_these_words_need(new_page, root_serv
     page.wait_for_selector(ERROR, timeout=60_000)
     message = page.locator(ERROR).inner_text()
     assert f"{label} needs {stated_bytes(missing)} more for these words, and you are offline" in message, message
-    shot(page, "offline-more-words-laptop", f"{HOST} .av-status")
+    shot_both(page, "offline-more-words", f"{HOST} .av-status")
     page.context.set_offline(False)
     type_text(page, first)  # back to words it has: no network needed
     wait_ready(page)
     page.wait_for_function("() => !document.querySelector('.av-explorer').classList.contains('av-explorer--stale')")
 
 
-def test_an_article_widget_offers_the_first_tokens_too(new_page, root_server):
+def test_an_article_widget_offers_the_first_tokens_too(reader, root_server):
     """The masking widget asks twice (no mask, causal mask): one click answers both."""
     from tests.e2e.widgets import page_with_widget
-    page, watch = new_page(root_server.origin, LAPTOP)
+    page, watch = reader(root_server.origin, LAPTOP)
     page.goto(f"{root_server.url}{page_with_widget('masking')}")
     host = "[data-attnviz=masking]"
     page.wait_for_function(f"() => document.querySelector('{host}').dataset.ready === 'true'", timeout=90_000)
@@ -354,5 +389,5 @@ def test_an_article_widget_offers_the_first_tokens_too(new_page, root_server):
         .every((c) => JSON.parse(c.dataset.geom).rows === 512)""", timeout=60_000)
     assert page.locator(f"{host} .av-status--error").count() == 0
     assert "Only the first 512 of the text's 520 tokens are read" in page.locator(f"{host} .av-status__text").inner_text()
-    shot(page, "long-text-article-widget-laptop", f"{host} .av-status")
+    shot_both(page, "long-text-article-widget", f"{host} .av-status")
     watch.assert_clean()

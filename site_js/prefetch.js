@@ -61,16 +61,13 @@ export function prefetchModels(names) {
 /** @param {import("./models.js").ModelEntry} entry */
 async function prefetchModel(entry) {
   const client = getClient();
+  // Kept from an earlier visit (the worker fills in anything missing), or no network to ask.
+  if (navigator.onLine === false || (self.caches && (await caches.has(bundleCacheName(entry)).catch(() => false)))) return;
   const res = await fetch(MODELS_URL + entry.manifest);
   if (!res.ok) return; // the widget's request will say what is wrong
   const manifest = await res.json();
-  const cache = self.caches ? await caches.open(bundleCacheName(entry)).catch(() => null) : null;
-  const todo = [];
-  for (const file of Object.values(manifest.files)) {
-    const url = `${MODELS_URL}${entry.bundle}/${file.file}`;
-    if (handedOver.has(url) || (cache && (await cache.match(url)))) continue; // the worker has it or will find it
-    todo.push({ url, bytes: file.bytes });
-  }
+  const todo = Object.values(manifest.files).map((file) => ({ url: `${MODELS_URL}${entry.bundle}/${file.file}`, bytes: file.bytes }))
+    .filter((f) => !handedOver.has(f.url));
   // Once Python is up the worker may be downloading these already: it goes on alone then.
   if (!todo.length || client.status.ready) return;
   todo.forEach((f) => handedOver.add(f.url));

@@ -46,9 +46,10 @@ def copy_tree(src: Path, dest: Path, *, skip: tuple[str, ...] = ()) -> None:
 
 # Left out of the service worker's precache (cached on first use instead): optional files.
 # Patterns match paths relative to site/; model bundles have caches of their own
-# (site_js/model-files.js), and the model index is written into js/models.js.
+# (site_js/model-files.js), and the model index is written into js/models.js. (sitemap.xml is
+# precached: instant navigation asks for it on every page, offline too.)
 LAZY = ("assets/javascripts/lunr/*", "vendor/katex/fonts/*.woff", "vendor/katex/fonts/*.ttf",
-        "pyodide/pyodide.js", "*.map", "*.gz", "sitemap.xml")
+        "pyodide/pyodide.js", "*.map", "*.gz")
 NOT_CACHED = ("sw.js", "models/*")
 
 

@@ -7,7 +7,8 @@
 - on pages with widgets: start the worker from <head> (site_js/boot.js), before the page has
   finished parsing, so Pyodide boots in parallel with the page; a page whose widgets name a model
   says which in a meta tag, so the model's weights download alongside the runtime;
-- on every page: name Material's search dialog, which its template leaves unnamed;
+- on every page: name Material's search dialog and its page-loading progress bar, which its
+  templates leave unnamed;
 - on every page: fill the Content-Security-Policy of overrides/main.html with the hashes of the
   page's inline scripts and styles (Material inlines a few small ones); after the build, give
   every page the same policy, allowing the inline scripts of all pages: instant navigation keeps
@@ -198,11 +199,14 @@ def with_boot_script(html: str, page_url: str) -> str:
 
 
 SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
+PROGRESS_BAR = '<div class="md-progress" data-md-component="progress" role="progressbar">'
 
 
 def name_search_dialog(output: str) -> str:
-    """Screen readers announce a dialog by its name; Material's search dialog has none."""
-    return output.replace(SEARCH_DIALOG, SEARCH_DIALOG.replace('role="dialog"', 'role="dialog" aria-label="Search"'), 1)
+    """Screen readers announce a dialog or a progress bar by its name; Material's search dialog and
+    the bar of navigation.instant.progress (a slow page swap) have none."""
+    output = output.replace(SEARCH_DIALOG, SEARCH_DIALOG.replace('role="dialog"', 'role="dialog" aria-label="Search"'), 1)
+    return output.replace(PROGRESS_BAR, PROGRESS_BAR.replace('role="progressbar"', 'role="progressbar" aria-label="Loading the page"'), 1)
 
 
 def on_post_page(output: str, page, config, **kwargs) -> str:

@@ -146,7 +146,7 @@ def test_step_by_step_walks_and_explains_a_weight(new_page, root_server):
     page.wait_for_selector(".av-steps canvas[data-matrix=x_query]")
     assert "Step 1 of 9" in page.locator(".av-steps__title").inner_text()
     page.click(".av-steps__nav button:has-text('Next')")
-    assert page.locator(".av-steps canvas").count() == 3  # Q, K, V
+    assert page.locator(".av-steps canvas[data-matrix]").count() == 3  # Q, K, V
     page.focus(".av-steps")
     for _ in range(5):
         page.keyboard.press("ArrowRight")

@@ -129,6 +129,14 @@ function showPage() {
 
 if (window.document$) {
   followLinksInPlace();
+  // The page ends when the reader leaves it, not when the next one arrives: while it is fetched
+  // the address is already the next page's, and nothing of this one may act (a debounce writing
+  // its state into that address, a request going out).
+  let path = location.pathname;
+  window.location$.subscribe((url) => {
+    if (url.pathname !== path) nextPage();
+    path = url.pathname;
+  });
   window.document$.subscribe(showPage); // replays the first page, then each page swapped in
 } else {
   showPage(); // without Material's scripts: this page alone

@@ -18,7 +18,7 @@ help:
 	@echo "make bench   benchmark load, recompute and hover times in Chromium (prints a table)"
 	@echo "make clean   remove the virtual environment, node_modules and build outputs"
 
-$(VENV)/.stamp: requirements/dev.txt requirements/model.txt pyproject.toml
+$(VENV)/.stamp: requirements/dev.txt requirements/model.txt pyproject.toml setup.py
 	@if [ -z "$(PYTHON312)" ]; then \
 	  echo "Python 3.12 is required (the same minor version as Pyodide 0.27.7)."; \
 	  echo "Install it (e.g. 'apt-get install python3.12' or 'pyenv install 3.12') or run 'make PYTHON312=/path/to/python3.12 ...'."; \

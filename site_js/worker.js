@@ -10,6 +10,7 @@
  *               {type: "partial", id, meta, buffers} (the result so far, between a model's steps)
  *               {type: "model", loaded, total, file, label} (a model's weights downloading)
  *               {type: "crashed", message} (Python failed beyond repair: only a new worker helps)
+ *               {type: "snapshot", bytes, ms} | {type: "snapshot", error} (site_js/snapshot.js)
  *
  * It fetches only from its own origin (a second line of defence behind the page's
  * Content-Security-Policy, which a worker served without a CSP header of its own does not get),
@@ -17,6 +18,7 @@
  */
 import { loadPyodide } from "../pyodide/pyodide.mjs";
 import { ensureModel, expectFiles, receiveFile } from "./model-files.js";
+import * as snapshot from "./snapshot.js";
 
 const RUNTIME_URL = new URL("../pyodide/", import.meta.url).href;
 const realFetch = self.fetch.bind(self);
@@ -32,6 +34,8 @@ let abortBoot;
 const bootAborted = new Promise((_, reject) => { abortBoot = reject; });
 /** @type {() => number} bytes of Pyodide's WebAssembly memory, once it runs */
 let wasmMemory = () => 0;
+/** Takes a memory snapshot once a normal boot has answered and the worker is idle. */
+const snapshotTaker = new snapshot.SnapshotTaker((r) => self.postMessage({ type: "snapshot", ...r }));
 
 /** Record a failure that stops the boot. @param {string} message @returns {Error} */
 function fail(message) {
@@ -168,8 +172,18 @@ function scriptBytes() {
 async function boot() {
   const t0 = performance.now();
   progress("runtime");
-  await prefetchRuntime();
-  const pyodide = await loadPyodide({ indexURL: RUNTIME_URL, lockFileURL: RUNTIME_URL + "pyodide-lock.json" });
+  const lock = await prefetchRuntime();
+  const options = { indexURL: RUNTIME_URL, lockFileURL: RUNTIME_URL + "pyodide-lock.json" };
+  const wheel = async (name) => (await self.fetch(RUNTIME_URL + lock.packages[name].file_name)).arrayBuffer();
+  const { runtime, outcome } = await snapshot.restoreStored(loadPyodide, options, wheel);
+  if (runtime) {
+    wasmMemory = () => runtime.pyodide._module.HEAP8.length;
+    const total = performance.now() - t0;
+    self.postMessage({ type: "ready", loaded: bytesLoaded, timings: { runtime: total, packages: 0, total, snapshot: outcome } });
+    return runtime;
+  }
+  const pyodide = await loadPyodide({ ...options, _makeSnapshot: true });
+  const dynlibs = snapshot.recordDynlibs(pyodide);
   wasmMemory = () => pyodide._module.HEAP8.length;
   const tRuntime = performance.now();
   bytesLoaded += scriptBytes();
@@ -180,9 +194,10 @@ async function boot() {
     throw new Error(`numpy or attnviz could not be loaded. ${problems.join(" ")}`);
   }
   const handle = pyodide.pyimport("attnviz.bridge").handle;
+  snapshotTaker.arm(pyodide, dynlibs, handle);
   const tReady = performance.now();
   self.postMessage({ type: "ready", loaded: bytesLoaded,
-    timings: { runtime: tRuntime - t0, packages: tReady - tRuntime, total: tReady - t0 } });
+    timings: { runtime: tRuntime - t0, packages: tReady - tRuntime, total: tReady - t0, snapshot: outcome } });
   return { pyodide, handle };
 }
 
@@ -233,7 +248,8 @@ const ready = Promise.race([boot(), bootAborted]).catch((err) => {
 /** A model's download progress, for the page's status line. @param {object} p */
 const reportModel = (p) => self.postMessage({ type: "model", ...p });
 
-self.onmessage = async (event) => {
+/** Answer one request: its model's files, then the computation. @param {MessageEvent} event */
+const answer = async (event) => {
   const { type, id, request } = event.data;
   if (type === "expect") return expectFiles(event.data.urls);
   if (type === "file") return receiveFile(event.data.url, event.data.bytes);
@@ -260,5 +276,15 @@ self.onmessage = async (event) => {
     }
     const message = `The computation failed: ${err && err.message ? err.message : err}`;
     self.postMessage({ type: "result", id, meta: JSON.stringify({ ok: false, error: { field: null, message } }), buffers: [] });
+  }
+};
+
+// A snapshot is taken only while no request is waiting or running.
+self.onmessage = async (event) => {
+  snapshotTaker.requestStarted();
+  try {
+    await answer(event);
+  } finally {
+    snapshotTaker.requestFinished();
   }
 };

@@ -33,7 +33,14 @@ Prints a table of medians and p95 over several runs and writes it as JSON (build
                bytes each needed, the LLM's forward at 16-128 tokens and each generated token,
                translating a 14-word sentence with every stack, the WebAssembly memory.
 
-usage: python tools/bench.py [--runs N] [--out FILE] [--only models|navigation|first-visit]   (make bench)
+- snapshot     revisits from a memory snapshot (site_js/snapshot.js): a new tab, files in the HTTP
+               cache, navigation -> first heatmap restored from the snapshot, against the same
+               revisit booting the normal way and against the floor; a cold first visit with
+               and without taking the snapshot (the other one's snapshot.js refuses to take it),
+               the slowest of the reader's requests while it is taken, and the snapshot's size.
+
+usage: python tools/bench.py [--runs N] [--out FILE] [--site DIR]
+                            [--only models|snapshot|navigation|first-visit]     (make bench)
 """
 from __future__ import annotations
 
@@ -184,6 +191,81 @@ def bench_loads(browser, server, runs: int) -> dict:
             "first_visit_with_offline_copy_bytes": quantiles(visit)}
 
 
+SNAPSHOT_META = """(url) => import(url + 'js/snapshot.js').then(async (s) => {
+    const bytes = await s.loadStored();
+    return bytes && {bytes: bytes.length, ...s.unpack(bytes).meta};
+})"""
+# The reader asks again just after the worker goes idle: the first of these lands while the
+# worker takes its snapshot (it starts 1 s after the last result); the slowest answer counts.
+NEXT_REQUESTS = """async (url) => {
+    const client = (await import(url + 'js/client.js')).getClient();
+    let slowest = 0;
+    for (let i = 0; i < 4; i++) {
+        await new Promise((r) => setTimeout(r, 1020));
+        const t0 = performance.now();
+        await client.run({text: 'The reader asks again while the page is idle.', heads: 4, head: i % 4}, 'bench');
+        slowest = Math.max(slowest, performance.now() - t0);
+    }
+    return slowest;
+}"""
+WAIT_FOR_SNAPSHOT = """(url) => import(url + 'js/snapshot.js').then(async (s) => {
+    for (let i = 0; i < 240 && !(await s.loadStored()); i++) await new Promise((r) => setTimeout(r, 250));
+})"""
+
+
+def floor_ms(browser, server) -> float:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(server.url + "_bench/floor-served.html")
+    page.wait_for_function("() => window.floorDone", timeout=120_000)
+    ms = page.evaluate("window.floorDone")
+    context.close()
+    return ms
+
+
+def bench_snapshot(browser, server, runs: int) -> dict:
+    floor, restored, normal, first_with, first_without, next_with, next_without, size, blocked = ([] for _ in range(9))
+    never_take = (SITE / "js" / "snapshot.js").read_text().replace(
+        "export const MAX_HEAP_BYTES = ", "export const MAX_HEAP_BYTES = 0 * ", 1)
+    for _ in range(runs):
+        floor.append(floor_ms(browser, server))
+        for taking, firsts, nexts in ((True, first_with, next_with), (False, first_without, next_without)):
+            context = browser.new_context(service_workers="block")
+            if not taking:
+                context.route("**/js/snapshot.js", lambda route: route.fulfill(
+                    body=never_take, headers={"Content-Type": "text/javascript"}))
+            page = context.new_page()
+            firsts.append(first_heatmap_ms(page, server.url))
+            nexts.append(page.evaluate(NEXT_REQUESTS, server.url))
+            if taking:
+                page.evaluate(WAIT_FOR_SNAPSHOT, server.url)
+                meta = page.evaluate(SNAPSHOT_META, server.url)
+                assert meta, "the first visit kept no snapshot"
+                size.append(meta["bytes"])
+                blocked.append(meta["blockedMs"])
+                page.close()
+                page = context.new_page()  # a new tab: files from the HTTP cache, Python from the snapshot
+                restored.append(first_heatmap_ms(page, server.url))
+                outcome = page.evaluate("(url) => import(url + 'js/client.js').then((m) => m.getClient().status.timings.snapshot)", server.url)
+                assert outcome == "restored", outcome
+                page.evaluate("caches.delete('attnviz-snapshot')")
+                page.close()
+                page = context.new_page()  # the same revisit without a snapshot
+                normal.append(first_heatmap_ms(page, server.url))
+            context.close()
+    return {"snapshot_revisit_first_heatmap_ms": quantiles(restored),
+            "snapshot_revisit_normal_boot_ms": quantiles(normal),
+            "snapshot_revisit_over_floor": quantiles([r / f for r, f in zip(restored, floor)]),
+            "snapshot_revisit_over_normal_boot": quantiles([r / n for r, n in zip(restored, normal)]),
+            "snapshot_floor_ms": quantiles(floor),
+            "snapshot_first_visit_taking_ms": quantiles(first_with),
+            "snapshot_first_visit_not_taking_ms": quantiles(first_without),
+            "snapshot_slowest_next_request_taking_ms": quantiles(next_with),
+            "snapshot_slowest_next_request_not_taking_ms": quantiles(next_without),
+            "snapshot_worker_blocked_ms": quantiles(blocked),
+            "snapshot_bytes": quantiles(size)}
+
+
 def bench_interaction(browser, server, runs: int) -> dict:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -287,17 +369,6 @@ def bench_navigation(browser, server, runs: int) -> dict:
 
 
 MODEL_PAGE = "learn/08-real-models/"
-
-
-def floor_ms(browser, server, runtime: str = "served") -> float:
-    """A bare page's worker: Pyodide booted and numpy imported, from a fresh context."""
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(server.url + f"_bench/floor-{runtime}.html")
-    page.wait_for_function("() => window.floorDone", timeout=120_000)
-    ms = page.evaluate("window.floorDone")
-    context.close()
-    return ms
 
 
 def bench_first_visit(browser, server, runs: int) -> dict:
@@ -435,7 +506,7 @@ def print_table(results: dict) -> None:
     for name, q in results.items():
         if isinstance(q, dict) and "median" in q:
             fmt = (lambda v: f"{v / 1e6:.2f} MB") if name.endswith("bytes") else (
-                (lambda v: f"{v:.2f}x") if name.endswith("floor") else (
+                (lambda v: f"{v:.2f}x") if "_over_" in name else (
                     (lambda v: f"{v:g}") if name.endswith("per_visit") else (lambda v: f"{v:.1f} ms")))
             print(f"{name:<38}{fmt(q['median']):>12}{fmt(q['p95']):>12}{q['runs']:>6}")
 
@@ -444,9 +515,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", default=str(ROOT / "build" / "bench.json"))
-    parser.add_argument("--only", choices=("models", "navigation", "first-visit"),
-                        help="models: only the real models' figures; navigation: only page to page; "
-                             "first-visit: only a model page opened cold")
+    parser.add_argument("--only", choices=("models", "snapshot", "navigation", "first-visit"),
+                        help="models: only the real models' figures; snapshot: only revisits from a memory "
+                             "snapshot; navigation: only page to page; first-visit: only a model page opened cold")
     parser.add_argument("--site", type=Path, default=SITE,
                         help="the built site to measure (default: site/; another build, to compare)")
     args = parser.parse_args()
@@ -469,6 +540,8 @@ def main() -> int:
                 results.update(**bench_loads(browser, server, args.runs),
                                **bench_interaction(browser, server, max(10, args.runs * 2)),
                                **bench_explorer(browser, server, max(10, args.runs * 2)))
+            if args.only in (None, "snapshot"):
+                results.update(**bench_snapshot(browser, server, args.runs))
             if args.only in (None, "navigation"):
                 results.update(**bench_navigation(browser, server, args.runs))
             if args.only in (None, "first-visit"):

@@ -17,8 +17,38 @@ from .attention import causal_mask, multi_head, padding_mask, scaled_dot_product
 from .errors import RequestError
 from .tokenizers.words import Token, tokenize
 
-__all__ = ["attention", "run", "tokenize", "Token", "softmax", "scaled_dot_product", "multi_head",
+__all__ = ["attention", "run", "show", "view", "save_html", "Result", "tokenize", "Token", "softmax", "scaled_dot_product", "multi_head",
            "causal_mask", "padding_mask", "RequestError", "__version__"]
+
+
+class Result(dict):
+    """A result (a plain dict, see api.py) that a notebook shows as the interactive view."""
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return view(self)._repr_mimebundle_(include, exclude)
+
+    def _repr_html_(self) -> str:
+        return view(self)._repr_html_()
+
+
+def view(data, tokens=None, source_tokens=None, **options):
+    """The interactive view (heatmap, model view, head view) of a result or of attention arrays
+    with their tokens; see attnviz.notebook.view."""
+    from .notebook import view as make_view  # not at import: the browser's worker never needs it
+    return make_view(data, tokens, source_tokens, **options)
+
+
+def show(data, tokens=None, source_tokens=None, **options) -> None:
+    """Show the view in a notebook: `attnviz.show(outputs.attentions, tokens)`, like bertviz's
+    head_view; see attnviz.notebook.view for the options."""
+    from .notebook import show as show_view
+    show_view(data, tokens, source_tokens, **options)
+
+
+def save_html(data, path, tokens=None, source_tokens=None, **options):
+    """Write the view as one HTML file that opens from disk, offline; see attnviz.notebook.view."""
+    from .notebook import save_html as save
+    return save(data, path, tokens, source_tokens, **options)
 
 
 def attention(text: str, *, source: str | None = None, model: str = "synthetic", heads: int = 8,
@@ -31,7 +61,8 @@ def attention(text: str, *, source: str | None = None, model: str = "synthetic",
     "minilm" (real, 6 x 12 heads), ...
     intermediates: also return the trace (X, W_Q, Q, ..., softmax, A·V) of head (layer, head).
     weights_dir: where the model's weights are, if not in the installed model package.
-    Raises RequestError with a readable message for bad input.
+    Raises RequestError with a readable message for bad input. A notebook shows the result as the
+    interactive view (attnviz.view).
     """
     request = {"text": text, "model": model, "causal": causal, "temperature": temperature,
                "intermediates": intermediates, "layer": layer, "head": head, **options}
@@ -41,4 +72,4 @@ def attention(text: str, *, source: str | None = None, model: str = "synthetic",
     result = run(request, weights_dir=weights_dir)
     if not result["ok"]:
         raise RequestError(result["error"]["message"], result["error"]["field"])
-    return result
+    return Result(result)

@@ -1,17 +1,24 @@
-"""Command line: python -m attnviz TEXT [options] -> JSON, CSV, PNG or SVG, through the contract."""
+"""Command line: python -m attnviz TEXT [options] -> JSON, CSV, PNG, SVG or an interactive HTML file, through the contract."""
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import api, export, models
+from . import api, export, models, notebook
 
-FORMATS = ("json", "csv", "png", "svg")
+FORMATS = ("json", "csv", "png", "svg", "html")
+
+
+EPILOG = """also:
+  attnviz runtime [--numpy-wheel FILE]   assemble the browser runtime (Pyodide, numpy, attnviz) for the
+                                         MkDocs plugin ahead of a build (python -m attnviz.mkdocs.runtime)
+In Python: attnviz.show(...) in a notebook, attnviz.save_html(...) for a file; in MkDocs: plugins: [attnviz]."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m attnviz", description="Attention weights of a text, from "
-                                "any model of the registry: " + "; ".join(f"{i.name}: {i.about}" for i in models.all_info()))
+    p = argparse.ArgumentParser(prog="attnviz", description="Attention weights of a text, from "
+                                "any model of the registry: " + "; ".join(f"{i.name}: {i.about}" for i in models.all_info()),
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("text", help="the text (the queries' side in cross-attention)")
     p.add_argument("--source", help="a second text: cross-attention, keys and values from it")
     p.add_argument("--model", choices=tuple(models.MODULES), default="synthetic")
@@ -34,7 +41,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--truncate", action="store_true", help="text past the model's limit: read its first tokens "
                    "(the JSON's notes say where it was cut)")
     p.add_argument("--weights", help="real models: the weights' folder or file (default: the installed package)")
-    p.add_argument("--format", choices=FORMATS, default="json")
+    p.add_argument("--format", choices=FORMATS, default="json", help="json: the whole result (the Explorer's "
+                   "JSON export); csv, png, svg: the head --stack/--layer/--head; html: one interactive file "
+                   "(heatmap, model view, head view) that opens from disk with no network")
     p.add_argument("-o", "--output", help="write here instead of standard output")
     return p.parse_args(argv)
 
@@ -51,6 +60,10 @@ def request_from(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["runtime"]:
+        from .mkdocs import runtime
+        return runtime.main(argv[1:])
     args = parse_args(argv)
     result = api.run(request_from(args), weights_dir=args.weights)
     if not result["ok"]:
@@ -60,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     render = {"json": lambda: export.to_json(result),
               "csv": lambda: export.to_csv(result),
               "png": lambda: export.to_png(result),
-              "svg": lambda: export.to_svg(result)}
+              "svg": lambda: export.to_svg(result),
+              "html": lambda: notebook.view(result, stack=result["request"]["stack"], layer=result["request"]["layer"],
+                                            head=result["request"]["head"]).html()}
     data = render[args.format]()
     if args.output:
         with open(args.output, "wb") as f:

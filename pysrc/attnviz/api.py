@@ -98,6 +98,13 @@ def forward(req: dict, weights: object, tokens: dict, trace: tuple | None, on_st
     return raw
 
 
+def forget() -> None:
+    """Drop the kept forward pass: a memory snapshot of the runtime should not carry a reader's
+    last result, and the request that checks a restored snapshot must compute, not reuse."""
+    global _last
+    _last = None
+
+
 def run(request: dict, *, weights_dir: str | None = None, on_step: Callable[[dict], None] | None = None) -> dict:
     """Answer one request. weights_dir: where the model's weights are (None: the default place);
     on_step(result so far): called between the steps of a model that writes its output a step at

@@ -4,15 +4,11 @@ build replaces the old caches."""
 from __future__ import annotations
 
 import shutil
-import sys
-from pathlib import Path
 
+from attnviz.mkdocs import hooks as mkdocs_hooks
 from tests.e2e.conftest import heatmap_pixels
 from tests.e2e.test_minilm import open_minilm
 from tests.support.server import SiteServer
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-import mkdocs_hooks  # noqa: E402  (tools/ is not a package)
 
 READY = "[data-attnviz='heatmap'][data-ready='true']"
 # Every widget has drawn: on the home page that includes the real model leading it.

@@ -21,7 +21,7 @@ from typing import Iterable
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 STATE_SCRIPT = Path(__file__).with_name("explorer_state.mjs")
-BUILT_INDEX = ROOT / "build" / "models" / "index.json"  # written by tools/export_models.py (and the site build)
+BUILT_INDEX = ROOT / "build" / "models" / "index.json"  # written by attnviz.models.export (and the site build)
 
 # A Markdown link to the Explorer with a hash; link text may wrap onto the next line.
 LINK = re.compile(r"\[(?P<text>[^\]]+)\]\((?P<target>[^)\s]*explorer\.md#(?P<hash>[^)\s]+))\)")
@@ -35,7 +35,7 @@ def model_index_path() -> Path:
     if BUILT_INDEX.exists():
         return BUILT_INDEX
     out = Path(tempfile.mkdtemp(prefix="attnviz-models-"))
-    subprocess.run([sys.executable, str(ROOT / "tools" / "export_models.py"), "--out", str(out)],
+    subprocess.run([sys.executable, "-m", "attnviz.models.export", "--out", str(out)],
                    cwd=ROOT, check=True, capture_output=True, text=True)
     return out / "index.json"
 

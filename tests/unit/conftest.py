@@ -2,12 +2,9 @@
 bundle exported from them. Both skip where the package is not installed (inside Pyodide)."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-TOOLS = Path(__file__).resolve().parents[2] / "tools"
 
 
 @pytest.fixture(scope="session")
@@ -19,12 +16,8 @@ def minilm_dir() -> str:
 
 @pytest.fixture(scope="session")
 def minilm_bundle(minilm_dir, tmp_path_factory) -> Path:
-    """A fresh browser bundle of MiniLM (tools/export_models.py), as the site ships it."""
-    sys.path.insert(0, str(TOOLS))
-    try:
-        import export_models
-    finally:
-        sys.path.remove(str(TOOLS))
+    """A fresh browser bundle of MiniLM (attnviz.models.export), as the site ships it."""
+    from attnviz.models import export as export_models
     root = tmp_path_factory.mktemp("models")
     export_models.export("minilm", root)
     return root / "minilm"

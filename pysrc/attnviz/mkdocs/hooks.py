@@ -1,0 +1,232 @@
+"""What the MkDocs plugin (plugin.py) does to a build, for `mkdocs build` and `mkdocs serve` alike.
+
+- before the build: assemble Pyodide + numpy + the attnviz wheel (runtime.py, cached) and the
+  model index, with the browser bundle of each model the site asks for (the model exporter, cached);
+- after the build: copy the runtime to site/pyodide/, the models to site/models/, the browser
+  modules (attnviz/web, site_js/ of the source) to site/js/ and KaTeX (when the site uses it) to
+  site/vendor/katex/, all under relative URLs so the site works from any sub-path;
+- on pages with widgets: start the worker from <head> (site_js/boot.js), before the page has
+  finished parsing, so Pyodide boots in parallel with the page; a page whose widgets name a model
+  says which in a meta tag, so the model's weights download alongside the runtime;
+- on every page: name Material's search dialog and its page-loading progress bar, which its
+  templates leave unnamed;
+- on every page: fill the Content-Security-Policy (the theme's, e.g. overrides/main.html, or the
+  plugin's own at the top of <head>) with the hashes of the page's inline scripts and styles;
+  after the build, give every page the same policy, allowing what all pages carry: instant
+  navigation keeps the first page's policy while it swaps in others (and reruns their scripts);
+- after the build: write the build's snapshot key (a hash of the runtime, the attnviz wheel and
+  snapshot.js) into js/snapshot.js, so a new build never restores an old memory snapshot;
+- after the build: write the service worker (site_js/sw.js) to the site root with the build's
+  version and precache list, for offline revisits (not under `mkdocs serve`, where a cache would
+  hide the edits live reload is for).
+"""
+from __future__ import annotations
+
+import base64
+import fnmatch
+import hashlib
+import json
+import re
+import shutil
+from html import escape, unescape
+from pathlib import Path
+
+from mkdocs.utils import get_relative_url
+
+from ..notebook.assets import web_dir
+
+
+def copy_tree(src: Path, dest: Path, *, skip: tuple[str, ...] = (), merge: bool = False) -> None:
+    """Copy a folder into the site; merge: beside what is there (a theme's own js/, e.g. MkDocs')."""
+    if not merge:
+        shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".stamp", "__pycache__", *skip), dirs_exist_ok=merge)
+
+
+# Left out of the service worker's precache (cached on first use instead): optional files.
+# Patterns match paths relative to site/; model bundles have caches of their own
+# (site_js/model-files.js), and the model index is written into js/models.js. (sitemap.xml is
+# precached: instant navigation asks for it on every page, offline too.)
+LAZY = ("assets/javascripts/lunr/*", "vendor/katex/fonts/*.woff", "vendor/katex/fonts/*.ttf",
+        "pyodide/pyodide.js", "*.map", "*.gz")
+NOT_CACHED = ("sw.js", "models/*")
+
+
+def service_worker_build(site: Path) -> dict:
+    """The service worker's build record: version (hash of the precache list), precache, lazy."""
+    precache, lazy = [], {}
+    for path in sorted(p for p in site.rglob("*") if p.is_file()):
+        rel = path.relative_to(site).as_posix()
+        if any(fnmatch.fnmatch(rel, pattern) for pattern in NOT_CACHED):
+            continue
+        digest = hashlib.sha256(path.read_bytes()).digest()
+        if any(fnmatch.fnmatch(rel, pattern) for pattern in LAZY):
+            lazy[rel] = digest.hex()
+            continue
+        # Pages are requested by their directory URL: learn/x/index.html is learn/x/.
+        url = "./" if rel == "index.html" else rel.removesuffix("index.html")
+        precache.append({"url": url, "integrity": "sha256-" + base64.b64encode(digest).decode()})
+    version = hashlib.sha256(json.dumps([precache, lazy], sort_keys=True).encode()).hexdigest()[:16]
+    return {"version": version, "precache": precache, "lazy": lazy}
+
+
+def snapshot_build_hash(runtime_dir: Path) -> str:
+    """What a memory snapshot depends on: every runtime file (Pyodide, the standard library, the
+    lock file, numpy's and attnviz's wheels) and the code that takes and restores it."""
+    digest = hashlib.sha256()
+    for path in [*sorted(p for p in runtime_dir.iterdir() if p.is_file() and p.name != ".stamp"),
+                 web_dir() / "snapshot.js"]:
+        digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:32]
+
+
+def write_service_worker(site: Path) -> str:
+    """Write site/sw.js (at the root, so its scope is the whole site); returns the build version."""
+    build = service_worker_build(site)
+    source = (web_dir() / "sw.js").read_text()
+    (site / "sw.js").write_text(source.replace('"__ATTNVIZ_BUILD__"', json.dumps(build, separators=(",", ":"))))
+    return build["version"]
+
+
+# Left out of site/js/: the service worker (written to the root) and what only notebooks use.
+NOT_SERVED_JS = ("sw.js", "notebook")
+
+
+def copy_runtime(site: Path, served: Path, models: Path, index: Path, boot_bytes: int, katex: Path | None) -> None:
+    """Everything the widgets need into the built site (after MkDocs wrote the pages)."""
+    copy_tree(served, site / "pyodide", skip=("package.json",))
+    copy_tree(web_dir(), site / "js", skip=NOT_SERVED_JS, merge=True)
+    copy_tree(models, site / "models", skip=("*.tmp", "*.raw"))  # .raw: compressed files a test expanded
+    # The model index, written into the module that reads it: no request for it on any page.
+    index_js = site / "js" / "models.js"
+    index_js.write_text(index_js.read_text().replace("/*__MODEL_INDEX__*/ null", index.read_text(), 1))
+    # The progress bar's scale: what the worker downloads on a cold start.
+    status = site / "js" / "status.js"
+    status.write_text(status.read_text().replace("__RUNTIME_BYTES__", str(boot_bytes), 1))
+    snapshot = site / "js" / "snapshot.js"
+    snapshot.write_text(snapshot.read_text().replace("__SNAPSHOT_BUILD__", snapshot_build_hash(served), 1))
+    if katex is not None:
+        copy_tree(katex, site / "vendor" / "katex", skip=("contrib", "*.mjs", "katex.js", "katex.css", "README.md"))
+
+
+INLINE = {
+    "__CSP_SCRIPT_HASHES__": re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*\btype=\"application/json\")[^>]*>(.*?)</script>", re.S),
+    "__CSP_STYLE_HASHES__": re.compile(r"<style[^>]*>(.*?)</style>", re.S),
+}
+CSP_META = '<meta http-equiv="Content-Security-Policy"'
+# The policy of a page whose theme has none (overrides/main.html carries the same for this site):
+# scripts, workers, fetches, styles, fonts and images from the site itself only.
+POLICY = ("default-src 'self'; script-src 'self' __CSP_SCRIPT_HASHES__; style-src 'self' __CSP_STYLE_HASHES__; "
+          "worker-src 'self'; connect-src 'self'; img-src 'self' data:; font-src 'self'; object-src 'none'; "
+          "base-uri 'self'; form-action 'self'")
+
+
+def with_policy(html: str) -> str:
+    """Give a page the policy when its theme has none: first in <head> (a policy set by a meta tag
+    only governs what comes after it), after the character set."""
+    if CSP_META in html:
+        return html
+    head = re.search(r"<head[^>]*>\s*(<meta charset=[^>]*>)?", html, re.I)
+    if head is None:
+        return html
+    return html[:head.end()] + f'{CSP_META} content="{POLICY}">' + html[head.end():]
+
+
+STYLE_ATTRIBUTE = re.compile(r"<[a-zA-Z][^>]*?\sstyle=\"([^\"]*)\"")
+
+
+def sha256_source(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def with_csp_hashes(html: str) -> str:
+    """Allow exactly the inline scripts and styles this page carries, by their sha256 (and the
+    style attributes a theme writes, e.g. MkDocs' own, by theirs with 'unsafe-hashes')."""
+    for placeholder, pattern in INLINE.items():
+        sources = sorted({sha256_source(body) for body in pattern.findall(html)})
+        if placeholder == "__CSP_STYLE_HASHES__":
+            attributes = sorted({sha256_source(unescape(value)) for value in STYLE_ATTRIBUTE.findall(html)})
+            sources += ["'unsafe-hashes'", *attributes] if attributes else []
+        html = html.replace(" " + placeholder, "".join(" " + h for h in sources))
+    return html
+
+
+POLICY_META = re.compile(r'(<meta http-equiv="Content-Security-Policy" content=")([^"]*)(")')
+HASHED_DIRECTIVES = ("script-src", "style-src")
+
+
+def unify_csp(site: Path) -> None:
+    """Give every page the one policy that allows what every page carries inline.
+
+    Instant navigation swaps pages into the document the reader opened first: that page's policy
+    is the one in force (Material adds the next page's meta tag too, which only adds restrictions),
+    and it reruns inline scripts of the swapped-in content, so each page's policy must allow every
+    page's hashes. They are Material's few small scripts, in a variant per folder depth."""
+    texts = {path: path.read_text() for path in sorted(site.rglob("*.html"))}
+    sources: dict[str, list[str]] = {name: [] for name in HASHED_DIRECTIVES}
+    for text in texts.values():
+        found = POLICY_META.search(text)
+        for directive in found.group(2).split(";") if found else []:
+            name, *values = directive.split()
+            if name in sources:
+                sources[name] += [v for v in values if v not in sources[name]]
+
+    def unified(match: re.Match) -> str:
+        directives = []
+        for directive in match.group(2).split(";"):
+            name, *values = directive.split()
+            if name in sources:  # keywords first, in the order met, then every hash
+                values = ([v for v in sources[name] if not v.startswith("'sha256-")]
+                          + sorted(v for v in sources[name] if v.startswith("'sha256-")))
+            directives.append(" ".join([name, *values]))
+        return match.group(1) + "; ".join(directives) + match.group(3)
+
+    for path, text in texts.items():
+        new = POLICY_META.sub(unified, text, count=1)
+        if new != text:
+            path.write_text(new)
+
+
+WIDGET_OPTIONS = re.compile(r"""<div data-attnviz="[^"]*" data-options='([^']*)'>""")
+
+
+def widget_models(html: str) -> list[str]:
+    """The models the page's widgets name in their options, in the page's order."""
+    names: list[str] = []
+    for options in WIDGET_OPTIONS.findall(html):
+        model = json.loads(unescape(options)).get("model")
+        if isinstance(model, str) and model not in names:
+            names.append(model)
+    return names
+
+
+def with_boot_script(html: str, page_url: str) -> str:
+    """Start the worker from the top of <head> on pages that have widgets: right after the CSP,
+    before the stylesheets, so the parser reaches it before Material's inline scripts (which
+    wait for the stylesheets) and the worker's downloads start at once. The models the widgets
+    name go in a meta tag before it, for boot.js to start their downloads too."""
+    if "data-attnviz=" not in html:
+        return html
+    boot = get_relative_url("js/boot.js", page_url)
+    client = get_relative_url("js/client.js", page_url)
+    models = widget_models(html)
+    tags = ((f'<meta name="attnviz-models" content="{escape(" ".join(models))}">' if models else "")
+            + f'<script type="module" async src="{boot}"></script>'
+            f'<link rel="modulepreload" href="{client}">')
+    policy_end = html.index(">", html.index(CSP_META)) + 1
+    return html[:policy_end] + tags + html[policy_end:]
+
+
+SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
+PROGRESS_BAR = '<div class="md-progress" data-md-component="progress" role="progressbar">'
+
+
+def name_search_dialog(output: str) -> str:
+    """Screen readers announce a dialog or a progress bar by its name; Material's search dialog and
+    the bar of navigation.instant.progress (a slow page swap) have none."""
+    output = output.replace(SEARCH_DIALOG, SEARCH_DIALOG.replace('role="dialog"', 'role="dialog" aria-label="Search"'), 1)
+    return output.replace(PROGRESS_BAR, PROGRESS_BAR.replace('role="progressbar"', 'role="progressbar" aria-label="Loading the page"'), 1)
+
+
+def post_page(output: str, page_url: str) -> str:
+    return with_csp_hashes(with_boot_script(with_policy(name_search_dialog(output)), page_url))

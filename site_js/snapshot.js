@@ -1,0 +1,376 @@
+/**
+ * Revisits from a memory snapshot: a first visit keeps a copy of Python's memory (numpy and
+ * attnviz imported) in the Cache API, and a later visit restores it instead of booting Python
+ * and importing numpy again (about half the time to the first heatmap).
+ *
+ * Stock Pyodide refuses a snapshot once numpy's shared libraries are loaded: the libraries'
+ * WebAssembly instances live outside the memory a snapshot copies. This module works around it,
+ * and leans on Pyodide 0.27.7's internals to do so (so it refuses any other version):
+ * - loadPyodide's `_makeSnapshot` / `_loadSnapshot` options and `pyodide.makeMemorySnapshot()`;
+ * - Emscripten's `Module.loadDynamicLibrary(name, flags, localScope, handle)` (what Pyodide's
+ *   dynlib loader calls) and the handle layout its `loadWebAssemblyModule` reads: byte 8 "loaded",
+ *   u32 12 memory base, 16 memory size, 20 table base, 24 table size. Given a handle already
+ *   marked loaded, it instantiates the library at the same memory and table addresses;
+ * - `Module.LDSO.loadedLibsByName` / `loadedLibsByHandle` (the JavaScript half of dlopen).
+ * While loading, every library gets such a handle (kept in Python's memory, so in the snapshot);
+ * after a restore, the same `.so` bytes are instantiated again in the same order at the same
+ * addresses, and their data sections are copied back from the snapshot (instantiating rewrites
+ * them with their initial values). The garbage collector stays off from before the snapshot until
+ * the libraries are back: a collection would call into numpy's code while it is missing.
+ *
+ * Every restore is checked: the snapshot's checksum, the build it was taken from, Pyodide's
+ * version, then a small attention request whose answer was recorded when the snapshot was taken.
+ * Any failure throws, and the worker boots the normal way.
+ */
+
+/** The one Pyodide version whose internals this module knows. */
+export const PYODIDE_VERSION = "0.27.7";
+/** Hash of the runtime files, the attnviz wheel and this module: the build writes it in. */
+export const BUILD_HASH = "__SNAPSHOT_BUILD__";
+const CACHE_NAME = "attnviz-snapshot";
+/** Snapshots of a bigger Python heap are not kept (a page that loaded a real model's weights). */
+export const MAX_HEAP_BYTES = 96 * 2 ** 20;
+const FORMAT = 1;
+const MAGIC = 0x31706e73; // "snp1", little-endian: our container around Pyodide's snapshot
+// Emscripten's dlopen handle (struct dso): offsets loadWebAssemblyModule reads and writes.
+const HANDLE_BYTES = 40;
+const LOADED = 8;
+const MEMORY_BASE = 12;
+const MEMORY_SIZE = 16;
+const TABLE_BASE = 20;
+/** Where Pyodide's JS reference table holds `pyodide.loadedPackages` (its getExpectedKeys). */
+const LOADED_PACKAGES_REF = 6;
+
+/** The request whose answer every restore must reproduce: small, seeded, every step of a head. */
+export const CHECK_REQUEST = Object.freeze({ text: "Snapshots keep every weight.", heads: 2, seed: 20260518,
+  causal: true, intermediates: true, head: 1 });
+
+/**
+ * @typedef {{name: string, global: boolean, handle: number, memoryBase: number, memorySize: number,
+ *            tableBase: number}} DynlibRecord
+ * @typedef {{format: number, build: string, pyodide: string, heapSha256: string, dynlibs: DynlibRecord[],
+ *            handles: [number, string][], sitePackages: string, packages: Record<string, string>,
+ *            check: string, blockedMs: number}} SnapshotMeta
+ */
+
+/** Refuse every Pyodide but the one this module was written against. @param {string} version */
+export function checkVersion(version) {
+  if (version !== PYODIDE_VERSION) {
+    throw new Error(`memory snapshots need Pyodide ${PYODIDE_VERSION}, this is ${version}`);
+  }
+}
+
+/** @param {ArrayBuffer|Uint8Array} bytes @returns {Promise<string>} sha256 as hex */
+async function sha256Hex(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Give every shared library Pyodide loads from now on a dlopen handle, so its addresses are in
+ * Python's memory and a restore can put it back in the same place. Call before loadPackage.
+ * @param {any} pyodide a runtime started with `_makeSnapshot: true`
+ * @returns {DynlibRecord[]} filled in as libraries load, in load order
+ */
+export function recordDynlibs(pyodide) {
+  checkVersion(pyodide.version);
+  const Module = pyodide._module;
+  const load = Module.loadDynamicLibrary;
+  /** @type {DynlibRecord[]} */
+  const records = [];
+  Module.loadDynamicLibrary = (name, flags, localScope, handle) => {
+    if (handle || Module.LDSO.loadedLibsByName[name]) return load(name, flags, localScope, handle);
+    // Zeroed, so Emscripten allocates as usual and writes the addresses it chose into it.
+    const own = Module._calloc(1, HANDLE_BYTES);
+    const record = { name, global: Boolean(flags && flags.global), handle: own, memoryBase: 0, memorySize: 0, tableBase: 0 };
+    records.push(record);
+    const done = () => {
+      record.memoryBase = Module.HEAPU32[(own + MEMORY_BASE) >> 2];
+      record.memorySize = Module.HEAPU32[(own + MEMORY_SIZE) >> 2];
+      record.tableBase = Module.HEAPU32[(own + TABLE_BASE) >> 2];
+    };
+    const result = load(name, flags, localScope, own);
+    if (result && typeof result.then === "function") return result.then((r) => { done(); return r; });
+    done();
+    return result;
+  };
+  return records;
+}
+
+/**
+ * A request's full answer as bytes: its JSON (without timings) and every array's bytes.
+ * Synchronous, so nothing else runs in Python meanwhile.
+ * @param {Function} handle attnviz.bridge.handle @param {object} request @returns {Uint8Array}
+ */
+function answerBytes(handle, request) {
+  const out = handle(JSON.stringify(request));
+  try {
+    const meta = JSON.parse(out.get(0));
+    if (!meta.ok) throw new Error("the check request was refused");
+    delete meta.timings; // how long it took is the one part of an answer that may differ
+    const arrays = out.get(1);
+    const parts = [new TextEncoder().encode(JSON.stringify(meta))];
+    for (let i = 0; i < arrays.length; i++) {
+      const array = arrays.get(i);
+      const view = array.getBuffer("u8");
+      parts.push(view.data.slice());
+      view.release();
+      array.destroy();
+    }
+    arrays.destroy();
+    const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((at, p) => { joined.set(p, at); return at + p.length; }, 0);
+    return joined;
+  } finally {
+    out.destroy();
+  }
+}
+
+/**
+ * Take a snapshot of a runtime booted with `_makeSnapshot: true` and `recordDynlibs`, in two
+ * short synchronous steps with a pause between them, so a reader's request waits for one at most:
+ * CHECK_REQUEST's answer (it goes into the snapshot's description), then the copy of the memory.
+ * `stillIdle()` is asked before the copy; when a request came meanwhile, nothing is taken.
+ * @param {any} pyodide @param {DynlibRecord[]} dynlibs @param {Function} handle attnviz.bridge.handle
+ * @param {() => boolean} [stillIdle]
+ * @returns {Promise<Uint8Array|null>} the container to store (header, description, Pyodide's
+ *   snapshot), or null when a request came in between
+ */
+export async function takeSnapshot(pyodide, dynlibs, handle, stillIdle = () => true) {
+  checkVersion(pyodide.version);
+  const Module = pyodide._module;
+  if (Module.HEAP8.length > MAX_HEAP_BYTES) {
+    throw new Error(`Python's memory is ${Module.HEAP8.length} bytes: too big to keep`);
+  }
+  // Pyodide expects its record of loaded packages (an entry of its JS reference table) empty.
+  if (Module.__hiwire_get(LOADED_PACKAGES_REF) !== pyodide.loadedPackages) {
+    throw new Error("Pyodide's reference table is not laid out as expected");
+  }
+  let t0 = performance.now();
+  const check = answerBytes(handle, CHECK_REQUEST);
+  const checkMs = performance.now() - t0;
+  await new Promise((resolve) => setTimeout(resolve, 0)); // a request that came meanwhile runs now
+  if (!stillIdle()) return null;
+  t0 = performance.now();
+  // The reader's last forward pass stays out of the snapshot (and the check recomputes after a
+  // restore); the collector stays off until a restore has numpy's code back.
+  pyodide.runPython("import gc, attnviz.api\nattnviz.api.forget()\ngc.disable()");
+  const packages = { ...pyodide.loadedPackages };
+  for (const name of Object.keys(packages)) delete pyodide.loadedPackages[name];
+  let heap;
+  try {
+    heap = pyodide.makeMemorySnapshot();
+  } finally {
+    Object.assign(pyodide.loadedPackages, packages);
+    pyodide.runPython("import gc\ngc.enable()");
+  }
+  const copyMs = performance.now() - t0;
+  const handles = Object.entries(Module.LDSO.loadedLibsByHandle)
+    .filter(([h]) => Number(h) !== 0)
+    .map(([h, dso]) => [Number(h), dso.name]);
+  const sitePackages = pyodide.runPython("import site; site.getsitepackages()[0]");
+  /** @type {SnapshotMeta} */
+  const meta = { format: FORMAT, build: BUILD_HASH, pyodide: pyodide.version, heapSha256: await sha256Hex(heap),
+    dynlibs: dynlibs.map((d) => ({ ...d })), handles, sitePackages, packages, check: await sha256Hex(check),
+    blockedMs: Math.round(Math.max(checkMs, copyMs)) };
+  return pack(meta, heap);
+}
+
+/** @param {SnapshotMeta} meta @param {Uint8Array} heap @returns {Uint8Array} */
+export function pack(meta, heap) {
+  const json = new TextEncoder().encode(JSON.stringify(meta));
+  const offset = Math.ceil((8 + json.length) / 16) * 16; // Pyodide reads its snapshot as 32-bit words
+  const out = new Uint8Array(offset + heap.length);
+  const header = new DataView(out.buffer);
+  header.setUint32(0, MAGIC, true);
+  header.setUint32(4, json.length, true);
+  out.set(json, 8);
+  out.set(heap, offset);
+  return out;
+}
+
+/** @param {Uint8Array} bytes @returns {{meta: SnapshotMeta, heap: Uint8Array}} */
+export function unpack(bytes) {
+  if (bytes.length < 8) throw new Error("the snapshot is truncated");
+  const header = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (header.getUint32(0, true) !== MAGIC) throw new Error("the snapshot has no valid header");
+  const length = header.getUint32(4, true);
+  if (8 + length > bytes.length) throw new Error("the snapshot is truncated");
+  let meta;
+  try {
+    meta = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
+  } catch {
+    throw new Error("the snapshot's description is damaged");
+  }
+  return { meta, heap: bytes.subarray(Math.ceil((8 + length) / 16) * 16) };
+}
+
+/**
+ * Check a snapshot's description and bytes against this build before any of it is used.
+ * @param {SnapshotMeta} meta @param {Uint8Array} heap @param {string} build
+ */
+export async function validate(meta, heap, build) {
+  if (meta.format !== FORMAT) throw new Error(`snapshot format ${meta.format} is not ${FORMAT}`);
+  if (meta.build !== build) throw new Error("the snapshot was taken from another build");
+  checkVersion(meta.pyodide);
+  if ((await sha256Hex(heap)) !== meta.heapSha256) throw new Error("the snapshot's bytes are damaged");
+}
+
+/**
+ * Start Pyodide from a snapshot, put numpy's libraries and the packages' files back, and check
+ * the known answer. Throws on any failure; the caller then boots the normal way.
+ * @param {Function} loadPyodide @param {object} options loadPyodide's options (indexURL, lockFileURL)
+ * @param {Uint8Array} bytes the stored container
+ * @param {(name: string) => Promise<ArrayBuffer>} wheel the bytes of a package's wheel, by package name
+ * @param {string} [build] the build the snapshot must come from
+ * @returns {Promise<{pyodide: any, handle: Function}>}
+ */
+export async function restoreSnapshot(loadPyodide, options, bytes, wheel, build = BUILD_HASH) {
+  const { meta, heap } = unpack(bytes);
+  await validate(meta, heap, build);
+  // The wheels download while Pyodide starts.
+  const wheels = Promise.all(Object.keys(meta.packages).map(wheel));
+  wheels.catch(() => {});
+  const pyodide = await loadPyodide({ ...options, _loadSnapshot: heap });
+  checkVersion(pyodide.version);
+  const Module = pyodide._module;
+  // Python's files (.py, .pyc, .so) live outside its memory: unpack the wheels again.
+  for (const buffer of await wheels) pyodide.unpackArchive(buffer, "wheel", { extractDir: meta.sitePackages });
+  // Pyodide's snapshot: its own header, then the memory (the header's second word is the offset).
+  const memory = heap.subarray(new DataView(heap.buffer, heap.byteOffset, 8).getUint32(4, true));
+  const fs = { findObject: (p) => Module.FS.findObject(p), readFile: (p, o) => Module.FS.readFile(p, o) };
+  for (const lib of meta.dynlibs) {
+    if (!Module.HEAPU8[lib.handle + LOADED]) throw new Error(`the snapshot does not know where ${lib.name} goes`);
+    // Functions the libraries export get table slots as they load: the same order fills the same slots.
+    if (Module.wasmTable.length !== lib.tableBase) throw new Error(`${lib.name} would not get its function table slots back`);
+    await Module.loadDynamicLibrary(lib.name, { loadAsync: true, nodelete: true, allowUndefined: true, global: lib.global, fs },
+      lib.global ? null : {}, lib.handle);
+    // Instantiating wrote the library's initial data over the state the snapshot kept.
+    Module.HEAPU8.set(memory.subarray(lib.memoryBase, lib.memoryBase + lib.memorySize), lib.memoryBase);
+    const base = Module.PATH.basename(lib.name);
+    Module.LDSO.loadedLibsByName[base] ||= Module.LDSO.loadedLibsByName[lib.name];
+  }
+  for (const [h, name] of meta.handles) {
+    const dso = Module.LDSO.loadedLibsByName[name];
+    if (!dso) throw new Error(`the snapshot refers to a library it did not load (${name})`);
+    Module.LDSO.loadedLibsByHandle[h] = dso;
+  }
+  Object.assign(pyodide.loadedPackages, meta.packages);
+  Module.__hiwire_set(LOADED_PACKAGES_REF, pyodide.loadedPackages); // a restore puts an empty object there
+  // A restored runtime would draw the same "random" numbers on every visit: reseed.
+  pyodide.runPython("import gc, random\nrandom.seed()\nimport numpy\nnumpy.random.seed()\ngc.enable()");
+  const handle = pyodide.pyimport("attnviz.bridge").handle;
+  const answer = await sha256Hex(answerBytes(handle, CHECK_REQUEST));
+  if (answer !== meta.check) throw new Error("the restored runtime gave a different answer to the check request");
+  pyodide.runPython("import attnviz.api\nattnviz.api.forget()");
+  return { pyodide, handle };
+}
+
+/** @returns {Promise<Cache|null>} */
+async function openCache() {
+  return self.caches ? caches.open(CACHE_NAME).catch(() => null) : null;
+}
+
+/** The key a build's snapshot is stored under. @param {string} build */
+function keyFor(build) {
+  return new URL(`snapshot/${build}`, import.meta.url).href; // the same from the page and the worker
+}
+
+/** @param {string} [build] @returns {Promise<Uint8Array|null>} this build's snapshot, if kept */
+export async function loadStored(build = BUILD_HASH) {
+  const cache = await openCache();
+  const res = cache && (await cache.match(keyFor(build)));
+  return res ? new Uint8Array(await res.arrayBuffer()) : null;
+}
+
+/** Keep this build's snapshot; drop every other build's. @param {Uint8Array} bytes @param {string} [build] */
+export async function store(bytes, build = BUILD_HASH) {
+  const cache = await openCache();
+  if (!cache) return;
+  for (const request of await cache.keys()) {
+    if (request.url !== keyFor(build)) await cache.delete(request);
+  }
+  await cache.put(keyFor(build), new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } }));
+}
+
+/** Forget a snapshot that failed. @param {string} [build] */
+export async function discard(build = BUILD_HASH) {
+  const cache = await openCache();
+  if (cache) await cache.delete(keyFor(build));
+}
+
+/**
+ * Start from this build's stored snapshot. Any failure discards the snapshot and says why; the
+ * caller then boots the normal way (and may take a new snapshot).
+ * @param {Function} loadPyodide @param {object} options @param {(name: string) => Promise<ArrayBuffer>} wheel
+ * @returns {Promise<{runtime: {pyodide: any, handle: Function} | null, outcome: string}>}
+ */
+export async function restoreStored(loadPyodide, options, wheel) {
+  let bytes = null;
+  try {
+    bytes = await loadStored();
+  } catch (err) {
+    return { runtime: null, outcome: `unreadable: ${err.message}` };
+  }
+  if (!bytes) return { runtime: null, outcome: "none" };
+  try {
+    return { runtime: await restoreSnapshot(loadPyodide, options, bytes, wheel), outcome: "restored" };
+  } catch (err) {
+    const reason = err && err.message ? err.message : String(err);
+    console.warn(`attnviz: the memory snapshot was not used (${reason}); starting Python the normal way.`);
+    await discard().catch(() => {});
+    return { runtime: null, outcome: `failed: ${reason}` };
+  }
+}
+
+/** How long the worker waits, without a request, after a result before it takes the snapshot. */
+const IDLE_MS = 1000;
+
+/**
+ * Takes this build's snapshot once, when the worker has had no request for IDLE_MS after a result
+ * (the page has long painted it by then). A runtime that cannot answer the check request (a
+ * crashed one) takes none.
+ */
+export class SnapshotTaker {
+  /** @param {(report: {bytes?: number, ms?: number, blockedMs?: number, error?: string}) => void} report */
+  constructor(report) {
+    this.report = report;
+    this.runtime = null;
+    this.busy = 0;
+    this.timer = 0;
+    this.done = false;
+  }
+
+  /** A normal boot is done: its runtime may be snapshotted. @param {any} pyodide @param {DynlibRecord[]} dynlibs @param {Function} handle */
+  arm(pyodide, dynlibs, handle) {
+    this.runtime = { pyodide, dynlibs, handle };
+  }
+
+  requestStarted() {
+    this.busy++;
+    clearTimeout(this.timer);
+  }
+
+  requestFinished() {
+    this.busy--;
+    if (!this.done && !this.busy) this.timer = setTimeout(() => this.take(), IDLE_MS);
+  }
+
+  async take() {
+    if (this.done || this.busy || !this.runtime) return;
+    this.done = true;
+    const t0 = performance.now();
+    try {
+      const { pyodide, dynlibs, handle } = this.runtime;
+      const bytes = await takeSnapshot(pyodide, dynlibs, handle, () => !this.busy);
+      if (!bytes) { // a request came between the two steps: try again when idle
+        this.done = false;
+        return;
+      }
+      await store(bytes);
+      this.report({ bytes: bytes.length, ms: performance.now() - t0, blockedMs: unpack(bytes).meta.blockedMs });
+    } catch (err) {
+      this.report({ error: err && err.message ? err.message : String(err) });
+    }
+  }
+}

@@ -7,7 +7,8 @@
 import { el } from "./heatmap.js";
 import { bundleCacheName } from "./models.js";
 import { askToKeep, storageRoom, wasKept } from "./download-storage.js";
-import { formatBytes } from "./status.js";
+import { currentPage } from "./page.js";
+import { formatBytes } from "./bytes.js";
 
 /** Ask above this many bytes (the smaller real models download without asking, as before). */
 export const ASK_ABOVE = 50e6;
@@ -80,5 +81,7 @@ function ask(parent, entry) {
     };
     yes.addEventListener("click", () => answer(true));
     no.addEventListener("click", () => answer(false));
+    // Leaving the page unanswered declines: a later page asks again instead of waiting forever.
+    currentPage().addEventListener("abort", () => answer(false), { once: true });
   });
 }

@@ -4,6 +4,8 @@
  *
  * Messages in:  {type: "run", id, request} | {type: "cancel"} (stop the model download under way)
  *               {type: "simulate", failure} (tests: see worker-health.js)
+ *               {type: "expect", urls} (model files the page is downloading for this worker)
+ *               {type: "file", url, bytes} (one of them, or bytes null when its download failed)
  * Messages out: {type: "progress", stage, loaded, file} | {type: "ready", timings}
  *               {type: "result", id, meta, buffers, ms, memory, resident} | {type: "fatal", stage, message}
  *               {type: "partial", id, meta, buffers} (the result so far, between a model's steps)
@@ -20,7 +22,7 @@
  */
 import { loadPyodide } from "../pyodide/pyodide.mjs";
 import { DownloadCancelled } from "./download-resume.js";
-import { ensureModel } from "./model-files.js";
+import { ensureModel, expectFiles, receiveFile } from "./model-files.js";
 import { findModel, modelIndex } from "./models.js";
 import * as health from "./worker-health.js";
 import * as snapshot from "./snapshot.js";
@@ -165,6 +167,14 @@ async function prefetchRuntime() {
   return lock;
 }
 
+/** Bytes of the runtime's scripts (pyodide.mjs, pyodide.asm.js): they load as modules, past the
+ * fetch count, yet are part of the download the status line counts. */
+function scriptBytes() {
+  return performance.getEntriesByType("resource")
+    .filter((e) => /\/pyodide\.(mjs|asm\.js)$/.test(new URL(e.name).pathname))
+    .reduce((n, e) => n + e.decodedBodySize, 0);
+}
+
 /** @returns {Promise<{pyodide: any, handle: Function}>} the runtime and attnviz.bridge.handle */
 async function boot() {
   const t0 = performance.now();
@@ -183,6 +193,7 @@ async function boot() {
   const dynlibs = snapshot.recordDynlibs(pyodide);
   wasmMemory = () => pyodide._module.HEAP8.length;
   const tRuntime = performance.now();
+  bytesLoaded += scriptBytes();
   progress("packages");
   const problems = [];
   await pyodide.loadPackage(["numpy", "attnviz"], { messageCallback: () => {}, errorCallback: (m) => problems.push(m) });
@@ -311,6 +322,9 @@ self.onmessage = async (event) => {
   const { type } = event.data;
   if (type === "cancel") { if (downloading) downloading.abort(); return; } // at once, not behind the request
   if (type === "simulate") { health.arm(event.data.failure); return; }
+  // The page's handed-over model files: at once, even while Python boots or a request waits for them.
+  if (type === "expect") { expectFiles(event.data.urls); return; }
+  if (type === "file") { receiveFile(event.data.url, event.data.bytes); return; }
   snapshotTaker.requestStarted();
   try {
     await answer(event);

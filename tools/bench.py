@@ -17,6 +17,14 @@ Prints a table of medians and p95 over several runs and writes it as JSON (build
                between two frames while 200 characters are typed fast;
 - bytes        bytes the server sent for a cold home-page visit up to its first heatmap, and in
                all once the service worker has made its offline copy of the site;
+- navigation   page to page as a reader reads the articles (footer "Next"): from the click to the
+               next page's first heatmap, with instant navigation (one worker for the visit) and,
+               beside it, as a full page load (a new document: the worker, Pyodide and numpy start
+               again, files from the HTTP cache), and the Pyodide starts in a walk of five pages
+               (the page's own pyodide.asm.wasm loads, the service worker's copy apart);
+- first visit  a page whose widgets use a real model (article 8, MiniLM), opened cold: to its first
+               heatmap, and over the served floor measured in the same run (its weights download
+               beside the runtime);
 - minilm       choosing the real model in the Explorer -> its first heatmap for a 12-word sentence,
                cold and cached, the model bytes each needed, and the forward pass in the browser
                for 16, 128 and 512 tokens (attnviz's own timing; "request" adds metrics and
@@ -40,7 +48,8 @@ Prints a table of medians and p95 over several runs and writes it as JSON (build
                and without taking the snapshot (the other one's snapshot.js refuses to take it),
                the slowest of the reader's requests while it is taken, and the snapshot's size.
 
-usage: python tools/bench.py [--runs N] [--out FILE] [--only models|snapshot|analyses|session]     (make bench)
+usage: python tools/bench.py [--runs N] [--out FILE] [--site DIR]
+                            [--only models|snapshot|analyses|session|navigation|first-visit]     (make bench)
 """
 from __future__ import annotations
 
@@ -68,7 +77,6 @@ from tests.support.browser import CHROMIUM_ARGS, chromium_path, launch  # noqa: 
 from tests.support.server import SiteServer, SiteHandler  # noqa: E402
 
 SITE = ROOT / "site"
-BENCH_DIR = SITE / "_bench"
 
 FLOOR_HTML = """<!doctype html><meta charset="utf-8"><title>floor</title>
 <script type="module">
@@ -332,6 +340,63 @@ FRAME_WATCH = """() => { window.__maxGap = 0; let last = performance.now();
 TYPED = ("Typing fast must never freeze the page: every keystroke waits for the last request. " * 3)[:200].rstrip()
 
 
+# The articles read in a row by following "Next": each draws a heatmap of the synthetic model.
+WALK = ["learn/01-what-is-attention/", "learn/02-queries-keys-values/", "learn/03-scaled-dot-product/",
+        "learn/04-masking/", "learn/05-multi-head/"]
+# Click "Next", then wait in the page for the new page's first widget to draw: ms from the click.
+NEXT_PAGE_JS = """() => new Promise((resolve) => {
+  document.querySelectorAll('[data-attnviz]').forEach((h) => { h.dataset.left = '1'; });
+  const t0 = performance.now();
+  const tick = () => {
+    if (document.querySelector('[data-attnviz][data-ready=true]:not([data-left])')) return resolve(performance.now() - t0);
+    requestAnimationFrame(tick);
+  };
+  document.querySelector('a.md-footer__link--next').click();
+  requestAnimationFrame(tick);
+})"""
+FIRST_READY = "[data-attnviz][data-ready='true']"
+
+
+def bench_navigation(browser, server, runs: int) -> dict:
+    """Reading the articles in a row: click -> the next page's first heatmap, in place (instant
+    navigation) and as a full page load, and how many times Pyodide starts in the walk."""
+    instant, full, starts = [], [], []
+    for _ in range(runs):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        wasm = []
+        context.on("request", lambda r: r.url.endswith("/pyodide.asm.wasm") and r.service_worker is None
+                   and wasm.append(r.url))
+        first_heatmap_ms(page, server.url + WALK[0], FIRST_READY)
+        for expected in WALK[1:]:
+            instant.append(page.evaluate(NEXT_PAGE_JS))
+            assert page.url == server.url + expected, (page.url, expected)
+        starts.append(len(wasm))
+        # The same walk as full page loads (what every link cost before): navigation start is the click.
+        for url in WALK[1:]:
+            full.append(first_heatmap_ms(page, server.url + url, FIRST_READY))
+        context.close()
+    return {"navigation_first_heatmap_ms": quantiles(instant), "navigation_full_load_first_heatmap_ms": quantiles(full),
+            "navigation_pyodide_starts_per_visit": quantiles(starts)}
+
+
+MODEL_PAGE = "learn/08-real-models/"
+
+
+def bench_first_visit(browser, server, runs: int) -> dict:
+    """A model page opened cold (empty caches): ms to its first heatmap, and over the floor."""
+    cold, ratio = [], []
+    for _ in range(runs):
+        floor = floor_ms(browser, server)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        cold.append(first_heatmap_ms(page, server.url + MODEL_PAGE, FIRST_READY))
+        context.close()
+        ratio.append(cold[-1] / floor)
+    return {"first_visit_model_page_first_heatmap_ms": quantiles(cold),
+            "first_visit_model_page_over_floor": quantiles(ratio)}
+
+
 MINILM_SENTENCE = "The doctor asked the nurse a question because she was unsure of the answer."  # 14 words
 MINILM_READY = ("() => document.querySelector('.av-explorer')?.dataset.ready === 'true'"
                 " && document.querySelector('.av-detail-caption').textContent.startsWith('Layer')")
@@ -525,7 +590,7 @@ def cancel_first_download(page, model: str, bundle: str) -> bool:
 
 def bench_session(pw, server) -> dict:
     """SESSION_REQUESTS mixed requests per model (and across models) in one Explorer page."""
-    index = json.loads((SITE / "models" / "index.json").read_text())
+    index = json.loads((site / "models" / "index.json").read_text())
     bundles = {m["name"]: m["bundle"] for m in index["models"]}
     browser = pw.chromium.launch(executable_path=chromium_path(),
                                  args=CHROMIUM_ARGS + ["--enable-precise-memory-info", "--js-flags=--expose-gc"])
@@ -647,7 +712,8 @@ def print_table(results: dict, flush: bool = False) -> None:
     for name, q in results.items():
         if isinstance(q, dict) and "median" in q:
             fmt = (lambda v: f"{v / 1e6:.2f} MB") if name.endswith("bytes") else (lambda v: f"{v:.0f}") if name.endswith("count") else (
-                (lambda v: f"{v:.2f}x") if "_over_" in name else (lambda v: f"{v:.1f} ms"))
+                (lambda v: f"{v:.2f}x") if "_over_" in name else (
+                    (lambda v: f"{v:g}") if name.endswith("per_visit") else (lambda v: f"{v:.1f} ms")))
             print(f"{name:<38}{fmt(q['median']):>12}{fmt(q['p95']):>12}{q['runs']:>6}", flush=flush)
 
 
@@ -655,21 +721,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", default=str(ROOT / "build" / "bench.json"))
-    parser.add_argument("--only", choices=("models", "snapshot", "analyses", "session"),
+    parser.add_argument("--only", choices=("models", "snapshot", "analyses", "session", "navigation", "first-visit"),
                         help="models: only the real models' figures; snapshot: only revisits from a memory "
-                             "snapshot; analyses: only the analyses' times; session: only the long sessions")
+                             "snapshot; analyses: only the analyses' times; session: only the long sessions; "
+                             "navigation: only page to page; first-visit: only a model page opened cold")
+    parser.add_argument("--site", type=Path, default=SITE,
+                        help="the built site to measure (default: site/; another build, to compare)")
     args = parser.parse_args()
-    if not (SITE / "index.html").exists():
+    site = args.site
+    bench_dir = site / "_bench"
+    if not (site / "index.html").exists():
         print("bench: build the site first (make site)", file=sys.stderr)
         return 1
-    shutil.rmtree(BENCH_DIR, ignore_errors=True)
-    BENCH_DIR.mkdir()
-    shutil.copytree(ROOT / "build" / "runtime-stock", BENCH_DIR / "stock")
+    shutil.rmtree(bench_dir, ignore_errors=True)
+    bench_dir.mkdir()
+    shutil.copytree(ROOT / "build" / "runtime-stock", bench_dir / "stock")
     for runtime, url in FLOOR_RUNTIME.items():
-        (BENCH_DIR / f"floor-{runtime}.html").write_text(FLOOR_HTML.replace("RUNTIME", runtime))
-        (BENCH_DIR / f"floor-worker-{runtime}.js").write_text(FLOOR_WORKER.replace("RUNTIME_URL", url))
+        (bench_dir / f"floor-{runtime}.html").write_text(FLOOR_HTML.replace("RUNTIME", runtime))
+        (bench_dir / f"floor-worker-{runtime}.js").write_text(FLOOR_WORKER.replace("RUNTIME_URL", url))
     try:
-        with SiteServer(SITE, "/", handler_base=CountingHandler) as server, sync_playwright() as pw:
+        with SiteServer(site, "/", handler_base=CountingHandler) as server, sync_playwright() as pw:
             browser = launch(pw)
             results = {"machine": machine()}
             if args.only is None:
@@ -678,17 +749,21 @@ def main() -> int:
                                **bench_explorer(browser, server, max(10, args.runs * 2)))
             if args.only in (None, "snapshot"):
                 results.update(**bench_snapshot(browser, server, args.runs))
+            if args.only in (None, "navigation"):
+                results.update(**bench_navigation(browser, server, args.runs))
+            if args.only in (None, "first-visit"):
+                results.update(**bench_first_visit(browser, server, args.runs))
             if args.only in (None, "models"):
                 results.update(**bench_minilm(browser, server, args.runs), **bench_real_models(browser, server, args.runs))
             if args.only in (None, "analyses"):
-                index = json.loads((SITE / "models" / "index.json").read_text())
+                index = json.loads((site / "models" / "index.json").read_text())
                 times, refused = bench_analyses(browser, server, args.runs, index)
                 results.update(times, analyses_refused=refused)
             browser.close()
             if args.only in (None, "session"):
                 results.update(**bench_session(pw, server))
     finally:
-        shutil.rmtree(BENCH_DIR, ignore_errors=True)
+        shutil.rmtree(bench_dir, ignore_errors=True)
     print_table(results)
     for row, reason in results.get("analyses_refused", {}).items():
         print(f"{row:<38} refused: {reason}")

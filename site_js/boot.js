@@ -2,7 +2,14 @@
  * Loaded `async` from <head> on pages that have widgets (the MkDocs hook adds it): starts the
  * computation worker while the rest of the page is still parsing, so Pyodide boots in parallel
  * with the page instead of after it. mount.js later gets the same client (same module URL).
+ * When the page's widgets will need a model (the hook names them in a meta tag), its weights
+ * start downloading now too, beside the runtime.
  */
 import { getClient } from "./client.js";
 
 getClient();
+const models = document.querySelector('meta[name="attnviz-models"]');
+if (models) {
+  import("./prefetch.js").then(({ prefetchModels }) => prefetchModels(models.content.split(" ")))
+    .catch(() => {}); // a failure shows when a widget asks for the model
+}

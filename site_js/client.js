@@ -1,15 +1,26 @@
 /**
- * The main thread's handle on the computation worker: one worker per page, shared by every widget.
+ * The main thread's handle on the computation worker: one worker per visit, shared by every widget
+ * of every page read (instant navigation keeps the document, so Pyodide boots once).
  * Requests go out one at a time; per channel only the newest waiting request is kept, so a user
  * typing fast never builds a queue. Results come back with their arrays as Float32Arrays.
+ * Requests and subscriptions belong to the page that made them (page.js): once the reader has
+ * left that page its waiting requests are dropped, an answer still computing is not delivered,
+ * and its listeners are removed.
  */
+import { currentPage } from "./page.js";
 
-/** Thrown (as a rejection) for a request replaced by a newer one on the same channel. */
+import { scriptURL } from "./script-url.js";
+import { isOutOfMemory, memoryAdvice } from "./worker-recovery.js";
+
+/** Thrown (as a rejection) for a request replaced by a newer one on the same channel, or whose
+ * page the reader has left. */
 export class Superseded extends Error {}
 
 /**
  * @typedef {{data: Float32Array, shape: number[]}} Tensor
- * @typedef {{stage: string, loaded: number, file?: string, ready?: boolean, fatal?: string}} Status
+ * @typedef {{loaded: number, total: number, file?: string, label?: string}} ModelDownload
+ * @typedef {{stage: string, loaded: number, file?: string, ready?: boolean, fatal?: string, notice?: string,
+ *   model?: ModelDownload|null}} Status
  */
 
 /** Replace {"$array": i, "shape"} references in parsed JSON with tensors. */
@@ -41,7 +52,7 @@ export class AttnvizClient {
 
   start() {
     this.status = { stage: "start", loaded: 0 };
-    const worker = (this.worker = new Worker(this.workerURL, { type: "module" }));
+    const worker = (this.worker = new Worker(scriptURL(this.workerURL), { type: "module" }));
     // Messages from a worker that has since been replaced are ignored.
     worker.onmessage = (e) => worker === this.worker && this.onMessage(e.data);
     worker.onerror = (e) => {
@@ -53,8 +64,53 @@ export class AttnvizClient {
 
   /** The worker died or Python failed beyond repair: stop it; Retry starts a new one. @param {string} why */
   crash(why) {
+    if (isOutOfMemory(why)) {
+      this.recoverFromMemory(this.inFlight, { ok: false, error: { field: "memory", message: why } });
+      return;
+    }
     this.worker.terminate();
     this.fail(`The computation stopped unexpectedly (${why}). Retry starts it again; the last result stays on screen.`);
+  }
+
+  /**
+   * The request ran out of memory: answer it with what happened and what to try, and go on with a
+   * fresh worker (the old heap cannot shrink); requests waiting behind it run there.
+   * Without a request in flight, the reader is told in the status notes.
+   * @param {{resolve: Function, request: object}|null} job @param {{ok: false, error: {field: string, message: string}}} result
+   */
+  async recoverFromMemory(job, result) {
+    this.worker.terminate();
+    this.inFlight = null;
+    this.start();
+    result.error.message = await memoryAdvice(result.error.message, job ? job.request : {});
+    if (job && job.page.aborted) job.reject(new Superseded()); // its page was left meanwhile
+    else if (job) job.resolve(result);
+    else {
+      this.status = { ...this.status, notice: result.error.message };
+      this.emit();
+    }
+    this.pump();
+  }
+
+  /**
+   * The reader's Cancel: stop the model download under way (the request waiting for it gets a
+   * "cancelled" error). A download the page makes for the worker (prefetch.js) is no longer shown:
+   * the worker stops waiting for its files, and uses them if they arrive before the model is
+   * chosen again.
+   */
+  cancelDownload() {
+    if (!this.status.model) return;
+    this.stopWorkerDownload();
+    if (this.pageDownload) {
+      this.pageDownloadHidden = true; // until that download ends (showDownload(null))
+      this.status = { ...this.status, model: null };
+      this.emit();
+    }
+  }
+
+  /** Tell the worker to stop the model download under way (files it has verified stay cached). */
+  stopWorkerDownload() {
+    this.worker.postMessage({ type: "cancel" });
   }
 
   /** Stop the worker and start a fresh one; waiting and failed requests are sent again. */
@@ -67,11 +123,37 @@ export class AttnvizClient {
     this.pump();
   }
 
-  /** @param {(s: Status) => void} fn @returns {() => void} unsubscribe */
-  subscribe(fn) {
+  /** Model files the page is downloading for the worker (prefetch.js): its requests wait for them. @param {string[]} urls */
+  expectFiles(urls) {
+    this.worker.postMessage({ type: "expect", urls });
+  }
+
+  /** Hand a downloaded model file to the worker (null: the download failed). @param {string} url @param {ArrayBuffer|null} bytes */
+  sendFile(url, bytes) {
+    this.worker.postMessage({ type: "file", url, bytes }, bytes ? [bytes] : []);
+  }
+
+  /** A model download the page itself makes, for the status lines. @param {ModelDownload|null} model */
+  showDownload(model) {
+    this.pageDownload = Boolean(model);
+    if (!model) this.pageDownloadHidden = false;
+    else if (this.pageDownloadHidden) return; // the reader cancelled it
+    if (this.status.fatal) return;
+    this.status = { ...this.status, model };
+    this.emit();
+  }
+
+  /**
+   * Call fn with the status now and on every change, until unsubscribed or its page is left.
+   * @param {(s: Status) => void} fn @param {AbortSignal} [page] @returns {() => void} unsubscribe
+   */
+  subscribe(fn, page = currentPage()) {
+    const off = () => this.listeners.delete(fn);
+    if (page.aborted) return off;
     this.listeners.add(fn);
+    page.addEventListener("abort", off, { once: true });
     fn(this.status);
-    return () => this.listeners.delete(fn);
+    return off;
   }
 
   emit() { for (const fn of this.listeners) fn(this.status); }
@@ -84,20 +166,32 @@ export class AttnvizClient {
 
   /**
    * Compute a request. Rejects with Superseded when a newer request on the same channel replaces it.
+   * Also rejects with Superseded once the reader has left the page the request belongs to.
    * onPartial(result so far) is called between the steps of a model that writes step by step.
    * @param {object} request @param {string} [channel] @param {((r: object) => void)|null} [onPartial]
+   * @param {AbortSignal} [page] the page whose widget asks (by default the page on screen)
    * @returns {Promise<{ok: boolean, error?: {field: string|null, message: string}, ms?: number} & Record<string, any>>}
    */
-  run(request, channel = "default", onPartial = null) {
+  run(request, channel = "default", onPartial = null, page = currentPage()) {
     return new Promise((resolve, reject) => {
+      if (page.aborted) { reject(new Superseded()); return; }
       const old = this.waiting.get(channel);
       if (old) old.reject(new Superseded());
-      this.waiting.set(channel, { request, resolve, reject, channel, onPartial });
+      const current = this.inFlight;
+      if (current && current.channel === channel && this.status.model && current.request.model !== request.model) {
+        current.superseded = true; // another model chosen while this one downloads: stop it
+        this.stopWorkerDownload();
+      }
+      this.waiting.set(channel, { request, resolve, reject, channel, onPartial, page });
       this.pump();
     });
   }
 
   pump() {
+    // Requests of pages the reader has left are never sent.
+    for (const [channel, job] of this.waiting) {
+      if (job.page.aborted) { this.waiting.delete(channel); job.reject(new Superseded()); }
+    }
     if (this.inFlight || this.status.fatal || this.waiting.size === 0) return;
     const [channel, job] = this.waiting.entries().next().value;
     this.waiting.delete(channel);
@@ -108,12 +202,16 @@ export class AttnvizClient {
   onMessage(msg) {
     if (msg.type === "progress") {
       if (this.status.fatal) return; // downloads still finishing after a failure change nothing
-      this.status = { stage: msg.stage, loaded: msg.loaded, file: msg.file };
+      this.status = { stage: msg.stage, loaded: msg.loaded, file: msg.file, model: this.status.model };
       this.emit();
     } else if (msg.type === "ready") {
-      this.status = { stage: "ready", loaded: msg.loaded, ready: true, timings: msg.timings };
+      this.status = { stage: "ready", loaded: msg.loaded, ready: true, timings: msg.timings, model: this.status.model };
+      this.emit();
+    } else if (msg.type === "notice") {
+      this.status = { ...this.status, notice: msg.message };
       this.emit();
     } else if (msg.type === "model") {
+      if (!msg.done) this.pageDownload = false; // the worker downloads by itself now
       this.status = { ...this.status, model: msg.done ? null : msg };
       this.emit();
     } else if (msg.type === "crashed") {
@@ -121,18 +219,28 @@ export class AttnvizClient {
     } else if (msg.type === "fatal") {
       this.fail(`Loading failed while ${STAGE_TEXT[msg.stage] || msg.stage}: ${msg.message}`);
     } else if (msg.type === "partial" && this.inFlight && msg.id === this.inFlight.id) {
-      if (this.inFlight.onPartial) this.inFlight.onPartial(attachArrays(JSON.parse(msg.meta), msg.buffers));
+      const job = this.inFlight;
+      if (job.onPartial && !job.page.aborted) job.onPartial(attachArrays(JSON.parse(msg.meta), msg.buffers));
     } else if (msg.type === "result" && this.inFlight && msg.id === this.inFlight.id) {
       const job = this.inFlight;
       this.inFlight = null;
       const result = attachArrays(JSON.parse(msg.meta), msg.buffers);
+      // Out of memory: a fresh worker takes over, whether or not the page that asked is still on screen.
+      if (result.error && result.error.field === "memory") { this.recoverFromMemory(job, result); return; }
+      if (job.page.aborted) { // answered after its page was left: nobody is there to draw it
+        job.reject(new Superseded());
+        this.pump();
+        return;
+      }
       if (result.traceback) { // a bug in attnviz, not bad input: its trace is for developers
         console.error(result.traceback);
         delete result.traceback;
       }
       result.ms = msg.ms;
       result.memory = msg.memory; // bytes of Pyodide's WebAssembly memory after this request
-      job.resolve(result);
+      result.resident = msg.resident; // the models the worker keeps loaded (worker-health.js)
+      if (result.cancelled && job.superseded) job.reject(new Superseded());
+      else job.resolve(result);
       this.pump();
     }
   }
@@ -148,7 +256,7 @@ export const STAGE_TEXT = {
 
 let shared = null;
 
-/** The page's one client (the worker starts on first use). @returns {AttnvizClient} */
+/** The visit's one client (the worker starts on first use). @returns {AttnvizClient} */
 export function getClient() {
   if (!shared) shared = new AttnvizClient(new URL("./worker.js", import.meta.url).href);
   return shared;

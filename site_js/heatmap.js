@@ -6,6 +6,7 @@
  * touch the cells or Python.
  */
 import { DIVERGING, VIRIDIS, cssColor, divergingColor } from "./colormap.js";
+import { currentPage } from "./page.js";
 
 const LABEL_FONT = "12px system-ui, sans-serif";
 const MAX_LABEL_CHARS = 12;
@@ -24,7 +25,8 @@ function shortLabel(s) {
  * @property {string[]} rowLabels
  * @property {string[]} colLabels
  * @property {boolean} [rowScale] colour each row by its own maximum
- * @property {number} [vmax] the top of the colour scale (default: the largest weight)
+ * @property {number} [vmax] the top of the colour scale (default: the largest weight shown)
+ * @property {string} [scaleName] what the legend says of the scale, e.g. "0 → 1, the same for all heads"
  * @property {boolean} [signed] signed values (a difference): a diverging map from -max|w| to +max|w|
  */
 
@@ -47,7 +49,9 @@ export class Heatmap {
     this.overlay.setAttribute("aria-label", `${this.opts.label}. Use the arrow keys to read cells.`);
     this.tooltip = el("div", "av-tooltip", host);
     this.tooltip.hidden = true;
-    this.legend = el("canvas", "av-legend", host);
+    this.legendRow = el("div", "av-legend", host);
+    this.legend = el("canvas", "av-legend__bar", this.legendRow);
+    this.legendName = el("span", "av-legend__name", this.legendRow);
     this.live = el("div", "av-sr-only", host);
     this.live.setAttribute("aria-live", "polite");
     /** @type {HeatmapData|null} */
@@ -63,7 +67,9 @@ export class Heatmap {
       if (row !== null && this.opts.onSelect) this.opts.onSelect(row);
     });
     this.overlay.addEventListener("keydown", (e) => this.onKey(e));
-    new ResizeObserver(() => this.data && this.draw()).observe(host);
+    const resize = new ResizeObserver(() => this.data && this.draw());
+    resize.observe(host);
+    currentPage().addEventListener("abort", () => resize.disconnect(), { once: true });
   }
 
   /** @param {HeatmapData} data */
@@ -121,7 +127,7 @@ export class Heatmap {
     const octx = off.getContext("2d");
     const img = octx.createImageData(cols, rows);
     const px = img.data;
-    const vmax = rowScale ? 0 : this.scaleMax();
+    const vmax = rowScale ? 0 : this.top();
     for (let r = 0; r < rows; r++) {
       const rowMax = rowScale ? maxOf(weights.subarray(r * cols, (r + 1) * cols)) || 1 : vmax;
       for (let c = 0; c < cols; c++) {
@@ -135,11 +141,6 @@ export class Heatmap {
     }
     octx.putImageData(img, 0, 0);
     return off;
-  }
-
-  /** The weight drawn brightest: the data's vmax, else its largest weight. */
-  scaleMax() {
-    return this.data.vmax || maxOf(this.data.weights) || 1;
   }
 
   /** Signed cells through the diverging map, symmetric about 0. @returns {HTMLCanvasElement} */
@@ -176,6 +177,23 @@ export class Heatmap {
     });
   }
 
+  /** The top of the colour scale (without a row scale or signed values): the data's vmax (a scale
+   * chosen in scale.js, or an analysis's fixed top), else its largest weight. */
+  top() {
+    return this.data.vmax || maxOf(this.data.weights) || 1;
+  }
+
+  /** What the legend says of the scale in use. */
+  scaleText() {
+    const { rowScale, scaleName, signed, weights } = this.data;
+    if (signed) {
+      const m = absMax(weights).toFixed(3);
+      return `Colour scale: blue −${m}, white 0, red +${m}`;
+    }
+    if (rowScale) return "Colour scale: 0 → each row's maximum";
+    return `Colour scale: 0 → ${this.top().toFixed(3)}${scaleName ? `, ${scaleName}` : ""}`;
+  }
+
   drawLegend() {
     const { weights, rowScale, signed } = this.data;
     const dpr = window.devicePixelRatio || 1;
@@ -202,16 +220,15 @@ export class Heatmap {
       ctx.fillText("0", w / 2, 18);
       ctx.textAlign = "right";
       ctx.fillText(`+${m.toFixed(3)}`, w - 10, 18);
-      this.legend.setAttribute("aria-label", `Colour scale: blue −${m.toFixed(3)}, white 0, red +${m.toFixed(3)}`);
-      this.legend.setAttribute("role", "img");
+      this.legend.setAttribute("aria-hidden", "true"); // the text beside it says the same
+      this.legendName.textContent = this.scaleText();
       return;
     }
     ctx.fillText("0", 10, 18);
     ctx.textAlign = "right";
-    ctx.fillText(rowScale ? "row max" : this.scaleMax().toFixed(3), w - 10, 18);
-    this.legend.setAttribute("aria-label", rowScale ? "Colour scale: 0 to each row's maximum"
-      : `Colour scale: 0 to ${this.scaleMax().toFixed(3)}`);
-    this.legend.setAttribute("role", "img");
+    ctx.fillText(rowScale ? "Row max" : this.top().toFixed(3), w - 10, 18);
+    this.legend.setAttribute("aria-hidden", "true"); // the text beside it says the same
+    this.legendName.textContent = this.scaleText();
   }
 
   /** @param {MouseEvent} e @returns {{row: number, col: number}|null} */

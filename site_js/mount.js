@@ -1,10 +1,17 @@
 /**
  * Entry point on every page: mounts each `<div data-attnviz="NAME" data-options='{...}'>`
  * placeholder with the widget module of that name. The worker starts only on pages that have a
- * widget, and only once per page however many widgets there are (see client.js).
+ * widget, and once per visit however many widgets and pages there are (see client.js).
+ * With instant navigation (navigation.js) this module runs once per visit: Material announces
+ * each page it swaps in on document$, the widgets of the page left are torn down (page.js) and
+ * those of the new page mounted from the same worker.
  * It also registers the service worker that makes revisits work offline.
  */
 import { getClient } from "./client.js";
+import { scriptURL } from "./script-url.js";
+import { followLinksInPlace } from "./navigation.js";
+import { nextPage } from "./page.js";
+import { modelsOfPage, prefetchModels } from "./prefetch.js";
 
 const WIDGETS = {
   heatmap: () => import("./widgets/heatmap.js"),
@@ -18,6 +25,9 @@ const WIDGETS = {
   analysis: () => import("./widgets/analysis.js"),
 };
 
+/** @type {Map<string, {mount: Function}>} widget modules already loaded during this visit */
+const loaded = new Map();
+
 /** @param {HTMLElement} host @param {string} message */
 function showProblem(host, message) {
   const p = document.createElement("p");
@@ -26,8 +36,24 @@ function showProblem(host, message) {
   host.replaceChildren(p);
 }
 
-async function mountAll() {
-  for (const host of document.querySelectorAll("[data-attnviz]")) {
+/** Whether a widget's options name a model (whose weights may still be on their way). @param {HTMLElement} host */
+function usesModel(host) {
+  try {
+    return Boolean(JSON.parse(host.dataset.options || "{}").model);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Mount the widgets of the page on screen, until the reader leaves it. Widgets of the built-in
+ * model go first: the worker answers one request at a time, and theirs take milliseconds while a
+ * real model's may wait for its weights (which download meanwhile, see prefetch.js).
+ * @param {AbortSignal} page
+ */
+async function mountAll(page) {
+  const hosts = [...document.querySelectorAll("[data-attnviz]")];
+  for (const host of [...hosts.filter((h) => !usesModel(h)), ...hosts.filter(usesModel)]) {
     const name = host.dataset.attnviz;
     const load = WIDGETS[name];
     if (!load) { showProblem(host, `Unknown widget "${name}".`); continue; }
@@ -39,7 +65,12 @@ async function mountAll() {
       continue;
     }
     try {
-      await (await load()).mount(host, options);
+      // A module loaded on an earlier page mounts at once: awaiting import() again would wait for
+      // a task, behind the rest of the page swap, before the widget's request leaves.
+      const module = loaded.get(name) || await load();
+      loaded.set(name, module);
+      if (page.aborted) return; // the reader moved on while the module loaded
+      await module.mount(host, options);
     } catch (err) {
       showProblem(host, `The "${name}" widget could not start: ${err.message || err}`);
     }
@@ -48,35 +79,67 @@ async function mountAll() {
 
 /**
  * Resolves once every widget has drawn, or the worker has failed, or after `limit` ms at most.
- * @returns {Promise<void>}
+ * @param {AbortSignal} page @returns {Promise<void>}
  */
-function widgetsSettled(limit = 20000) {
+function widgetsSettled(page, limit = 20000) {
   const hosts = [...document.querySelectorAll("[data-attnviz]")];
   return new Promise((resolve) => {
     const done = () => { observer.disconnect(); off(); clearTimeout(timer); resolve(); };
     const check = () => hosts.every((h) => h.dataset.ready === "true") && done();
     const observer = new MutationObserver(check);
     hosts.forEach((h) => observer.observe(h, { attributes: true, attributeFilter: ["data-ready"] }));
-    const off = getClient().subscribe((s) => s.fatal && queueMicrotask(done));
+    const off = getClient().subscribe((s) => s.fatal && queueMicrotask(done), page);
     const timer = setTimeout(done, limit);
+    page.addEventListener("abort", done, { once: true });
     check();
   });
 }
 
 /**
  * Register the service worker (site root, so it covers every page, at any sub-path) once the
- * page's widgets have drawn, so that its precache revalidates what the page downloaded instead
- * of competing with the first heatmap for bandwidth. (`mkdocs serve` builds have no sw.js.)
+ * first page's widgets have drawn, so that its precache revalidates what the page downloaded
+ * instead of competing with the first heatmap for bandwidth. (`mkdocs serve` builds have no sw.js.)
+ * @param {AbortSignal} page
  */
-async function registerServiceWorker() {
+async function registerServiceWorker(page) {
   if (!("serviceWorker" in navigator)) return;
   if (document.readyState !== "complete") await new Promise((r) => addEventListener("load", r, { once: true }));
-  if (document.querySelector("[data-attnviz]")) await widgetsSettled();
+  if (document.querySelector("[data-attnviz]")) await widgetsSettled(page);
   try {
-    await navigator.serviceWorker.register(new URL("../sw.js", import.meta.url));
+    await navigator.serviceWorker.register(scriptURL(new URL("../sw.js", import.meta.url)));
   } catch (err) {
     console.info("Offline use is not available:", err.message);
   }
 }
 
-mountAll().then(registerServiceWorker);
+/** Load every widget module while the reader reads, so the next page's widgets mount at once. */
+function preloadWidgets() {
+  for (const [name, load] of Object.entries(WIDGETS)) {
+    if (!loaded.has(name)) load().then((module) => loaded.set(name, module), () => {}); // a failure shows when used
+  }
+}
+
+let pagesShown = 0;
+
+/** A page is on screen (the first, or one swapped in): end the last one, mount this one. */
+function showPage() {
+  const page = nextPage();
+  prefetchModels(modelsOfPage()).catch(() => {}); // a failure shows when a widget asks for the model
+  const mounted = mountAll(page);
+  if (++pagesShown === 1) mounted.then(() => registerServiceWorker(page)).then(preloadWidgets);
+}
+
+if (window.document$) {
+  followLinksInPlace();
+  // The page ends when the reader leaves it, not when the next one arrives: while it is fetched
+  // the address is already the next page's, and nothing of this one may act (a debounce writing
+  // its state into that address, a request going out).
+  let path = location.pathname;
+  window.location$.subscribe((url) => {
+    if (url.pathname !== path) nextPage();
+    path = url.pathname;
+  });
+  window.document$.subscribe(showPage); // replays the first page, then each page swapped in
+} else {
+  showPage(); // without Material's scripts: this page alone
+}

@@ -5,10 +5,7 @@
 import { STAGE_TEXT } from "./client.js";
 import { el } from "./heatmap.js";
 
-/** @param {number} n bytes */
-export function formatBytes(n) {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`;
-}
+import { formatBytes } from "./bytes.js";
 
 /** The download of a cold start (runtime, numpy, attnviz), for the bar's scale: the build writes
  * in the size of the files the worker fetches. */
@@ -27,6 +24,17 @@ export class StatusLine {
     this.retryButton.type = "button";
     this.retryButton.textContent = "Retry";
     this.retryButton.hidden = true;
+    this.cancelButton = el("button", "md-button av-button av-status__cancel", this.root);
+    this.cancelButton.type = "button";
+    this.cancelButton.textContent = "Cancel download";
+    this.cancelButton.hidden = true;
+    this.cancelButton.addEventListener("click", () => client.cancelDownload());
+    this.note = el("p", "av-status__note", parent); // e.g. a model that could not be kept on the device
+    this.note.hidden = true;
+    this.offerButton = el("button", "md-button av-button av-status__offer", this.root);
+    this.offerButton.type = "button";
+    this.offerButton.hidden = true;
+    this.offerButton.addEventListener("click", () => this.offerAction && this.offerAction());
     this.retryButton.addEventListener("click", () => {
       client.retry(); // first: clearing the error while the client still reports it would keep it
       this.clearError();
@@ -36,7 +44,14 @@ export class StatusLine {
 
   /** @param {import("./client.js").Status} s */
   show(s) {
+    this.note.textContent = s.notice || "";
+    this.note.hidden = !s.notice;
     if (s.fatal) return this.error(s.fatal);
+    if (s.ready && s.model && this.errorText) { // a download under way replaces an older request's error
+      this.errorText = null;
+      this.offerButton.hidden = true;
+    }
+    this.cancelButton.hidden = !(s.ready && s.model) || Boolean(this.errorText);
     if (this.errorText) return;
     this.retryButton.hidden = true;
     this.root.classList.remove("av-status--error");
@@ -49,14 +64,19 @@ export class StatusLine {
     }
     if (s.ready) {
       this.bar.hidden = true;
-      this.text.textContent = this.busy ? `Computing…${this.estimate ? ` (${this.estimate})` : ""}` : "";
+      this.text.textContent = this.busy ? `Computing…${this.estimate ? ` (${this.estimate})` : ""}` : this.infoText || "";
       this.root.dataset.state = "ready";
       return;
     }
+    // Every byte under way: the runtime's, and a model's when the page's weights download beside it.
+    const model = s.model || { loaded: 0, total: 0 };
+    const loaded = s.loaded + model.loaded;
+    const total = Math.max(EXPECTED_BYTES + model.total, loaded);
+    const withModel = s.model ? ` (with ${s.model.label || "the model"}'s weights)` : "";
     this.root.dataset.state = "loading";
     this.bar.hidden = false;
-    this.bar.value = Math.min(0.99, s.loaded / EXPECTED_BYTES);
-    this.text.textContent = `Loading: ${STAGE_TEXT[s.stage] || s.stage}… ${formatBytes(s.loaded)}`;
+    this.bar.value = Math.min(0.99, loaded / total);
+    this.text.textContent = `Loading: ${STAGE_TEXT[s.stage] || s.stage}… ${formatBytes(loaded)} of ${formatBytes(total)}${withModel}`;
   }
 
   /** @param {boolean} busy @param {string} [estimate] how long it should take, when that is long */
@@ -75,9 +95,25 @@ export class StatusLine {
     this.bar.hidden = true;
     this.text.textContent = message;
     this.retryButton.hidden = !retry;
+    this.cancelButton.hidden = true;
+    this.offerButton.hidden = true;
+  }
+
+  /** A standing remark on the view (what was done to the text), shown while nothing else is. @param {string} text */
+  info(text) {
+    this.infoText = text;
+    this.show(this.client.status);
+  }
+
+  /** Beside an error, a way out the reader can take in one click. @param {string} label @param {() => void} action */
+  offer(label, action) {
+    this.offerButton.textContent = label;
+    this.offerAction = action;
+    this.offerButton.hidden = false;
   }
 
   clearError() {
+    this.offerButton.hidden = true;
     this.errorText = null;
     this.show(this.client.status);
   }

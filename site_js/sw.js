@@ -9,7 +9,8 @@
  * - install:  download the precache list, each file checked against its sha256, into a cache
  *             named after the build; a new build therefore gets a new cache;
  * - activate: delete the caches of older builds, take control of open pages;
- * - fetch:    pages (HTML) network-first, falling back to the cache offline; everything else
+ * - fetch:    pages (HTML, whether navigated to or fetched by instant navigation) network-first,
+ *             falling back to the cache offline; everything else
  *             cache-first (precached files change only with the build, and the build changes the
  *             cache); the lazy files are cached on first use once their sha256 checks out.
  *             Requests to other origins and for models/ are not touched.
@@ -49,7 +50,8 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   const path = url.href.slice(self.registration.scope.length);
   if (path === "sw.js" || path.startsWith("models/")) return;
-  event.respondWith(request.mode === "navigate" ? networkFirst(request) : cacheFirst(request));
+  const page = request.mode === "navigate" || path === "" || path.endsWith("/") || path.endsWith(".html");
+  event.respondWith(page ? networkFirst(request) : cacheFirst(request));
 });
 
 /** @param {Request} request @returns {Promise<Response>} */

@@ -8,14 +8,14 @@ import { maxOf } from "./heatmap.js";
 /**
  * @param {HTMLCanvasElement} canvas @param {Float32Array} weights (rows * cols)
  * @param {number} rows @param {number} cols @param {number} size css pixels
+ * @param {number} [vmax] the top of the colour scale (default: the head's own maximum; see scale.js)
  */
-export function drawThumb(canvas, weights, rows, cols, size) {
+export function drawThumb(canvas, weights, rows, cols, size, vmax = maxOf(weights) || 1) {
   const off = document.createElement("canvas");
   off.width = cols;
   off.height = rows;
   const octx = off.getContext("2d");
   const img = octx.createImageData(cols, rows);
-  const vmax = maxOf(weights) || 1;
   for (let i = 0; i < rows * cols; i++) {
     const lut = Math.round(Math.min(1, Math.max(0, weights[i] / vmax)) * 255) * 3;
     img.data[i * 4] = VIRIDIS[lut];

@@ -2,20 +2,29 @@
  * The computation worker: boots Pyodide from the site's own files, loads numpy and attnviz,
  * then answers requests through attnviz.bridge. It never draws and never decides layout.
  *
- * Messages in:  {type: "run", id, request}
+ * Messages in:  {type: "run", id, request} | {type: "cancel"} (stop the model download under way)
+ *               {type: "simulate", failure} (tests: see worker-health.js)
+ *               {type: "expect", urls} (model files the page is downloading for this worker)
+ *               {type: "file", url, bytes} (one of them, or bytes null when its download failed)
  * Messages out: {type: "progress", stage, loaded, file} | {type: "ready", timings}
- *               {type: "result", id, meta, buffers, ms, memory} | {type: "fatal", stage, message}
+ *               {type: "result", id, meta, buffers, ms, memory, resident} | {type: "fatal", stage, message}
  *               {type: "partial", id, meta, buffers} (the result so far, between a model's steps)
  *               {type: "model", loaded, total, file, label} (a model's weights downloading)
  *               {type: "crashed", message} (Python failed beyond repair: only a new worker helps)
+ *               {type: "notice", message} (something the reader should know, e.g. a model not kept)
+ * A result whose error field is "memory" means the heap is exhausted: the page starts a new worker.
  *               {type: "snapshot", bytes, ms} | {type: "snapshot", error} (site_js/snapshot.js)
  *
  * It fetches only from its own origin (a second line of defence behind the page's
  * Content-Security-Policy, which a worker served without a CSP header of its own does not get),
- * and checks numpy's and attnviz's wheels against the sha256 in pyodide-lock.json.
+ * and checks numpy's and attnviz's wheels against the sha256 in pyodide-lock.json. Under a header
+ * policy with Trusted Types it needs no policy: nothing here or in Pyodide loads code from a string.
  */
 import { loadPyodide } from "../pyodide/pyodide.mjs";
-import { ensureModel } from "./model-files.js";
+import { DownloadCancelled } from "./download-resume.js";
+import { ensureModel, expectFiles, receiveFile } from "./model-files.js";
+import { findModel, modelIndex } from "./models.js";
+import * as health from "./worker-health.js";
 import * as snapshot from "./snapshot.js";
 
 const RUNTIME_URL = new URL("../pyodide/", import.meta.url).href;
@@ -158,6 +167,14 @@ async function prefetchRuntime() {
   return lock;
 }
 
+/** Bytes of the runtime's scripts (pyodide.mjs, pyodide.asm.js): they load as modules, past the
+ * fetch count, yet are part of the download the status line counts. */
+function scriptBytes() {
+  return performance.getEntriesByType("resource")
+    .filter((e) => /\/pyodide\.(mjs|asm\.js)$/.test(new URL(e.name).pathname))
+    .reduce((n, e) => n + e.decodedBodySize, 0);
+}
+
 /** @returns {Promise<{pyodide: any, handle: Function}>} the runtime and attnviz.bridge.handle */
 async function boot() {
   const t0 = performance.now();
@@ -176,6 +193,7 @@ async function boot() {
   const dynlibs = snapshot.recordDynlibs(pyodide);
   wasmMemory = () => pyodide._module.HEAP8.length;
   const tRuntime = performance.now();
+  bytesLoaded += scriptBytes();
   progress("packages");
   const problems = [];
   await pyodide.loadPackage(["numpy", "attnviz"], { messageCallback: () => {}, errorCallback: (m) => problems.push(m) });
@@ -183,6 +201,7 @@ async function boot() {
     throw new Error(`numpy or attnviz could not be loaded. ${problems.join(" ")}`);
   }
   const handle = pyodide.pyimport("attnviz.bridge").handle;
+  pyodide.pyimport("attnviz.formats.bundle").host_checks_sha256(); // model-files.js checked every file
   snapshotTaker.arm(pyodide, dynlibs, handle);
   const tReady = performance.now();
   self.postMessage({ type: "ready", loaded: bytesLoaded,
@@ -234,37 +253,78 @@ const ready = Promise.race([boot(), bootAborted]).catch((err) => {
   throw err;
 });
 
+/** @type {AbortController|null} the model download under way */
+let downloading = null;
+
+/** @param {number} id @param {object} meta an error result */
+function reply(id, meta) {
+  self.postMessage({ type: "result", id, meta: JSON.stringify(meta), buffers: [] });
+}
+
+/**
+ * Make the request's model ready: room in memory, then its files. Returns null when it may run,
+ * else the result to answer with (refused text, no memory, a failed or cancelled download).
+ * @param {any} pyodide @param {object} request @returns {Promise<object|null>}
+ */
+async function prepareModel(pyodide, request) {
+  const entry = request.model ? findModel(await modelIndex(), request.model) : null;
+  const noRoom = entry ? health.makeRoom(pyodide, entry) : null;
+  if (noRoom) return noRoom;
+  downloading = new AbortController();
+  try {
+    return await ensureModel(pyodide, request, {
+      signal: downloading.signal,
+      report: (p) => self.postMessage({ type: "model", ...p }),
+      notice: (message) => self.postMessage({ type: "notice", message }),
+    });
+  } catch (err) {
+    if (entry) health.forgetResident(entry.name);
+    if (health.isOutOfMemory(err)) return health.memoryRefusal(`Loading ${entry ? entry.label : "the model"} ran out of memory (${err.message || err})`);
+    if (err instanceof DownloadCancelled) {
+      return { ok: false, cancelled: true, error: { field: "model", message: `The download of ${entry ? entry.label : "the model"} ` +
+        "was cancelled. The files already complete are kept on this device: choosing the model again downloads only the rest." } };
+    }
+    return { ok: false, error: { field: "model", message: String(err && err.message ? err.message : err) } };
+  } finally {
+    downloading = null;
+    self.postMessage({ type: "model", done: true });
+  }
+}
+
 /** Answer one request: its model's files, then the computation. @param {MessageEvent} event */
 const answer = async (event) => {
   const { type, id, request } = event.data;
   if (type !== "run") return;
   const { pyodide, handle } = await ready;
-  let refused = null;
+  const refused = await prepareModel(pyodide, request);
+  if (refused) { reply(id, refused); return; }
   try {
-    refused = await ensureModel(pyodide, request, (p) => self.postMessage({ type: "model", ...p }));
-  } catch (err) {
-    refused = { ok: false, error: { field: "model", message: String(err && err.message ? err.message : err) } };
-  }
-  self.postMessage({ type: "model", done: true });
-  if (refused) {
-    self.postMessage({ type: "result", id, meta: JSON.stringify(refused), buffers: [] });
-    return;
-  }
-  try {
+    health.raiseArmed(pyodide);
     const { meta, buffers, ms } = run(handle, request, id);
-    self.postMessage({ type: "result", id, meta, buffers, ms, memory: wasmMemory() }, buffers.map((b) => b.buffer));
+    self.postMessage({ type: "result", id, meta, buffers, ms, memory: wasmMemory(), resident: health.residentModels() },
+      buffers.map((b) => b.buffer));
   } catch (err) {
+    if (health.isOutOfMemory(err)) { // the page starts a new worker: this heap may be full or broken
+      reply(id, health.memoryRefusal(`The computation ran out of memory (${err.message || err})`));
+      return;
+    }
     if (err && err.pyodide_fatal_error) {
       self.postMessage({ type: "crashed", message: `Python stopped working (${err.message || err})` });
       return;
     }
     const message = `The computation failed: ${err && err.message ? err.message : err}`;
-    self.postMessage({ type: "result", id, meta: JSON.stringify({ ok: false, error: { field: null, message } }), buffers: [] });
+    reply(id, { ok: false, error: { field: null, message } });
   }
 };
 
 // A snapshot is taken only while no request is waiting or running.
 self.onmessage = async (event) => {
+  const { type } = event.data;
+  if (type === "cancel") { if (downloading) downloading.abort(); return; } // at once, not behind the request
+  if (type === "simulate") { health.arm(event.data.failure); return; }
+  // The page's handed-over model files: at once, even while Python boots or a request waits for them.
+  if (type === "expect") { expectFiles(event.data.urls); return; }
+  if (type === "file") { receiveFile(event.data.url, event.data.bytes); return; }
   snapshotTaker.requestStarted();
   try {
     await answer(event);

@@ -17,6 +17,14 @@ Prints a table of medians and p95 over several runs and writes it as JSON (build
                between two frames while 200 characters are typed fast;
 - bytes        bytes the server sent for a cold home-page visit up to its first heatmap, and in
                all once the service worker has made its offline copy of the site;
+- navigation   page to page as a reader reads the articles (footer "Next"): from the click to the
+               next page's first heatmap, with instant navigation (one worker for the visit) and,
+               beside it, as a full page load (a new document: the worker, Pyodide and numpy start
+               again, files from the HTTP cache), and the Pyodide starts in a walk of five pages
+               (the page's own pyodide.asm.wasm loads, the service worker's copy apart);
+- first visit  a page whose widgets use a real model (article 8, MiniLM), opened cold: to its first
+               heatmap, and over the served floor measured in the same run (its weights download
+               beside the runtime);
 - minilm       choosing the real model in the Explorer -> its first heatmap for a 12-word sentence,
                cold and cached, the model bytes each needed, and the forward pass in the browser
                for 16, 128 and 512 tokens (attnviz's own timing; "request" adds metrics and
@@ -29,13 +37,19 @@ Prints a table of medians and p95 over several runs and writes it as JSON (build
                wall time in the page with the text's forward pass already cached, and attnviz's own
                analysis_ms; head roles once per model (they run on attnviz's probe, not the text, and
                are cached after); an analysis a model refuses at a size is listed with the reason;
+- session      a long session in the Explorer, per model and across models: 300 mixed requests
+               (texts of 4-120 words, heads and layers, bursts whose older requests are superseded,
+               a cancelled download first), each answer checked to be the newest request's; the
+               WebAssembly memory and the page's JavaScript heap before and after (flat: no leak),
+               the longest gap between frames, the session's time.
 - snapshot     revisits from a memory snapshot (site_js/snapshot.js): a new tab, files in the HTTP
                cache, navigation -> first heatmap restored from the snapshot, against the same
                revisit booting the normal way and against the floor; a cold first visit with
                and without taking the snapshot (the other one's snapshot.js refuses to take it),
                the slowest of the reader's requests while it is taken, and the snapshot's size.
 
-usage: python tools/bench.py [--runs N] [--out FILE] [--only models|snapshot|analyses]     (make bench)
+usage: python tools/bench.py [--runs N] [--out FILE] [--site DIR]
+                            [--only models|snapshot|analyses|session|navigation|first-visit]     (make bench)
 """
 from __future__ import annotations
 
@@ -47,7 +61,10 @@ import shutil
 import statistics
 import subprocess
 import sys
+import random
 import threading
+import time
+import time
 from urllib.parse import quote
 from pathlib import Path
 
@@ -56,11 +73,10 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.browser import chromium_path, launch  # noqa: E402
+from tests.support.browser import CHROMIUM_ARGS, chromium_path, launch  # noqa: E402
 from tests.support.server import SiteServer, SiteHandler  # noqa: E402
 
 SITE = ROOT / "site"
-BENCH_DIR = SITE / "_bench"
 
 FLOOR_HTML = """<!doctype html><meta charset="utf-8"><title>floor</title>
 <script type="module">
@@ -324,6 +340,63 @@ FRAME_WATCH = """() => { window.__maxGap = 0; let last = performance.now();
 TYPED = ("Typing fast must never freeze the page: every keystroke waits for the last request. " * 3)[:200].rstrip()
 
 
+# The articles read in a row by following "Next": each draws a heatmap of the synthetic model.
+WALK = ["learn/01-what-is-attention/", "learn/02-queries-keys-values/", "learn/03-scaled-dot-product/",
+        "learn/04-masking/", "learn/05-multi-head/"]
+# Click "Next", then wait in the page for the new page's first widget to draw: ms from the click.
+NEXT_PAGE_JS = """() => new Promise((resolve) => {
+  document.querySelectorAll('[data-attnviz]').forEach((h) => { h.dataset.left = '1'; });
+  const t0 = performance.now();
+  const tick = () => {
+    if (document.querySelector('[data-attnviz][data-ready=true]:not([data-left])')) return resolve(performance.now() - t0);
+    requestAnimationFrame(tick);
+  };
+  document.querySelector('a.md-footer__link--next').click();
+  requestAnimationFrame(tick);
+})"""
+FIRST_READY = "[data-attnviz][data-ready='true']"
+
+
+def bench_navigation(browser, server, runs: int) -> dict:
+    """Reading the articles in a row: click -> the next page's first heatmap, in place (instant
+    navigation) and as a full page load, and how many times Pyodide starts in the walk."""
+    instant, full, starts = [], [], []
+    for _ in range(runs):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        wasm = []
+        context.on("request", lambda r: r.url.endswith("/pyodide.asm.wasm") and r.service_worker is None
+                   and wasm.append(r.url))
+        first_heatmap_ms(page, server.url + WALK[0], FIRST_READY)
+        for expected in WALK[1:]:
+            instant.append(page.evaluate(NEXT_PAGE_JS))
+            assert page.url == server.url + expected, (page.url, expected)
+        starts.append(len(wasm))
+        # The same walk as full page loads (what every link cost before): navigation start is the click.
+        for url in WALK[1:]:
+            full.append(first_heatmap_ms(page, server.url + url, FIRST_READY))
+        context.close()
+    return {"navigation_first_heatmap_ms": quantiles(instant), "navigation_full_load_first_heatmap_ms": quantiles(full),
+            "navigation_pyodide_starts_per_visit": quantiles(starts)}
+
+
+MODEL_PAGE = "learn/08-real-models/"
+
+
+def bench_first_visit(browser, server, runs: int) -> dict:
+    """A model page opened cold (empty caches): ms to its first heatmap, and over the floor."""
+    cold, ratio = [], []
+    for _ in range(runs):
+        floor = floor_ms(browser, server)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        cold.append(first_heatmap_ms(page, server.url + MODEL_PAGE, FIRST_READY))
+        context.close()
+        ratio.append(cold[-1] / floor)
+    return {"first_visit_model_page_first_heatmap_ms": quantiles(cold),
+            "first_visit_model_page_over_floor": quantiles(ratio)}
+
+
 MINILM_SENTENCE = "The doctor asked the nurse a question because she was unsure of the answer."  # 14 words
 MINILM_READY = ("() => document.querySelector('.av-explorer')?.dataset.ready === 'true'"
                 " && document.querySelector('.av-detail-caption').textContent.startsWith('Layer')")
@@ -435,6 +508,136 @@ def bench_real_models(browser, server, runs: int) -> dict:
     return {k: quantiles(v) for k, v in out.items()}
 
 
+SESSION_REQUESTS = 300
+SESSION_WORDS = (4, 16, 48, 120)  # text lengths, in words (the LLM's context is 128 tokens: up to 48)
+SESSION_MODELS = {"synthetic": ["synthetic"], "minilm": ["minilm"], "marian-en-pt": ["marian-en-pt"],
+                  "mixed": ["synthetic", "minilm", "marian-en-pt", "marian-pt-en"], "smollm2": ["smollm2"]}
+# The request on screen is the one the controls ask for (the Explorer exposes both).
+SHOWN_IS = """(w) => { const s = (window.__attnvizExplorer || {}).shown; const st = document.querySelector('.av-explorer .av-status');
+  return s && s.model === w.model && s.text === w.text && s.layer === w.layer && s.head === w.head
+    && st.dataset.state === 'ready' && !st.classList.contains('av-status--error'); }"""
+HEAP_JS = """async (root) => {
+  const { getClient } = await import(new URL("js/client.js", root).href);
+  const r = await getClient().run({text: "heap", model: "synthetic"}, "heap");
+  if (window.gc) window.gc();
+  return {wasm: r.memory, js: performance.memory ? performance.memory.usedJSHeapSize : 0};
+}"""
+# Every answer the Explorer draws, to count those drawn after a newer one was on screen.
+DRAWS_JS = """() => { const t = window.__attnvizExplorer; let shown = t.shown; window.__drawn = [];
+  Object.defineProperty(t, "shown", {get: () => shown, set: (v) => { shown = v; window.__drawn.push(v); }}); }"""
+STALE_SINCE_JS = """(w) => { const same = (s) => s.model === w.model && s.text === w.text && s.layer === w.layer && s.head === w.head;
+  const stale = window.__drawn.filter((s) => !same(s)).length; window.__drawn = []; return stale; }"""
+FRAMES_JS = """() => { window.__maxGap = 0; let last = performance.now();
+  const tick = (t) => { window.__maxGap = Math.max(window.__maxGap, t - last); last = t; requestAnimationFrame(tick); };
+  requestAnimationFrame(tick); }"""
+
+
+def session_lengths(entry: dict) -> list[int]:
+    """The text lengths a session uses for a model: all of SESSION_WORDS that fit its context."""
+    return [n for n in SESSION_WORDS if n <= (48 if entry["max_tokens"] <= 128 else 120)]
+
+
+def session_steps(models: list[str], index: dict, seed: int) -> list[list[dict]]:
+    """SESSION_REQUESTS requests as groups: a group of one waits for its answer; a burst of several
+    is sent at once (the older ones are superseded). Texts change on about 4 requests in 10, the
+    head or layer on the rest (a reader clicking through heads)."""
+    rng = random.Random(seed)
+    shapes = {m["name"]: m for m in index["models"]}
+    groups, count, text = [], 0, {m: words(SESSION_WORDS[0]) for m in models}
+    while count < SESSION_REQUESTS:
+        size = 5 if rng.random() < 0.1 else 1
+        group = []
+        for _ in range(min(size, SESSION_REQUESTS - count)):
+            model = rng.choice(models)
+            m = shapes[model]
+            if rng.random() < 0.4:
+                text[model] = f"{rng.choice(['One', 'Two', 'Red', 'Old'])} " + words(rng.choice(session_lengths(m)) - 1)
+            stack_layers = m.get("stack_layers", {}).get(m["stacks"][0], m["layers"])
+            heads = 8 if model == "synthetic" else m["heads"]
+            group.append({"model": model, "text": text[model], "layer": rng.randrange(stack_layers),
+                          "head": rng.randrange(heads)})
+        groups.append(group)
+        count += len(group)
+    return groups
+
+
+def explorer_hash(want: dict) -> str:
+    return "#" + "&".join(f"{k}={quote(str(v))}" for k, v in want.items() if not (k == "model" and v == "synthetic"))
+
+
+def cancel_first_download(page, model: str, bundle: str) -> bool:
+    """Choose a real model over a stalled connection and cancel its download: True if it was."""
+    held = []
+    page.route(f"**/models/{bundle}/**", lambda route: held.append(route) if "manifest" not in route.request.url
+               else route.continue_())
+    page.evaluate("(h) => { location.hash = h; }", explorer_hash({"model": model, "text": words(4)}))
+    cancel = ".av-explorer .av-status__cancel:visible"
+    page.wait_for_selector(f"[data-action=consent], {cancel}", timeout=60_000)
+    if page.locator("[data-action=consent]").count():  # a large model is asked for first
+        page.click("[data-action=consent]")
+    page.wait_for_selector(cancel, timeout=60_000)
+    page.click(".av-explorer .av-status__cancel")
+    page.wait_for_selector(".av-explorer .av-status--error", timeout=30_000)
+    cancelled = "cancelled" in page.text_content(".av-explorer .av-status__text")
+    page.unroute(f"**/models/{bundle}/**")
+    for route in held:
+        try:
+            route.continue_()
+        except Exception:
+            pass  # aborted by the cancel
+    return cancelled
+
+
+def bench_session(pw, server) -> dict:
+    """SESSION_REQUESTS mixed requests per model (and across models) in one Explorer page."""
+    index = json.loads((site / "models" / "index.json").read_text())
+    bundles = {m["name"]: m["bundle"] for m in index["models"]}
+    browser = pw.chromium.launch(executable_path=chromium_path(),
+                                 args=CHROMIUM_ARGS + ["--enable-precise-memory-info", "--js-flags=--expose-gc"])
+    out: dict[str, dict] = {}
+    one = lambda v: quantiles([v])  # noqa: E731  (a session is one run)
+    for seed, (name, models) in enumerate(SESSION_MODELS.items()):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto(f"{server.url}explorer/")
+        page.wait_for_selector(".av-explorer[data-ready='true']", timeout=120_000)
+        cancels = sum(cancel_first_download(page, m, bundles[m]) for m in models if bundles[m])
+        shapes = {m["name"]: m for m in index["models"]}
+        for m in models:  # warm up: every model at every length it will see, so the heap has grown
+            for n in session_lengths(shapes[m]):
+                want = {"model": m, "text": "Warm " + words(n - 1), "layer": 0, "head": 0}
+                page.evaluate("(h) => { location.hash = h; }", explorer_hash(want))
+                page.wait_for_function(SHOWN_IS, arg=want, timeout=180_000)
+        before = page.evaluate(HEAP_JS, server.url)
+        page.evaluate(FRAMES_JS)
+        page.evaluate(DRAWS_JS)
+        stale, previous, t0 = 0, None, time.perf_counter()
+        for group in session_steps(models, index, seed):
+            if previous is not None:  # what was drawn since the last answer came: only that answer
+                stale += page.evaluate(STALE_SINCE_JS, previous)
+            for want in group:
+                page.evaluate("(h) => { location.hash = h; }", explorer_hash(want))
+            page.wait_for_function(SHOWN_IS, arg=group[-1], timeout=180_000)
+            page.evaluate("() => { window.__drawn = []; }")
+            previous = group[-1]
+        elapsed = (time.perf_counter() - t0) * 1e3
+        page.wait_for_timeout(1000)  # nothing older may arrive and draw over the last answer
+        stale += page.evaluate(STALE_SINCE_JS, previous) + (not page.evaluate(SHOWN_IS, previous))
+        gap = page.evaluate("window.__maxGap")
+        after = page.evaluate(HEAP_JS, server.url)
+        out.update({f"session_{name}_ms": one(elapsed), f"session_{name}_longest_frame_gap_ms": one(gap),
+                    f"session_{name}_wasm_before_bytes": one(before["wasm"]),
+                    f"session_{name}_wasm_after_bytes": one(after["wasm"]),
+                    f"session_{name}_js_heap_before_bytes": one(before["js"]),
+                    f"session_{name}_js_heap_after_bytes": one(after["js"]),
+                    f"session_{name}_stale_count": one(stale),
+                    f"session_{name}_cancelled_count": one(cancels)})
+        print_table({k: v for k, v in out.items() if k.startswith(f"session_{name}_")}, flush=True)  # a session is long
+        context.close()
+    browser.close()
+    return out
+
+
 ANALYSES = ("roles", "rollout", "flow", "value_norm", "ablate", "neuron", "qk_map")
 ANALYSIS_LENGTHS = (16, 64, 128)
 # Per analysis, the fields that make it do its work (a masked token, the last query's key).
@@ -504,34 +707,40 @@ def machine() -> dict:
             "python": platform.python_version()}
 
 
-def print_table(results: dict) -> None:
-    print(f"{'measure':<38}{'median':>12}{'p95':>12}{'runs':>6}")
+def print_table(results: dict, flush: bool = False) -> None:
+    print(f"{'measure':<38}{'median':>12}{'p95':>12}{'runs':>6}", flush=flush)
     for name, q in results.items():
         if isinstance(q, dict) and "median" in q:
-            fmt = (lambda v: f"{v / 1e6:.2f} MB") if name.endswith("bytes") else (
-                (lambda v: f"{v:.2f}x") if "_over_" in name else (lambda v: f"{v:.1f} ms"))
-            print(f"{name:<38}{fmt(q['median']):>12}{fmt(q['p95']):>12}{q['runs']:>6}")
+            fmt = (lambda v: f"{v / 1e6:.2f} MB") if name.endswith("bytes") else (lambda v: f"{v:.0f}") if name.endswith("count") else (
+                (lambda v: f"{v:.2f}x") if "_over_" in name else (
+                    (lambda v: f"{v:g}") if name.endswith("per_visit") else (lambda v: f"{v:.1f} ms")))
+            print(f"{name:<38}{fmt(q['median']):>12}{fmt(q['p95']):>12}{q['runs']:>6}", flush=flush)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", default=str(ROOT / "build" / "bench.json"))
-    parser.add_argument("--only", choices=("models", "snapshot", "analyses"),
+    parser.add_argument("--only", choices=("models", "snapshot", "analyses", "session", "navigation", "first-visit"),
                         help="models: only the real models' figures; snapshot: only revisits from a memory "
-                             "snapshot; analyses: only the analyses' times")
+                             "snapshot; analyses: only the analyses' times; session: only the long sessions; "
+                             "navigation: only page to page; first-visit: only a model page opened cold")
+    parser.add_argument("--site", type=Path, default=SITE,
+                        help="the built site to measure (default: site/; another build, to compare)")
     args = parser.parse_args()
-    if not (SITE / "index.html").exists():
+    site = args.site
+    bench_dir = site / "_bench"
+    if not (site / "index.html").exists():
         print("bench: build the site first (make site)", file=sys.stderr)
         return 1
-    shutil.rmtree(BENCH_DIR, ignore_errors=True)
-    BENCH_DIR.mkdir()
-    shutil.copytree(ROOT / "build" / "runtime-stock", BENCH_DIR / "stock")
+    shutil.rmtree(bench_dir, ignore_errors=True)
+    bench_dir.mkdir()
+    shutil.copytree(ROOT / "build" / "runtime-stock", bench_dir / "stock")
     for runtime, url in FLOOR_RUNTIME.items():
-        (BENCH_DIR / f"floor-{runtime}.html").write_text(FLOOR_HTML.replace("RUNTIME", runtime))
-        (BENCH_DIR / f"floor-worker-{runtime}.js").write_text(FLOOR_WORKER.replace("RUNTIME_URL", url))
+        (bench_dir / f"floor-{runtime}.html").write_text(FLOOR_HTML.replace("RUNTIME", runtime))
+        (bench_dir / f"floor-worker-{runtime}.js").write_text(FLOOR_WORKER.replace("RUNTIME_URL", url))
     try:
-        with SiteServer(SITE, "/", handler_base=CountingHandler) as server, sync_playwright() as pw:
+        with SiteServer(site, "/", handler_base=CountingHandler) as server, sync_playwright() as pw:
             browser = launch(pw)
             results = {"machine": machine()}
             if args.only is None:
@@ -540,15 +749,21 @@ def main() -> int:
                                **bench_explorer(browser, server, max(10, args.runs * 2)))
             if args.only in (None, "snapshot"):
                 results.update(**bench_snapshot(browser, server, args.runs))
+            if args.only in (None, "navigation"):
+                results.update(**bench_navigation(browser, server, args.runs))
+            if args.only in (None, "first-visit"):
+                results.update(**bench_first_visit(browser, server, args.runs))
             if args.only in (None, "models"):
                 results.update(**bench_minilm(browser, server, args.runs), **bench_real_models(browser, server, args.runs))
             if args.only in (None, "analyses"):
-                index = json.loads((SITE / "models" / "index.json").read_text())
+                index = json.loads((site / "models" / "index.json").read_text())
                 times, refused = bench_analyses(browser, server, args.runs, index)
                 results.update(times, analyses_refused=refused)
             browser.close()
+            if args.only in (None, "session"):
+                results.update(**bench_session(pw, server))
     finally:
-        shutil.rmtree(BENCH_DIR, ignore_errors=True)
+        shutil.rmtree(bench_dir, ignore_errors=True)
     print_table(results)
     for row, reason in results.get("analyses_refused", {}).items():
         print(f"{row:<38} refused: {reason}")

@@ -57,6 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--query", type=int, default=0, help="neuron: the query position")
     p.add_argument("--key", type=int, default=0, help="neuron: the key position")
     p.add_argument("--sentence", action="append", default=[], help="qk-map: another sentence (repeatable)")
+    p.add_argument("--truncate", action="store_true", help="text past the model's limit: read its first tokens "
+                   "(the JSON's notes say where it was cut)")
     p.add_argument("--weights", help="real models: the weights' folder or file (default: the installed package)")
     p.add_argument("--format", choices=FORMATS, default="json", help="json: the whole result (the Explorer's "
                    "JSON export); csv, png, svg: the head --stack/--layer/--head; html: one interactive file "
@@ -70,7 +72,7 @@ def request_from(args: argparse.Namespace) -> dict:
                "stack": args.stack, "layer": args.layer, "head": args.head, "intermediates": args.intermediates,
                "heads": args.heads, "seed": args.seed, "hide_special": args.hide_special,
                "merge_subwords": args.merge_subwords, "target": args.target, "generate": args.generate,
-               "chat": args.chat, "hide_first": args.hide_first, "hide": args.hide}
+               "chat": args.chat, "hide_first": args.hide_first, "hide": args.hide, "truncate": args.truncate}
     if args.analysis:
         request.update(analysis=args.analysis.replace("-", "_"), rollout_heads=args.rollout_heads,
                        ablate_token=args.ablate_token, ablate_head=args.ablate_head, query=args.query, key=args.key,
@@ -88,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     result = api.run(request_from(args), weights_dir=args.weights)
     if not result["ok"]:
-        print(f"attnviz: {result['error']['message']}", file=sys.stderr)
+        hint = " (--truncate reads them)" if "too_long" in result["error"] else ""
+        print(f"attnviz: {result['error']['message']}{hint}", file=sys.stderr)
         return 2
     render = {"json": lambda: export.to_json(result),
               "csv": lambda: export.to_csv(result),

@@ -31,6 +31,8 @@ types are errors; fields that do not apply to the model are reset and a note say
     ablate_head   bool: ablate: zero the output of the head in view (stack, layer, head)  default false
     query, key    int: neuron: the pair of the head in view to explain (positions in trace_tokens)  default 0, 0
     sentences     [str], at most 8: qk_map: sentences besides the text (empty: the model's own set)  default []
+    truncate      bool: text past the model's limit (ModelInfo.max_tokens): read its first tokens
+                  and say so in a note, instead of refusing it    default false
     kind          "softmax" | "variance": the articles' small demos (see demos.py) instead
 
 Result (schema 3; float32 numpy arrays here, arrays in JSON; shapes in (…)):
@@ -80,7 +82,8 @@ Result (schema 3; float32 numpy arrays here, arrays in JSON; shapes in (…)):
   merge_subwords or hide_first: use hide). Where an analysis does not apply (rollout, flow or roles
   of a cross stack; flow past its size limit) the error names the field ("stack", "analysis").
 Error: {schema, ok: false, error: {field, message}}: field "text"/"source" for text a model cannot
-take, "model" for missing or damaged weights (the message names the file), null for a bug.
+take, "model" for missing or damaged weights (the message names the file), null for a bug; text
+past the model's limit adds error.too_long: {tokens, limit} (send truncate: true to read the first).
 """
 from __future__ import annotations
 
@@ -104,7 +107,8 @@ def prepare(request: dict, weights_dir: str | None = None) -> tuple[dict, list[s
     if req["mode"] == "cross":
         check_text(req["source"], "source")
     weights = models.load(req["model"], weights_dir)
-    return req, notes, weights, models.tokenize(req["model"], weights, req)
+    tokens, cut = models.tokenize(req["model"], weights, req)
+    return req, notes + cut, weights, tokens
 
 
 def files_needed(request: dict) -> dict:
@@ -113,7 +117,7 @@ def files_needed(request: dict) -> dict:
     try:
         req, _, weights, tokens = prepare(request)
     except RequestError as exc:
-        return error_result(exc.message, exc.field)
+        return error_result(exc.message, exc.field, exc.too_long)
     model = models.module(req["model"])
     files = model.files_needed(weights, tokens)
     for more in analysis.tokens_needed(req, model, weights, tokens):  # an analysis's probe or masked token
@@ -140,11 +144,13 @@ def forward(req: dict, weights: object, tokens: dict, trace: tuple | None, on_st
     return raw
 
 
-def forget() -> None:
+def forget(name: str | None = None) -> None:
     """Drop the kept forward pass: a memory snapshot of the runtime should not carry a reader's
-    last result, and the request that checks a restored snapshot must compute, not reuse."""
+    last result, and the request that checks a restored snapshot must compute, not reuse. With a
+    name, only if it was that model's (the worker unloading it: its arrays hold the activations)."""
     global _last
-    _last = None
+    if _last is not None and (name is None or _last[0][0] == name):
+        _last = None
 
 
 def run(request: dict, *, weights_dir: str | None = None, on_step: Callable[[dict], None] | None = None) -> dict:
@@ -167,7 +173,7 @@ def run(request: dict, *, weights_dir: str | None = None, on_step: Callable[[dic
             ctx = analysis.Context(req, models.module(req["model"]), weights, tokens, raw, result["tokens"])
             result.update(analysis.run(ctx))
     except RequestError as exc:
-        return error_result(exc.message, exc.field)
+        return error_result(exc.message, exc.field, exc.too_long)
     except ModelFileError as exc:  # a file the forward pass reads on demand (a word-embedding chunk)
         err = models.unreadable(req["model"], exc)
         return error_result(err.message, err.field)

@@ -7,6 +7,7 @@ the WebAssembly heap, then transferred to the main thread) instead of being JSON
 """
 from __future__ import annotations
 
+import gc
 import json
 import math
 import traceback
@@ -14,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import api
+from . import api, models
 from .errors import RequestError, error_result
 
 
@@ -52,6 +53,8 @@ def _answer(work: Callable[[dict], dict], request_json: str) -> dict:
         return work(_parsed(request_json))
     except RequestError as exc:
         return error_result(exc.message, exc.field)
+    except MemoryError:  # the WebAssembly heap cannot grow further: the worker starts afresh
+        return error_result("There was not enough memory for this request.", "memory")
     except Exception as exc:  # a bug, not bad input: say so rather than kill the worker
         result = error_result(f"Internal error in attnviz: {type(exc).__name__}: {exc}")
         result["traceback"] = traceback.format_exc()
@@ -77,3 +80,10 @@ def files_needed(request_json: str) -> str:
     """JSON {ok, files: [{file, bytes, sha256}]}: the model files a request needs beyond its
     bundle's base files (the worker fetches them, then calls handle), or an error result."""
     return json.dumps(_answer(api.files_needed, request_json), ensure_ascii=False)
+
+
+def unload(name: str) -> None:
+    """Free a model for the worker: its weights, remembered tokens and last forward pass."""
+    models.unload(name)
+    api.forget(name)
+    gc.collect()

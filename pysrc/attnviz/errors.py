@@ -5,18 +5,23 @@ from __future__ import annotations
 ERROR_SCHEMA = 3  # request.SCHEMA, written here so every module can answer an error without a cycle
 
 
-def error_result(message: str, field: str | None = None) -> dict:
-    """The one shape of an error answer: {schema, ok: false, error: {field, message}}."""
-    return {"schema": ERROR_SCHEMA, "ok": False, "error": {"field": field, "message": message}}
+def error_result(message: str, field: str | None = None, too_long: dict | None = None) -> dict:
+    """The one shape of an error answer: {schema, ok: false, error: {field, message}}; text past a
+    model's limit adds error.too_long: {tokens, limit}, so a page can offer the first `limit`."""
+    error = {"field": field, "message": message}
+    if too_long is not None:
+        error["too_long"] = too_long
+    return {"schema": ERROR_SCHEMA, "ok": False, "error": error}
 
 
 class RequestError(ValueError):
     """Bad input from a person (or a page): `field` is the request field at fault, or None."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None, too_long: dict | None = None) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.too_long = too_long  # {tokens, limit} for text past a model's limit
 
 
 class ModelFileError(Exception):

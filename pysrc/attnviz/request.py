@@ -45,6 +45,7 @@ FIELDS: dict[str, tuple] = {
     "query": (int, 0, (0, 4095), "a query token position"),
     "key": (int, 0, (0, 4095), "a key token position"),
     "sentences": (list, [], None, f"a list of at most {MAX_SENTENCES} texts"),
+    "truncate": (bool, False, None, "true or false"),  # text past the model's limit: read its first tokens
 }
 # The type every element of a list field must have.
 LIST_ITEMS = {"hide": (int, "whole numbers"), "sentences": (str, "texts")}

@@ -7,6 +7,7 @@ import { el } from "../heatmap.js";
 
 const FONT = "13px system-ui, sans-serif";
 const PAD = 10;
+const MAX_ARCS = 16; // past this many keys, arcs go to the strongest only: hundreds of faint arcs hide them all
 
 export class Arcs {
   /** @param {HTMLElement} parent */
@@ -25,7 +26,11 @@ export class Arcs {
    * @param {Float32Array} row (k,) weights of the selected query @param {boolean} sameRow keys are the queries
    */
   draw(keys, queryText, queryIndex, row, sameRow) {
-    this.caption.textContent = `Where “${queryText}” (position ${queryIndex}) looks: arcs to every key, thicker and bolder for more weight.`;
+    const strongest = Array.from(row.keys()).sort((a, b) => row[b] - row[a]).slice(0, MAX_ARCS);
+    const drawn = keys.length > MAX_ARCS ? new Set(strongest) : null; // null: every key
+    this.caption.textContent = `Where “${queryText}” (position ${queryIndex}) looks: ` + (drawn
+      ? `arcs to its ${MAX_ARCS} strongest keys of ${keys.length}, thicker and bolder for more weight (the heatmap's row has them all).`
+      : "arcs to every key, thicker and bolder for more weight.");
     const ctx = this.canvas.getContext("2d");
     ctx.font = FONT;
     const widths = keys.map((t) => Math.min(120, ctx.measureText(t.text).width) + 12);
@@ -48,7 +53,7 @@ export class Arcs {
     ctx.lineCap = "round";
     keys.forEach((_, j) => {
       const w = row[j] / max;
-      if (w < 0.01) return;
+      if (w < 0.01 || (drawn && !drawn.has(j))) return;
       ctx.strokeStyle = accent;
       ctx.globalAlpha = 0.15 + 0.85 * w;
       ctx.lineWidth = 0.5 + 6 * w;
@@ -68,6 +73,11 @@ export class Arcs {
     });
     this.canvas.setAttribute("aria-label", `Arcs from ${queryText} to the keys it attends to.`);
     this.drawList(keys, row);
+    // A long text is wider than the panel: bring the selected token (or, for another text's keys,
+    // its strongest key) to the middle of the view.
+    const focus = sameRow ? xs[queryIndex] : xs[strongest[0]];
+    this.scroll.scrollLeft = Math.max(0, focus - this.scroll.clientWidth / 2);
+    this.canvas.dataset.focusX = String(Math.round(focus)); // for tests: where the selected token is drawn
   }
 
   /** The top keys of the row, ranked, with bars. */

@@ -93,13 +93,17 @@ function hex(t) {
   return `#${[0, 1, 2].map((c) => VIRIDIS[i + c].toString(16).padStart(2, "0")).join("")}`;
 }
 
-/** A vector heatmap with labels, title and legend, like attnviz.export.to_svg. */
-export function svg(result, { rowScale = false } = {}) {
+/**
+ * A vector heatmap with labels, title and legend, like attnviz.export.to_svg.
+ * @param {object} result @param {{rowScale?: boolean, vmax?: number}} [opts] vmax: the top of the
+ *   colour scale, as on the page (default: the head's largest weight)
+ */
+export function svg(result, { rowScale = false, vmax: top = 0 } = {}) {
   const { w, q, k, title } = headInView(result);
   const cell = 18;
   const longest = Math.max(...q.concat(k).map((t) => Array.from(t.text).length));
   const margin = 16 + 7 * Math.min(longest, 24);
-  const vmax = maxOf(w) || 1;
+  const vmax = top || maxOf(w) || 1;
   const width = margin + k.length * cell + 90, height = margin + q.length * cell + 40;
   const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<title>${xmlEscape(title)}</title>`, `<text x="4" y="14" font-size="13">${xmlEscape(title)}</text>`];
@@ -116,20 +120,49 @@ export function svg(result, { rowScale = false } = {}) {
   for (let s = 0; s < 64; s++) {
     out.push(`<rect x="${lx}" y="${(margin + (s * span) / 64).toFixed(2)}" width="14" height="${(span / 64 + 0.5).toFixed(2)}" fill="${hex(1 - s / 63)}"/>`);
   }
-  out.push(`<text x="${lx + 18}" y="${margin + 8}">${rowScale ? "row max" : Number(vmax.toPrecision(3))}</text>`);
+  out.push(`<text x="${lx + 18}" y="${margin + 8}">${rowScale ? "Row max" : Number(vmax.toPrecision(3))}</text>`);
   out.push(`<text x="${lx + 18}" y="${margin + span}">0</text>`, "</svg>");
   return out.join("\n");
 }
 
-/** A PNG of a canvas, with the page's background behind it. @returns {Promise<Blob>} */
-export function png(canvas, background) {
+const PNG_FONT = "12px system-ui, sans-serif";
+
+/**
+ * A PNG of a heatmap as the page shows it: a title, the cells with their labels, and the legend
+ * with the scale it names, on the page's background.
+ * @param {import("../heatmap.js").Heatmap} heatmap @param {string} title
+ * @param {string} background @param {string} color the text colour
+ * @returns {Promise<Blob>}
+ */
+export function png(heatmap, title, background, color) {
+  const cells = heatmap.canvas, legend = heatmap.legend;
+  const dpr = cells.width / parseFloat(cells.style.width) || 1; // css px -> device px of the page's canvases
+  const pad = 10, titleHeight = 24, legendText = heatmap.scaleText();
+  const measure = document.createElement("canvas").getContext("2d");
+  measure.font = `bold ${PNG_FONT}`;
+  const titleWidth = measure.measureText(title).width;
+  measure.font = PNG_FONT;
+  const cssWidth = parseFloat(cells.style.width), cssHeight = parseFloat(cells.style.height);
+  const legendWidth = parseFloat(legend.style.width), legendHeight = parseFloat(legend.style.height);
+  const width = Math.ceil(2 * pad + Math.max(cssWidth, titleWidth, legendWidth, measure.measureText(legendText).width));
+  const height = Math.ceil(pad + titleHeight + cssHeight + 6 + legendHeight + 18 + pad);
   const out = document.createElement("canvas");
-  out.width = canvas.width;
-  out.height = canvas.height;
+  out.width = Math.round(width * dpr);
+  out.height = Math.round(height * dpr);
   const ctx = out.getContext("2d");
+  ctx.scale(dpr, dpr);
   ctx.fillStyle = background;
-  ctx.fillRect(0, 0, out.width, out.height);
-  ctx.drawImage(canvas, 0, 0);
+  ctx.fillRect(0, 0, width, height);
+  ctx.fillStyle = color;
+  ctx.textBaseline = "top";
+  ctx.font = `bold ${PNG_FONT}`;
+  ctx.fillText(title, pad, pad);
+  let y = pad + titleHeight;
+  ctx.drawImage(cells, pad, y, cssWidth, cssHeight);
+  y += cssHeight + 6;
+  ctx.drawImage(legend, pad, y, legendWidth, legendHeight);
+  ctx.font = PNG_FONT;
+  ctx.fillText(legendText, pad, y + legendHeight + 2);
   return new Promise((resolve, reject) => out.toBlob((b) => (b ? resolve(b) : reject(new Error("PNG encoding failed"))), "image/png"));
 }
 

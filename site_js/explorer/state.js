@@ -9,7 +9,8 @@
 export const MAX_URL_TEXT = 10000; // the same limit attnviz applies to text
 
 /** @typedef {{text: string, source: string, mode: string, model: string, heads: number, head: number,
- *   target: string, stack: string, layer: number, causal: boolean, generate: number, chat: boolean, sink: boolean, temperature: number, rowscale: boolean, view: string, step: boolean,
+ *   target: string, stack: string, layer: number, causal: boolean, generate: number, chat: boolean, sink: boolean, temperature: number, rowscale: boolean,
+ *   scale: string, cut: boolean, view: string, step: boolean,
  *   stage: number, token: number, self: boolean, hide: boolean, merge: boolean, analysis: string,
  *   rollout_heads: string, hidden: number[], ablate_token: number, ablate_head: boolean, query: number, key: number,
  *   sentences: string}} ExplorerState */
@@ -24,7 +25,8 @@ export const DEFAULTS = Object.freeze({
   source: "Le chat était fatigué.",
   target: "", mode: "self", model: "synthetic", heads: 8, head: 0, stack: "", layer: 0, causal: false, temperature: 1,
   generate: 0, chat: false, sink: false,
-  rowscale: false, view: "single", step: false, stage: 0, token: -1, self: false, hide: false, merge: false,
+  rowscale: false, scale: "head", cut: false,
+  view: "single", step: false, stage: 0, token: -1, self: false, hide: false, merge: false,
   analysis: "", rollout_heads: "mean", hidden: Object.freeze([]), ablate_token: -1, ablate_head: false, query: 0, key: 0,
   sentences: "",
 });
@@ -49,7 +51,7 @@ const PARSERS = {
   text, source: text, target: optionalText, mode: oneOf("self", "cross"), model: name, stack: name,
   heads: int(1, 16), head: int(0, 63), layer: int(0, 63), causal: bool, temperature: num(0.05, 10),
   generate: int(0, 20), chat: bool, sink: bool,
-  rowscale: bool, view: oneOf("single", "grid"), step: bool, stage: int(0, 9), token: int(-1, 511),
+  rowscale: bool, scale: oneOf("head", "one", "model"), cut: bool, view: oneOf("single", "grid"), step: bool, stage: int(0, 9), token: int(-1, 511),
   self: bool, hide: bool, merge: bool,
   analysis: oneOf(...ANALYSES.filter(Boolean)), rollout_heads: oneOf("mean", "each"), hidden: indices,
   ablate_token: int(-1, 511), ablate_head: bool, query: int(0, 511), key: int(0, 511), sentences: optionalText,
@@ -129,6 +131,7 @@ export function requestFor(s, entry) {
     if (entry.options.includes(option)) req[option] = s[key];
   }
   if (req.mode === "cross") req.source = s.source;
+  if (s.cut) req.truncate = true; // text past the model's limit: read its first tokens
   if (s.hidden.length) req.hide = [...s.hidden];
   return { ...req, ...analysisFields(s) };
 }

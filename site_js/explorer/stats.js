@@ -18,7 +18,7 @@ export class Stats {
     this.selfBox.type = "checkbox";
     this.selfBox.checked = includeSelf();
     this.selfBox.dataset.control = "self";
-    el("span", null, label).textContent = "include a token attending to itself";
+    el("span", null, label).textContent = "Include a token attending to itself";
     this.selfBox.addEventListener("change", () => setIncludeSelf(this.selfBox.checked));
     this.table = el("table", "av-table av-pairs", pairs);
   }

@@ -35,9 +35,14 @@ export const STAGES = [
 
 const NAMES = { x_query: "X (queries)", x_key: "X (keys)", q: "Q", k: "K", v: "V", q_unrotated: "Q before rotation",
   k_unrotated: "K before rotation", scores: "QKᵀ",
-  scaled: "÷ √d_k", tempered: "÷ T", mask: "mask (1 = visible)", masked: "masked scores", pattern: "A = softmax",
-  z: "O = AV", concat: "concat", w_o: "W_O", output: "output" };
+  scaled: "÷ √d_k", tempered: "÷ T", mask: "Mask (1 = visible)", masked: "Masked scores", pattern: "A = softmax",
+  z: "O = AV", concat: "Concat", w_o: "W_O", output: "Output" };
 const QK = new Set(["scores", "scaled", "tempered", "mask", "masked", "pattern"]);
+/** Matrices whose rows are the query tokens, or the key tokens (their columns are dimensions). */
+const QUERY_ROWS = new Set(["x_query", "q", "q_unrotated", "z", "concat", "output", ...QK]);
+const KEY_ROWS = new Set(["x_key", "k", "k_unrotated", "v"]);
+const LABEL_PX = 11; // font size of the token labels; a label every few rows when cells are smaller
+const LABEL_CHARS = 10;
 
 /** PuOr, a colour-blind-safe diverging map: purple (negative), light grey (0), orange (positive). */
 function diverging(t) {
@@ -48,7 +53,9 @@ function diverging(t) {
 
 /**
  * @typedef {object} MatrixGeom
- * @property {number} cell css px per cell
+ * @property {number} cellW css px per column
+ * @property {number} cellH css px per row: taller than wide for a few tokens by many dimensions,
+ *   so that each token's row has room for its label
  * @property {number} rows
  * @property {number} cols
  * @property {HTMLCanvasElement} image one pixel per cell
@@ -75,13 +82,14 @@ function drawMatrix(canvas, tensor, weightsLike) {
     img.data.set([...rgb, 255], i * 4);
   }
   octx.putImageData(img, 0, 0);
-  const cell = Math.max(1, Math.min(16, Math.floor(260 / Math.max(rows, cols))));
+  const cellW = Math.max(1, Math.min(16, Math.floor(260 / Math.max(rows, cols))));
+  const cellH = Math.max(cellW, Math.min(16, Math.floor(260 / rows)));
   const dpr = window.devicePixelRatio || 1;
-  canvas.width = cols * cell * dpr;
-  canvas.height = rows * cell * dpr;
-  canvas.style.width = `${cols * cell}px`;
-  canvas.style.height = `${rows * cell}px`;
-  const geom = { cell, rows, cols, image: off };
+  canvas.width = cols * cellW * dpr;
+  canvas.height = rows * cellH * dpr;
+  canvas.style.width = `${cols * cellW}px`;
+  canvas.style.height = `${rows * cellH}px`;
+  const geom = { cellW, cellH, rows, cols, image: off };
   paintMatrix(canvas, geom, null);
   return geom;
 }
@@ -95,10 +103,58 @@ function paintMatrix(canvas, geom, cursor) {
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(geom.image, 0, 0, canvas.width, canvas.height);
   if (!cursor) return;
-  const size = canvas.width / geom.cols;
+  const w = canvas.width / geom.cols, h = canvas.height / geom.rows;
   ctx.strokeStyle = "#ff7043";
-  ctx.lineWidth = Math.max(1, size / 6);
-  ctx.strokeRect(cursor.col * size, cursor.row * size, size, size);
+  ctx.lineWidth = Math.max(1, Math.min(w, h) / 6);
+  ctx.strokeRect(cursor.col * w, cursor.row * h, w, h);
+}
+
+/**
+ * Token labels along one side of a matrix, on a canvas of their own (so the matrix's cells keep
+ * their coordinates): every token when cells are tall enough, else every n-th, numbered.
+ * @param {string[]} labels @param {number} cell css px per cell @param {boolean} across columns (rotated) instead of rows
+ * @param {string} color @returns {HTMLCanvasElement}
+ */
+function labelCanvas(labels, cell, across, color) {
+  const canvas = document.createElement("canvas");
+  canvas.className = across ? "av-steps__cols" : "av-steps__rows";
+  const every = Math.ceil(LABEL_PX / cell);
+  const shown = labels.map((t, i) => (i % every ? "" : every > 1 ? `${i} ${short(t)}` : short(t)));
+  const ctx = canvas.getContext("2d");
+  const font = `${LABEL_PX}px system-ui, sans-serif`;
+  ctx.font = font;
+  const depth = Math.ceil(Math.max(...shown.map((t) => ctx.measureText(t).width), 0)) + 6;
+  const length = labels.length * cell;
+  const [w, h] = across ? [length, depth] : [depth, length];
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(w * dpr);
+  canvas.height = Math.round(h * dpr);
+  canvas.style.width = `${w}px`;
+  canvas.style.height = `${h}px`;
+  ctx.scale(dpr, dpr);
+  ctx.font = font;
+  ctx.fillStyle = color;
+  ctx.textBaseline = "middle";
+  shown.forEach((t, i) => {
+    if (!t) return;
+    const at = (i + 0.5) * cell;
+    if (!across) { ctx.textAlign = "right"; ctx.fillText(t, depth - 4, at); return; }
+    ctx.save();
+    ctx.translate(at, depth - 3);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textAlign = "left";
+    ctx.fillText(t, 0, 0);
+    ctx.restore();
+  });
+  canvas.setAttribute("aria-hidden", "true"); // the cells' explanations name the tokens
+  canvas.dataset.labels = String(shown.filter(Boolean).length);
+  return canvas;
+}
+
+/** @param {string} t */
+function short(t) {
+  const chars = Array.from(t.replace(/\r?\n/g, "⏎"));
+  return chars.length > LABEL_CHARS ? `${chars.slice(0, LABEL_CHARS - 1).join("")}…` : chars.join("");
 }
 
 const fmt = (v) => (Number.isFinite(v) ? (Math.abs(v) >= 1000 || (Math.abs(v) < 0.001 && v !== 0) ? v.toExponential(2) : v.toFixed(3)) : "−∞");
@@ -172,16 +228,29 @@ export class Steps {
       const tensor = inter[name];
       if (!tensor || (name === "x_key" && selfAttention)) continue;
       const fig = el("figure", "av-steps__mat");
-      const canvas = el("canvas", null, fig);
+      const cap = el("figcaption", null, fig);
+      const grid = el("div", "av-steps__grid", fig);
+      const canvas = document.createElement("canvas");
       const geom = drawMatrix(canvas, tensor, name === "pattern" || name === "mask");
       canvas.dataset.matrix = name;
-      const cap = el("figcaption", null, fig);
+      // Token labels: rows are the query or key tokens; a (q × k) stage's columns are the keys.
+      const tokens = this.result.trace_tokens;
+      const rows = QUERY_ROWS.has(name) ? tokens.query : KEY_ROWS.has(name) ? tokens.key : null;
+      const color = getComputedStyle(this.root).color;
+      const labelled = rows && rows.length === geom.rows;
+      grid.classList.toggle("av-steps__grid--cols", labelled && QK.has(name));
+      if (labelled && QK.has(name)) {
+        el("span", null, grid);
+        grid.appendChild(labelCanvas(tokens.key.map((t) => t.text), geom.cellW, true, color));
+      }
+      if (labelled) grid.appendChild(labelCanvas(rows.map((t) => t.text), geom.cellH, false, color));
+      grid.appendChild(canvas);
       cap.textContent = `${name === "x_query" && selfAttention ? "X" : NAMES[name]}  (${geom.rows} × ${geom.cols})`;
       canvas.setAttribute("role", "img");
       canvas.setAttribute("aria-label", `${NAMES[name]}, ${geom.rows} by ${geom.cols}. Use the arrow keys to explain a cell.`);
       canvas.addEventListener("mousemove", (e) => {
         const r = canvas.getBoundingClientRect();
-        const i = Math.floor((e.clientY - r.top) / geom.cell), j = Math.floor((e.clientX - r.left) / geom.cell);
+        const i = Math.floor((e.clientY - r.top) / geom.cellH), j = Math.floor((e.clientX - r.left) / geom.cellW);
         if (i >= 0 && j >= 0 && i < geom.rows && j < geom.cols) this.explainCell(name, i, j);
       });
       this.readByKeyboard(canvas, name, geom);

@@ -4,8 +4,10 @@
  */
 import { getClient, Superseded } from "../client.js";
 import { askConsent, needsConsent } from "../download-consent.js";
+import { noteKept } from "../download-storage.js";
 import { el } from "../heatmap.js";
 import { findModel, modelIndex } from "../models.js";
+import { currentPage } from "../page.js";
 
 /** Slice one head's (q, k) matrix out of the (layers, heads, q, k) weights tensor. */
 export function headMatrix(weights, layer, head) {
@@ -133,12 +135,20 @@ function estimate(request) {
  * Bind a widget to the page's worker: `request(req, key, onPartial)` resolves with the result, or
  * shows the error in the status line and resolves null (a superseded request also resolves null);
  * onPartial gets the result so far between the steps of a model that writes step by step.
+ * onRefused(error) hears of each request attnviz refused ({field, message, too_long?}). Without
+ * it, text past the model's limit is offered its first tokens: the refused request waits for the
+ * reader, and resolves with the result of reading the first tokens (from then on, every request
+ * of the widget does), or null once the widget asks for something else.
  * @param {HTMLElement} host @param {import("../status.js").StatusLine} status
+ * @param {(error: {field: string|null, message: string, too_long?: {tokens: number, limit: number}}) => void} [onRefused]
  */
-export function requester(host, status) {
+export function requester(host, status, onRefused = null) {
   const client = getClient();
+  const page = currentPage(); // a request made after the reader has left (a debounce firing late) is dropped
   const id = `w${++counter}`;
   host.dataset.avId = id;
+  /** @type {Set<object>} models downloaded on the reader's word: noted once they are kept (download-storage.js) */
+  const remember = new Set();
   /** Whether the request's model may run: a big first download is the reader's choice (the
    * question is asked once per page: askConsent shares it among requests and widgets). */
   async function allowed(request) {
@@ -146,7 +156,7 @@ export function requester(host, status) {
     const entry = findModel(await modelIndex(), request.model);
     if (!entry || !(await needsConsent(entry))) return true;
     const box = el("div", "av-consent-host");
-    host.insertBefore(box, status.root);
+    status.root.before(box);
     host.dataset.waiting = "consent"; // for anyone waiting for the widget to draw: it is the reader's turn
     let agreed;
     try {
@@ -155,11 +165,25 @@ export function requester(host, status) {
       box.remove();
       delete host.dataset.waiting;
     }
-    if (agreed) return true;
+    if (agreed) { remember.add(entry); return true; }
     status.error(`${entry.label} was not downloaded, so this view stays empty. Change anything to be asked again.`, false);
     return false;
   }
-  return async (request, key = "main", onPartial = null) => {
+  let cutting = false; // the reader chose to read the first tokens of a long text
+  /** @type {Map<string, {resolve: (r: object|null) => void, request: object, onPartial: Function|null}>}
+   * key -> a refused request waiting for the reader's choice */
+  const waiting = new Map();
+  /** The reader's choice: every waiting request reads the first tokens, and so do later ones. */
+  const readFirstTokens = () => {
+    cutting = true;
+    const all = [...waiting];
+    waiting.clear();
+    for (const [key, w] of all) w.resolve(run(w.request, key, w.onPartial));
+  };
+  const run = async (request, key = "main", onPartial = null) => {
+    const before = waiting.get(key);
+    if (before) { waiting.delete(key); before.resolve(null); } // superseded by this one
+    if (cutting && typeof request.text === "string" && !("kind" in request)) request = { ...request, truncate: true };
     try {
       if (!(await allowed(request))) return null;
     } catch (err) {
@@ -168,10 +192,22 @@ export function requester(host, status) {
     }
     status.setBusy(true, estimate(request));
     try {
-      const result = await client.run(request, `${id}-${key}`, onPartial);
-      if (!result.ok) { status.error(result.error.message, false); return null; }
+      const result = await client.run(request, `${id}-${key}`, onPartial, page);
+      if (!result.ok) {
+        status.error(result.error.message, false);
+        if (onRefused) onRefused(result.error);
+        else if (result.error.too_long) {
+          const { limit } = result.error.too_long;
+          status.offer(`Use the first ${limit} tokens`, readFirstTokens);
+          return new Promise((resolve) => waiting.set(key, { resolve, request, onPartial }));
+        }
+        return null;
+      }
       if (request.model && request.text) pace.set(request.model, result.timings.model_ms / request.text.length);
+      for (const entry of remember) if (entry.name === request.model) { remember.delete(entry); noteKept(entry); }
       status.clearError();
+      // A widget reading the first tokens says so (the note attnviz wrote), as not every widget shows notes.
+      if (cutting && !onRefused) status.info((result.notes || []).join(" "));
       return result;
     } catch (err) {
       if (!(err instanceof Superseded)) status.error(String(err.message || err), false);
@@ -180,4 +216,5 @@ export function requester(host, status) {
       status.setBusy(false);
     }
   };
+  return run;
 }

@@ -4,12 +4,15 @@
  * For self-attention, the heads can be marked by a score attnviz measured on the text (sink,
  * previous token, self, induction: see metrics.head_scores); the three highest are named, and
  * the highest opens (unless the options name a layer and head).
- * Options: {text, model (a name in the model index), stack, score, layer, head, and view options
- * (hide_special, merge_subwords, hide_first, chat)}.
+ * The colour scale is each head's own maximum, or one for all heads (0 → 1, or the model's
+ * maximum), so that a broad head does not look as vivid as a sharp one.
+ * Options: {text, model (a name in the model index), stack, score, scale ("head", "one" or
+ * "model"), layer, head, and view options (hide_special, merge_subwords, hide_first, chat)}.
  */
 import { getClient } from "../client.js";
 import { Heatmap, el } from "../heatmap.js";
 import { StatusLine } from "../status.js";
+import { SCALES, scaleFor } from "../scale.js";
 import { drawThumb } from "../thumbs.js";
 import { headMatrix, heatmapData, knownAs, requester, roleOf, stackOf, textBox } from "./common.js";
 import { modelOptions, notesLine, viewOptions } from "./model-options.js";
@@ -26,7 +29,7 @@ const THUMB_EXTRA = 11; // a thumbnail's padding and border (8) and the grid gap
 /** @param {HTMLElement} host @param {object} options */
 export function mount(host, options) {
   const state = { text: "The doctor asked the nurse a question because she was unsure.", model: "synthetic",
-    layer: 0, head: 0, score: "", ...options };
+    layer: 0, head: 0, score: "", scale: "head", ...options };
   // With a score and no head of its own, the widget opens the head that scores highest.
   const openBest = Boolean(options.score) && !("layer" in options) && !("head" in options);
   host.classList.add("av-widget", "av-model-view");
@@ -42,10 +45,19 @@ export function mount(host, options) {
   scoreSelect.value = state.score;
   scoreSelect.addEventListener("change", () => { state.score = scoreSelect.value; drawGrid(); });
   scoreLabel.hidden = true; // until a result has scores
+  const scaleLabel = el("label", "av-control", controls);
+  el("span", null, scaleLabel).textContent = "Colour scale";
+  const scaleSelect = el("select", null, scaleLabel);
+  scaleSelect.dataset.control = "scale";
+  scaleSelect.replaceChildren(...Object.entries(SCALES).map(([value, [textContent]]) =>
+    Object.assign(document.createElement("option"), { value, textContent })));
+  scaleSelect.value = SCALES[state.scale] ? state.scale : "head";
+  scaleSelect.addEventListener("change", () => { state.scale = scaleSelect.value; drawGrid(); open(state.layer, state.head); });
   const status = new StatusLine(host, getClient());
   const notes = el("p", "av-caption", host);
   const marked = el("p", "av-caption av-marked", host);
   marked.setAttribute("aria-live", "polite");
+  const gridScale = el("p", "av-caption av-model-view__scale", host);
   const grid = el("div", "av-grid", host);
   const detailCaption = el("p", "av-detail-caption", host);
   const detail = new Heatmap(el("div", null, host), { label: "The selected head" });
@@ -57,7 +69,9 @@ export function mount(host, options) {
     state.head = head;
     grid.querySelectorAll("button").forEach((b) => b.setAttribute("aria-pressed",
       String(b.dataset.layer === String(layer) && b.dataset.head === String(head))));
-    detail.set(heatmapData(result, layer, head));
+    const { weights } = stackOf(result);
+    const scaled = scaleFor(state.scale, headMatrix(weights, layer, head), weights.data);
+    detail.set(heatmapData(result, layer, head, { vmax: scaled.vmax, scaleName: scaled.name }));
     const known = knownAs(result, layer, head);
     detailCaption.textContent = `Layer ${layer + 1}, head ${head + 1}${known ? ` (${known})` : ""}`;
     describe(layer, head);
@@ -104,6 +118,8 @@ export function mount(host, options) {
     marked.textContent = top.length ? `Highest “${SCORES[state.score]}” scores on this text: ${top.map((t) =>
       `layer ${t.layer + 1}, head ${t.head + 1} (${t.value.toFixed(2)})`).join("; ")}.` : "";
     grid.style.gridTemplateColumns = `auto repeat(${heads}, ${size + 8}px)`;
+    const scaled = (l, h) => scaleFor(state.scale, headMatrix(weights, l, h), weights.data);
+    gridScale.textContent = `Colour scale of the heads below: 0 → ${state.scale !== "head" ? `${scaled(0, 0).vmax.toFixed(3)}, ` : ""}${scaled(0, 0).name}.`;
     const cells = [el("span", "av-grid__corner")];
     for (let h = 0; h < heads; h++) {
       const col = el("span", "av-grid__col");
@@ -125,7 +141,7 @@ export function mount(host, options) {
         const known = knownAs(result, l, h);
         button.title = `Layer ${l + 1}, head ${h + 1}${known ? `: ${known}` : ""}`;
         button.setAttribute("aria-label", button.title);
-        drawThumb(el("canvas", null, button), headMatrix(weights, l, h), q, k, size);
+        drawThumb(el("canvas", null, button), headMatrix(weights, l, h), q, k, size, scaled(l, h).vmax);
         button.addEventListener("click", () => open(l, h));
         cells.push(button);
       }

@@ -16,7 +16,7 @@ export function mount(host, options) {
   const controls = el("div", "av-controls", host);
   const inputs = state.scores.map((s, i) => {
     const label = el("label", "av-control", controls);
-    el("span", null, label).textContent = `score ${i + 1}`;
+    el("span", null, label).textContent = `Score ${i + 1}`;
     const input = el("input", null, label);
     Object.assign(input, { type: "number", step: "0.1", value: String(s) });
     input.style.width = "5em";
@@ -36,7 +36,7 @@ export function mount(host, options) {
 
   async function compute() {
     state.temperature = Number(slider.value);
-    tText.textContent = `temperature T = ${state.temperature.toFixed(2)}`;
+    tText.textContent = `Temperature T = ${state.temperature.toFixed(2)}`;
     const scores = inputs.map((i) => Number(i.value));
     if (inputs.some((i) => i.value.trim() === "" || !Number.isFinite(Number(i.value)))) {
       status.error("Every score must be a number.", false);

@@ -12,8 +12,11 @@ AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.m
 BLOCKING = {"serious", "critical"}
 # The Explorer hides its heads grid, step-by-step view and source box by default: open them too.
 EXPLORER_OPEN = "explorer/#mode=cross&view=grid&step=1&token=3"
+# The Explorer after a refusal: the error, and the kept view marked as not of the text.
+EXPLORER_ERROR = "explorer/#token=1"  # a view first; then REFUSED_HASH
+REFUSED_HASH = "#text=before%00after"  # a control character: refused, with a message
 # Pages that also run in the dark palette: those with the most of our own colours.
-BOTH_SCHEMES = {"", "explorer/", EXPLORER_OPEN}
+BOTH_SCHEMES = {"", "explorer/", EXPLORER_OPEN, EXPLORER_ERROR}
 
 
 def site_pages() -> list[str]:
@@ -27,7 +30,7 @@ def site_pages() -> list[str]:
 
 
 def cases() -> list[tuple[str, str]]:
-    pages = [*site_pages(), EXPLORER_OPEN]
+    pages = [*site_pages(), EXPLORER_OPEN, EXPLORER_ERROR]
     return [(p, "light") for p in pages] + [(p, "dark") for p in pages if p in BOTH_SCHEMES]
 
 
@@ -78,6 +81,9 @@ def test_page_has_no_serious_axe_violations(shared_page, root_server, axe_source
     expected = "slate" if scheme == "dark" else "default"
     page.wait_for_function("(s) => document.body.dataset.mdColorScheme === s", arg=expected)
     wait_for_widgets(page)
+    if path == EXPLORER_ERROR:  # refuse a text after a good view, so axe sees the error state
+        page.evaluate("(h) => { location.hash = h; }", REFUSED_HASH)
+        page.wait_for_selector(".av-explorer--stale .av-status--error")
     violations = serious_violations(page, axe_source)
     assert not violations, f"axe on /{path} ({scheme}):\n{describe(violations)}"
 
@@ -172,9 +178,10 @@ def test_explorer_with_the_keyboard_alone(new_page, root_server):
     page.keyboard.press("Enter")
     hash_has(page, "token=3")
 
-    # Back to the token chips with Shift+Tab; Space selects the last one.
-    tab_to(page, f"{HOST} .av-chip:last-child", key="Shift+Tab")
-    page.keyboard.press("Space")
+    # Back to the token chips with Shift+Tab: one tab stop, the selected chip; End selects the last.
+    tab_to(page, f"{HOST} .av-chip[aria-pressed=true]", key="Shift+Tab")
+    assert page.evaluate("document.activeElement.textContent").startswith("and")  # token 3
+    page.keyboard.press("End")
     hash_has(page, "token=7")
     assert page.locator(f"{HOST} .av-chip").nth(7).get_attribute("aria-pressed") == "true"
 

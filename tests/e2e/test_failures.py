@@ -7,6 +7,9 @@ import pytest
 from tests.e2e.conftest import heatmap_pixels
 
 READY = "[data-attnviz='heatmap'][data-ready='true']"
+CELLS = "[data-attnviz='heatmap'] .av-heatmap__cells"
+# Every widget of the page has drawn (the home page's real model too): nothing left in flight.
+ALL_READY = "() => [...document.querySelectorAll('[data-attnviz]')].every((w) => w.dataset.ready === 'true')"
 GARBAGE = b"this is not what the lock file promised " * 100
 
 
@@ -40,8 +43,8 @@ def test_damaged_runtime_file_is_named_and_retry_recovers(root_server, new_page,
 def test_worker_crash_mid_computation_keeps_the_view_and_retry_recomputes(root_server, new_page):
     page, watch = new_page(root_server.origin)
     page.goto(root_server.url)
-    page.wait_for_selector(READY, timeout=60_000)
-    before = page.eval_on_selector(".av-heatmap__cells", "c => c.toDataURL()")
+    page.wait_for_function(ALL_READY, timeout=120_000)
+    before = page.eval_on_selector(CELLS, "c => c.toDataURL()")
     (worker,) = [w for w in page.workers if w.url.endswith("/js/worker.js")]
     # The next request makes the worker throw an uncaught error while it is computing.
     worker.evaluate("""() => self.addEventListener('message', (e) => {
@@ -55,8 +58,8 @@ def test_worker_crash_mid_computation_keeps_the_view_and_retry_recomputes(root_s
     message = page.text_content(".av-status__text")
     assert "The computation stopped unexpectedly" in message and "simulated crash" in message, message
     # The last good heatmap is still there, untouched.
-    assert page.eval_on_selector(".av-heatmap__cells", "c => c.toDataURL()") == before
-    assert heatmap_pixels(page)["colours"] > 10
+    assert page.eval_on_selector(CELLS, "c => c.toDataURL()") == before
+    assert heatmap_pixels(page, CELLS)["colours"] > 10
     page.click(".av-status__retry")
     result = page.evaluate("window.__recomputed.then((r) => ({ ok: r.ok, tokens: r.tokens.text.length }))")
     assert result["ok"] and result["tokens"] > 3, result

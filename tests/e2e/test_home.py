@@ -1,18 +1,31 @@
-"""The home page boots Pyodide in a worker and draws a real heatmap, at the root and under a sub-path."""
+"""The home page boots Pyodide in a worker and draws a real heatmap, at the root and under a sub-path;
+it leads with a real model's attention, live, shows a gallery of the site's views and a path for
+each kind of reader, and its loading line counts the model's weights downloading beside Python."""
 from __future__ import annotations
 
-from tests.e2e.conftest import heatmap_pixels
+import json
+import re
+
+from tests.e2e.conftest import SITE, heatmap_pixels
+
+HEATMAP = "[data-attnviz='heatmap']"
+MODEL_VIEW = "[data-attnviz='model-view']"
+# Every text the status lines show while the page loads (set before the page's scripts run).
+STATUS_TEXTS = """window.__statusTexts = [];
+new MutationObserver(() => document.querySelectorAll('.av-status__text').forEach((e) => {
+    const t = e.textContent; if (t && window.__statusTexts.at(-1) !== t) window.__statusTexts.push(t);
+})).observe(document, {subtree: true, childList: true, characterData: true});"""
 
 
 def test_home_page_draws_heatmap_offline(server, new_page):
     page, watch = new_page(server.origin)
     page.goto(server.url)
     page.wait_for_selector("[data-attnviz='heatmap'][data-ready='true']", timeout=60_000)
-    stats = heatmap_pixels(page)
+    stats = heatmap_pixels(page, HEATMAP + " .av-heatmap__cells")
     assert stats["width"] > 100 and stats["height"] > 100
     assert stats["opaque"] > 0.3 * stats["width"] * stats["height"], stats
     assert stats["colours"] > 10, f"a heatmap has many colours, got {stats}"
-    caption = page.text_content(".av-caption")
+    caption = page.text_content(HEATMAP + " .av-caption")
     assert caption.startswith("Head 2: self")  # index 1 in the options, numbered from 1 on screen
     # The worker's downloads all came from this server, under the site's own path.
     assert any(u.startswith(server.url + "pyodide/") and u.endswith(".wasm") for u in watch.requests)
@@ -23,10 +36,11 @@ def test_head_picker_redraws(root_server, new_page):
     page, watch = new_page(root_server.origin)
     page.goto(root_server.url)
     page.wait_for_selector("[data-attnviz='heatmap'][data-ready='true']", timeout=60_000)
-    before = page.eval_on_selector(".av-heatmap__cells", "c => c.toDataURL()")
+    before = page.eval_on_selector(HEATMAP + " .av-heatmap__cells", "c => c.toDataURL()")
     page.select_option("[data-attnviz='heatmap'] select", "0")
-    page.wait_for_function("() => document.querySelector('.av-caption').textContent.startsWith('Head 1: previous token')")
-    after = page.eval_on_selector(".av-heatmap__cells", "c => c.toDataURL()")
+    page.wait_for_function("(s) => document.querySelector(s).textContent.startsWith('Head 1: previous token')",
+                           arg=HEATMAP + " .av-caption")
+    after = page.eval_on_selector(HEATMAP + " .av-heatmap__cells", "c => c.toDataURL()")
     assert before != after
     watch.assert_clean()
 
@@ -50,3 +64,43 @@ def test_missing_runtime_file_shows_error_and_retry_recovers(root_server, new_pa
     page.wait_for_selector("[data-attnviz='heatmap'][data-ready='true']", timeout=60_000)
     assert page.locator(".av-status--error").count() == 0, "the recovered page still shows the error"
     assert not watch.foreign_requests()
+
+
+def test_home_leads_with_a_live_real_model_and_its_weights_load_beside_python(root_server, new_page):
+    page, watch = new_page(root_server.origin)
+    page.add_init_script(STATUS_TEXTS)
+    page.goto(root_server.url)
+    # The first thing in the article is the real model's view, and it computes here.
+    first = page.eval_on_selector("article [data-attnviz]", "e => e.dataset.attnviz")
+    assert first == "model-view"
+    page.wait_for_selector(MODEL_VIEW + "[data-ready='true']", timeout=120_000)
+    assert page.locator(MODEL_VIEW + " .av-thumb").count() == 72  # 6 layers x 12 heads
+    assert heatmap_pixels(page, MODEL_VIEW + " .av-heatmap__cells")["colours"] > 10
+    # While Python loaded, the line counted the model's weights too: "x MB of y MB (with ...'s weights)".
+    texts = page.evaluate("window.__statusTexts")
+    both = [t for t in texts if t.startswith("Loading:") and "weights)" in t]
+    assert both, texts
+    # The total is the runtime's bytes (the build writes them into status.js) and the model's base files.
+    runtime = int(re.search(r'Number\("(\d+)"\)', (SITE / "js" / "status.js").read_text()).group(1))
+    index = json.loads(re.search(r"const BUILT_IN = (.*?);\n", (SITE / "js" / "models.js").read_text(), re.S).group(1))
+    (model,) = re.findall(r'<meta name="attnviz-models" content="([^"]+)">', (SITE / "index.html").read_text())
+    base = next(m["base_bytes"] for m in index["models"] if m["name"] == model)
+    assert all(t.split(" of ")[1].startswith(f"{(runtime + base) / 1e6:.1f} MB") for t in both), both
+    watch.assert_clean()
+
+
+def test_home_gallery_and_reader_paths(root_server, new_page):
+    page, watch = new_page(root_server.origin)
+    page.goto(root_server.url)
+    images = page.locator(".av-gallery img")
+    assert images.count() >= 4
+    for i in range(images.count()):
+        image = images.nth(i)
+        image.scroll_into_view_if_needed()
+        page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+        assert image.get_attribute("alt")
+        assert image.get_attribute("src").startswith(root_server.url + "assets/gallery/")  # our own pictures
+    paths = page.locator("article li strong").all_inner_texts()
+    assert [p.split()[0] for p in paths] == ["Learning", "Teaching", "Researching"], paths
+    page.wait_for_selector(HEATMAP + "[data-ready='true']", timeout=120_000)
+    watch.assert_clean()

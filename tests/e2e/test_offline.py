@@ -11,6 +11,8 @@ from tests.e2e.test_minilm import open_minilm
 from tests.support.server import SiteServer
 
 READY = "[data-attnviz='heatmap'][data-ready='true']"
+# Every widget has drawn: on the home page that includes the real model leading it.
+ALL_READY = "() => [...document.querySelectorAll('[data-attnviz]')].every((w) => w.dataset.ready === 'true')"
 EXPLORER_READY = "() => document.querySelector('.av-explorer')?.dataset.ready === 'true'"
 
 
@@ -25,13 +27,14 @@ def wait_for_offline_copy(page) -> list[str]:
 def test_reload_and_new_pages_work_with_the_network_off(new_page, server):
     page, watch = new_page(server.origin)
     page.goto(server.url)
-    page.wait_for_selector(READY, timeout=60_000)
+    page.wait_for_function(ALL_READY, timeout=120_000)
     assert any(name.startswith("attnviz-site-") for name in wait_for_offline_copy(page))
 
     page.context.set_offline(True)
     page.reload()
-    page.wait_for_selector(READY, timeout=60_000)
-    assert heatmap_pixels(page)["colours"] > 10
+    page.wait_for_function(ALL_READY, timeout=120_000)  # the home page's real model too, from its cache
+    assert heatmap_pixels(page, "[data-attnviz='heatmap'] .av-heatmap__cells")["colours"] > 10
+    assert heatmap_pixels(page, "[data-attnviz='model-view'] .av-heatmap__cells")["colours"] > 10
     # A page this visit never opened comes from the precache too, with its Python and numpy.
     page.goto(server.url + "explorer/#text=Offline%20and%20still%20computing.")
     page.wait_for_function(EXPLORER_READY, timeout=60_000)

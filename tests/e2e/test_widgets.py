@@ -1,6 +1,8 @@
 """The articles' live widgets, each on the page where it is published."""
 from __future__ import annotations
 
+import re
+
 from tests.e2e.widgets import cell_colours, page_with_widget
 
 VIRIDIS_ZERO = (68, 1, 84)  # the colour of weight 0 (approximately; the LUT's first entry)
@@ -94,7 +96,8 @@ def wait_redrawn(page, widget: str, before: str) -> str:
 
 def largest_weight(page, widget: str) -> float:
     """The top of the colour scale, which the legend states: the heatmap's largest weight."""
-    return float(page.get_attribute(f"{widget} .av-legend", "aria-label").split()[-1])
+    legend = page.inner_text(f"{widget} .av-legend__name")  # "Colour scale: 0 → 0.734, each head's own maximum"
+    return float(re.match(r"Colour scale: 0 → ([\d.]+)", legend).group(1))
 
 
 def upper_triangle(cells) -> list:

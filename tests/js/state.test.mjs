@@ -31,8 +31,8 @@ describe("toHash and fromHash", () => {
     const state = { ...DEFAULTS, text: "Ein Satz & noch = einer + #?", source: "Une phrase.", target: "Uma frase.",
       mode: "cross", model: "tiny-mt", heads: 3, head: 2, stack: "encoder", layer: 5, causal: true,
       temperature: 0.3, rowscale: true, view: "grid", step: true, stage: 4, token: 7, self: true, hide: true,
-      merge: true, generate: 12, chat: true, sink: true, analysis: "ablate", rollout_heads: "each", hidden: [0, 4, 11],
-      ablate_token: 3, ablate_head: true, query: 5, key: 2, sentences: "One more.\nAnd a third & last = #?" };
+      merge: true, generate: 12, chat: true, sink: true, scale: "model", cut: true, analysis: "ablate", rollout_heads: "each",
+      hidden: [0, 4, 11], ablate_token: 3, ablate_head: true, query: 5, key: 2, sentences: "One more.\nAnd a third & last = #?" };
     const hash = toHash(state);
     assert.ok(hash.startsWith("#"));
     assert.deepEqual(read(hash), { state, rejected: [] });
@@ -76,8 +76,9 @@ describe("every field's parser", () => {
     query: { good: [["0", 0], ["511", 511]], bad: ["-1", "512", "x"] },
     key: { good: [["0", 0], ["511", 511]], bad: ["-1", "512", "1.5"] },
     sentences: { good: [["", ""], ["A.\nB.", "A.\nB."]], bad: ["s".repeat(MAX_URL_TEXT + 1)] },
+    scale: { good: [["head", "head"], ["one", "one"], ["model", "model"]], bad: ["", "row", "ONE", "__proto__"] },
   };
-  for (const key of ["causal", "rowscale", "step", "self", "hide", "merge", "chat", "sink", "ablate_head"]) {
+  for (const key of ["causal", "rowscale", "step", "self", "hide", "merge", "chat", "sink", "cut", "ablate_head"]) {
     cases[key] = { good: [["1", true], ["true", true], ["0", false], ["false", false]],
       bad: ["yes", "", "TRUE", "2", "NaN"] };
   }
@@ -231,7 +232,14 @@ describe("requestFor", () => {
   });
 
   test("view fields never reach the request", () => {
-    const view = { view: "grid", rowscale: true, stage: 3, token: 2, self: true };
+    const view = { view: "grid", rowscale: true, scale: "one", stage: 3, token: 2, self: true };
     assert.deepEqual(requestFor({ ...DEFAULTS, ...view }, SYNTHETIC), requestFor({ ...DEFAULTS }, SYNTHETIC));
+  });
+
+  test("reading the first tokens of a long text is asked for only when chosen, for every model", () => {
+    for (const [entry, model] of [[SYNTHETIC, "synthetic"], [ENCODER, "tiny-bert"], [TRANSLATOR, "tiny-mt"]]) {
+      assert.equal(requestFor({ ...DEFAULTS, model, cut: true }, entry).truncate, true);
+      assert.ok(!("truncate" in requestFor({ ...DEFAULTS, model }, entry)));
+    }
   });
 });

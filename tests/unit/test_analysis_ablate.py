@@ -13,7 +13,7 @@ SENTENCE = "The cat sat on the mat because it was tired."
 
 def test_taps_that_zero_nothing_change_nothing():
     req = api.run({"text": SENTENCE, "heads": 4})["request"]
-    tokens = models.tokenize("synthetic", None, req)
+    tokens, _ = models.tokenize("synthetic", None, req)
     plain = models.module("synthetic").forward(None, req, tokens, None)
     tapped = models.module("synthetic").forward(None, req, tokens, None, taps=Taps())
     np.testing.assert_array_equal(plain["attention"]["self"]["weights"], tapped["attention"]["self"]["weights"])
@@ -78,7 +78,7 @@ def test_ablating_nothing_with_a_zero_head_of_nothing_is_no_change():
     """Taps whose zeroed head is in a stack the model does not have change nothing at all."""
     req = api.run({"text": SENTENCE, "model": "minilm"})["request"]
     weights = models.load("minilm")
-    tokens = models.tokenize("minilm", weights, req)
+    tokens, _ = models.tokenize("minilm", weights, req)
     module = models.module("minilm")
     plain = module.forward(weights, req, tokens, None)
     tapped = module.forward(weights, req, tokens, None, taps=Taps(zero=("cross", 0, 0)))

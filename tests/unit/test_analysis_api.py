@@ -77,7 +77,7 @@ def test_the_browser_fetches_what_an_analysis_reads(browser, analysis, fields):
     module = models.module("minilm")
     req = api.prepare(request)[0]
     from attnviz import analysis as analyses
-    own = models.tokenize("minilm", weights, req)
+    own, _ = models.tokenize("minilm", weights, req)
     lists = [own] + analyses.tokens_needed(req, module, weights, own)
     ids = {t["id"] for tokens in lists for side in tokens.values() for t in side}
     assert len(lists) > 1

@@ -48,3 +48,35 @@ def test_handle_passes_each_step_to_the_worker_packed_like_a_result():
     for step_meta, step_arrays in steps:
         ref = step_meta["attention"]["self"]["weights"]
         assert step_arrays[ref["$array"]].shape == tuple(ref["shape"]) and step_arrays[ref["$array"]].dtype == np.float32
+
+
+def test_out_of_memory_is_a_memory_error_result_not_an_internal_error(monkeypatch):
+    """The worker restarts itself on a `memory` error; it must not look like a bug with a traceback."""
+    from attnviz import api
+
+    def exhausted(request, on_step=None):
+        raise MemoryError
+
+    monkeypatch.setattr(api, "run", exhausted)
+    meta = json.loads(bridge.handle(json.dumps({"text": "one two"}))[0])
+    assert meta["ok"] is False and meta["error"]["field"] == "memory" and "traceback" not in meta
+    assert "memory" in meta["error"]["message"]
+
+
+def test_unload_forgets_the_weights_tokens_and_last_forward_of_that_model_only(minilm_bundle):
+    import weakref
+
+    from attnviz import api, models
+    api.run({"text": "keep me", "model": "minilm"}, weights_dir=str(minilm_bundle))
+    weights = models.load("minilm", str(minilm_bundle))
+    gone = weakref.ref(weights)
+    del weights
+    api.run({"text": "and me", "model": "synthetic"})
+    synthetic_tokens = [k for k in models._token_cache if k[0] == "synthetic"]
+    api.run({"text": "last pass", "model": "minilm"}, weights_dir=str(minilm_bundle))
+    bridge.unload("minilm")
+    assert not [k for k in models._loaded if k[0] == "minilm"]
+    assert not [k for k in models._token_cache if k[0] == "minilm"]
+    assert [k for k in models._token_cache if k[0] == "synthetic"] == synthetic_tokens
+    assert api._last is None
+    assert gone() is None, "something still holds the unloaded weights"

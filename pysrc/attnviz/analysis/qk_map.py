@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import models
 from ..errors import RequestError
 from ..tokenizers.words import check_text
 
@@ -55,7 +56,7 @@ def result(ctx) -> dict:
             changes = {"source": text} if (cross and "source" in ctx.tokens and req["mode"] == "cross") else {"text": text}
             sub_req = {**req, **changes}
             try:
-                own = ctx.model.tokenize(ctx.weights, sub_req)
+                own, _ = models.tokens_and_notes(ctx.model, ctx.weights, sub_req)
             except RequestError as exc:
                 raise RequestError(f"Sentence {s}: {exc.message}", "sentences") from None
             raw = ctx.rerun(tokens=own, trace=where, **changes)
@@ -83,7 +84,7 @@ def tokens_needed(req: dict, model, weights, tokens: dict) -> list[dict]:
     out = []
     for text in req["sentences"] or DEFAULT_SENTENCES:
         try:
-            out.append(model.tokenize(weights, {**req, "text": text}))
+            out.append(models.tokens_and_notes(model, weights, {**req, "text": text})[0])
         except RequestError:
             pass  # the run itself says what is wrong with it
     return out

@@ -6,10 +6,14 @@
   modules (attnviz/web, site_js/ of the source) to site/js/ and KaTeX (when the site uses it) to
   site/vendor/katex/, all under relative URLs so the site works from any sub-path;
 - on pages with widgets: start the worker from <head> (site_js/boot.js), before the page has
-  finished parsing, so Pyodide boots in parallel with the page;
-- on every page: name Material's search dialog, which its template leaves unnamed;
+  finished parsing, so Pyodide boots in parallel with the page; a page whose widgets name a model
+  says which in a meta tag, so the model's weights download alongside the runtime;
+- on every page: name Material's search dialog and its page-loading progress bar, which its
+  templates leave unnamed;
 - on every page: fill the Content-Security-Policy (the theme's, e.g. overrides/main.html, or the
   plugin's own at the top of <head>) with the hashes of the page's inline scripts and styles;
+  after the build, give every page the same policy, allowing what all pages carry: instant
+  navigation keeps the first page's policy while it swaps in others (and reruns their scripts);
 - after the build: write the build's snapshot key (a hash of the runtime, the attnviz wheel and
   snapshot.js) into js/snapshot.js, so a new build never restores an old memory snapshot;
 - after the build: write the service worker (site_js/sw.js) to the site root with the build's
@@ -24,7 +28,7 @@ import hashlib
 import json
 import re
 import shutil
-from html import unescape
+from html import escape, unescape
 from pathlib import Path
 
 from mkdocs.utils import get_relative_url
@@ -41,9 +45,10 @@ def copy_tree(src: Path, dest: Path, *, skip: tuple[str, ...] = (), merge: bool 
 
 # Left out of the service worker's precache (cached on first use instead): optional files.
 # Patterns match paths relative to site/; model bundles have caches of their own
-# (site_js/model-files.js), and the model index is written into js/models.js.
+# (site_js/model-files.js), and the model index is written into js/models.js. (sitemap.xml is
+# precached: instant navigation asks for it on every page, offline too.)
 LAZY = ("assets/javascripts/lunr/*", "vendor/katex/fonts/*.woff", "vendor/katex/fonts/*.ttf",
-        "pyodide/pyodide.js", "*.map", "*.gz", "sitemap.xml")
+        "pyodide/pyodide.js", "*.map", "*.gz")
 NOT_CACHED = ("sw.js", "models/*")
 
 
@@ -146,26 +151,81 @@ def with_csp_hashes(html: str) -> str:
     return html
 
 
+POLICY_META = re.compile(r'(<meta http-equiv="Content-Security-Policy" content=")([^"]*)(")')
+HASHED_DIRECTIVES = ("script-src", "style-src")
+
+
+def unify_csp(site: Path) -> None:
+    """Give every page the one policy that allows what every page carries inline.
+
+    Instant navigation swaps pages into the document the reader opened first: that page's policy
+    is the one in force (Material adds the next page's meta tag too, which only adds restrictions),
+    and it reruns inline scripts of the swapped-in content, so each page's policy must allow every
+    page's hashes. They are Material's few small scripts, in a variant per folder depth."""
+    texts = {path: path.read_text() for path in sorted(site.rglob("*.html"))}
+    sources: dict[str, list[str]] = {name: [] for name in HASHED_DIRECTIVES}
+    for text in texts.values():
+        found = POLICY_META.search(text)
+        for directive in found.group(2).split(";") if found else []:
+            name, *values = directive.split()
+            if name in sources:
+                sources[name] += [v for v in values if v not in sources[name]]
+
+    def unified(match: re.Match) -> str:
+        directives = []
+        for directive in match.group(2).split(";"):
+            name, *values = directive.split()
+            if name in sources:  # keywords first, in the order met, then every hash
+                values = ([v for v in sources[name] if not v.startswith("'sha256-")]
+                          + sorted(v for v in sources[name] if v.startswith("'sha256-")))
+            directives.append(" ".join([name, *values]))
+        return match.group(1) + "; ".join(directives) + match.group(3)
+
+    for path, text in texts.items():
+        new = POLICY_META.sub(unified, text, count=1)
+        if new != text:
+            path.write_text(new)
+
+
+WIDGET_OPTIONS = re.compile(r"""<div data-attnviz="[^"]*" data-options='([^']*)'>""")
+
+
+def widget_models(html: str) -> list[str]:
+    """The models the page's widgets name in their options, in the page's order."""
+    names: list[str] = []
+    for options in WIDGET_OPTIONS.findall(html):
+        model = json.loads(unescape(options)).get("model")
+        if isinstance(model, str) and model not in names:
+            names.append(model)
+    return names
+
+
 def with_boot_script(html: str, page_url: str) -> str:
     """Start the worker from the top of <head> on pages that have widgets: right after the CSP,
     before the stylesheets, so the parser reaches it before Material's inline scripts (which
-    wait for the stylesheets) and the worker's downloads start at once."""
+    wait for the stylesheets) and the worker's downloads start at once. The models the widgets
+    name go in a meta tag before it, for boot.js to start their downloads too."""
     if "data-attnviz=" not in html:
         return html
     boot = get_relative_url("js/boot.js", page_url)
     client = get_relative_url("js/client.js", page_url)
-    tags = (f'<script type="module" async src="{boot}"></script>'
+    models = widget_models(html)
+    tags = ((f'<meta name="attnviz-models" content="{escape(" ".join(models))}">' if models else "")
+            + f'<script type="module" async src="{boot}"></script>'
             f'<link rel="modulepreload" href="{client}">')
     policy_end = html.index(">", html.index(CSP_META)) + 1
     return html[:policy_end] + tags + html[policy_end:]
 
 
 SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
+PROGRESS_BAR = '<div class="md-progress" data-md-component="progress" role="progressbar">'
 
 
 def name_search_dialog(output: str) -> str:
-    """Screen readers announce a dialog by its name; Material's search dialog has none."""
-    return output.replace(SEARCH_DIALOG, SEARCH_DIALOG.replace('role="dialog"', 'role="dialog" aria-label="Search"'), 1)
+    """Screen readers announce a dialog or a progress bar by its name; Material's search dialog and
+    the bar of navigation.instant.progress (a slow page swap) have none."""
+    output = output.replace(SEARCH_DIALOG, SEARCH_DIALOG.replace('role="dialog"', 'role="dialog" aria-label="Search"'), 1)
+    return output.replace(PROGRESS_BAR, PROGRESS_BAR.replace('role="progressbar"', 'role="progressbar" aria-label="Loading the page"'), 1)
 
 
 def post_page(output: str, page_url: str) -> str:

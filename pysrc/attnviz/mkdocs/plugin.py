@@ -117,6 +117,7 @@ class AttnvizPlugin(BasePlugin[AttnvizConfig]):
         site = Path(config.site_dir)
         hooks.copy_runtime(site, self.served, self.models_dir, self.models_dir / model_export.INDEX,
                            self.runtime.boot_bytes(), self.katex)
+        hooks.unify_csp(site)
         if not self.serving:
             hooks.write_service_worker(site)  # keep last: it lists every file the build wrote
 

@@ -3,7 +3,9 @@
 A model module has
     INFO                        a ModelInfo: what the model is, its shape, stacks, options, limits
     load(source)                its weights (source: a directory or file, None for the default place)
-    tokenize(weights, req)      {side: [token dict]} for the request's text(s)
+    tokenize(weights, req)      {side: [token dict]} for the request's text(s); text past the
+                                model's limit goes through `first_tokens` (refused, or cut to its
+                                first tokens when req["truncate"], with a note under "notes")
     files_needed(weights, tokens)  browser files the tokens need beyond the bundle's base files
     forward(weights, req, tokens, trace, on_step=None, taps=None)
                                 {"attention": {stack: {weights, query, key}}, "trace", "notes", ...};
@@ -118,6 +120,15 @@ def load(name: str, source: str | None = None) -> Any:
     return _loaded[key]
 
 
+def unload(name: str) -> None:
+    """Forget a model's weights and the tokens remembered for it (the worker keeps one large model
+    in memory at a time: loading another unloads this one)."""
+    for key in [k for k in _loaded if k[0] == name]:
+        del _loaded[key]
+    for key in [k for k in _token_cache if k[0] == name]:
+        del _token_cache[key]
+
+
 # Request fields that choose what is shown of a model's output, not what it reads or computes.
 # The analyses' fields are among them: an analysis that reruns the model does so on its own.
 VIEW_FIELDS = ("stack", "layer", "head", "top_k", "intermediates", "hide", "analysis", "rollout_heads",
@@ -126,15 +137,53 @@ _token_cache: dict[tuple, dict] = {}
 TOKEN_CACHE_SIZE = 8
 
 
-def tokenize(name: str, weights: Any, req: dict) -> dict[str, list[dict]]:
-    """{side: tokens} for a request, remembered for the last few requests: the worker asks which
-    files a request needs and then runs it, and the text is tokenized once for both."""
+def tokenize(name: str, weights: Any, req: dict) -> tuple[dict[str, list[dict]], list[str]]:
+    """({side: tokens}, notes on any text cut to the model's limit) for a request, remembered for
+    the last few requests: the worker asks which files a request needs and then runs it, and the
+    text is tokenized once for both."""
     key = (name, id(weights), json.dumps({k: v for k, v in req.items() if k not in VIEW_FIELDS}, sort_keys=True))
     if key not in _token_cache:
         if len(_token_cache) >= TOKEN_CACHE_SIZE:
             _token_cache.pop(next(iter(_token_cache)))
         try:
-            _token_cache[key] = module(name).tokenize(weights, req)
+            _token_cache[key] = tokens_and_notes(module(name), weights, req)
         except ModelFileError as exc:  # damage found only by a text that reaches it (a normaliser rule)
             raise unreadable(name, exc) from exc
     return _token_cache[key]
+
+
+def tokens_and_notes(model: ModuleType, weights: Any, req: dict) -> tuple[dict[str, list[dict]], list[str]]:
+    """A model module's tokenize, with its notes (on text cut to the limit) apart from the token lists."""
+    tokens = dict(model.tokenize(weights, req))
+    return tokens, tokens.pop("notes", [])
+
+
+FIELD_NAMES = {"text": "text", "source": "source text"}
+
+
+def first_tokens(tokens: list[dict], limit: int, req: dict, info: ModelInfo, *, field: str = "text",
+                 unit: str = "tokens", start: int = 0, end: int = 0, reserved: int = 0,
+                 notes: list[str] | None = None) -> list[dict]:
+    """`tokens` within the model's limit. Past it, with req["truncate"]: the first ones that fit
+    (the `start` leading and `end` trailing special tokens, such as [CLS] and [SEP], kept) and a
+    note appended to `notes`; without: a RequestError that offers exactly that.
+    `reserved`: places the limit keeps for other tokens (those an LLM is asked to generate)."""
+    room = limit - reserved
+    if len(tokens) <= room:
+        return tokens
+    what = FIELD_NAMES.get(field, field)
+    kept = room - start - end
+    if kept < 1:
+        raise RequestError(f"{info.label} takes at most {limit} {unit} here, and {reserved} are asked "
+                           f"for generation: ask for fewer.", "generate")
+    if not req["truncate"]:
+        raise RequestError(f"The {what} makes {len(tokens):,} {unit}; the limit is {room} for {info.label}. "
+                           f"Shorten it, or use its first {room}.", field, {"tokens": len(tokens), "limit": room})
+    body = tokens[start:len(tokens) - end]
+    cut = tokens[:start] + body[:kept] + tokens[len(tokens) - end:]
+    last = body[kept - 1]
+    if notes is not None:
+        notes.append(f"Only the first {room} of the {what}'s {len(tokens):,} {unit} are read ({info.label}'s limit"
+                     f"{f' with {reserved} to generate' if reserved else ''}): up to “{last['text']}”, "
+                     f"character {last['end']:,}.")
+    return cut

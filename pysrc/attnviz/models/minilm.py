@@ -16,7 +16,7 @@ from ..formats import json_text, safetensors
 from ..formats.bundle import Bundle, is_bundle
 from ..tokenizers.wordpiece import CLS, SEP, WordPiece
 from ..views import hide_special, merge_subwords
-from . import ModelInfo, browser_dir
+from . import ModelInfo, browser_dir, first_tokens
 
 WORD_TABLE = "embeddings.word_embeddings.weight"
 CONFIG = Config()
@@ -80,9 +80,14 @@ def load(source: str | None = None) -> Weights:
                    lambda ids: tensors[WORD_TABLE][ids])
 
 
-def tokenize(weights: Weights, req: dict) -> dict[str, list[dict]]:
-    """[CLS] word pieces [SEP], each with its vocabulary id and span in the text."""
-    return {"text": [p.as_dict() for p in weights.tokenizer.encode(req["text"])]}
+def tokenize(weights: Weights, req: dict) -> dict:
+    """[CLS] word pieces [SEP], each with its vocabulary id and span in the text; past the
+    model's positions, the first pieces between [CLS] and [SEP] when asked (see first_tokens)."""
+    pieces = [p.as_dict() for p in weights.tokenizer.encode(req["text"], max_tokens=None)]
+    notes: list[str] = []
+    pieces = first_tokens(pieces, min(INFO.max_tokens, weights.config.max_positions), req, INFO,
+                          unit="word pieces", start=1, end=1, notes=notes)
+    return {"text": pieces, "notes": notes}
 
 
 def files_needed(weights: Weights, tokens: dict) -> list[dict]:

@@ -25,7 +25,7 @@ from ..formats import gguf
 from ..formats.bundle import Bundle, is_bundle
 from ..tokenizers.bpe import BPE
 from ..views import hide_tokens
-from . import ModelInfo, browser_dir
+from . import ModelInfo, browser_dir, first_tokens
 
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # ChatML, as the file's chat template writes one user turn and opens the assistant's.
@@ -81,25 +81,25 @@ def load(source: str | None = None) -> SimpleNamespace:
                            file=g.file, eos={i for i in (g.metadata.get("tokenizer.ggml.eos_token_id"),) if type(i) is int})
 
 
-def tokenize(model: SimpleNamespace, req: dict) -> dict[str, list[dict]]:
+def tokenize(model: SimpleNamespace, req: dict) -> dict:
     """Byte-level BPE pieces of the text (inside the chat template when asked), each with its id
-    and span; the template's own tokens are special and span nothing."""
+    and span; the template's own tokens are special and span nothing. Past the limit (with room
+    for the tokens to generate), the text's first pieces when asked (see first_tokens)."""
     text = req["text"]
     pieces = [_token(p) for p in model.tokenizer.encode(text)]
+    template = (0, 0)  # the chat template's tokens before and after the text
     if req["chat"]:
         before = [_token(p, at=0) for p in model.tokenizer.encode(CHAT_BEFORE)]
         after = [_token(p, at=len(text)) for p in model.tokenizer.encode(CHAT_AFTER)]
         pieces = before + pieces + after
+        template = (len(before), len(after))
     if not any(not p["special"] for p in pieces):
         raise RequestError("Type some text to see its attention." if not text.strip()
                            else "The text has nothing the model can read.", "text")
-    limit = min(INFO.max_tokens, model.config.context)
-    if len(pieces) + req["generate"] > limit:
-        made = f"{len(pieces)} tokens" + (" with the chat template" if req["chat"] else "")
-        more = f", and {req['generate']} more are to be generated" if req["generate"] else ""
-        raise RequestError(f"The text makes {made}{more}; {INFO.label} takes at most {limit} here. "
-                           "Shorten it.", "text")
-    return {"text": pieces}
+    notes: list[str] = []
+    pieces = first_tokens(pieces, min(INFO.max_tokens, model.config.context), req, INFO, start=template[0],
+                          end=template[1], reserved=req["generate"], notes=notes)
+    return {"text": pieces, "notes": notes}
 
 
 def _token(piece, at: int | None = None) -> dict:

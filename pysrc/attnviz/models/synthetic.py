@@ -11,7 +11,7 @@ from ..architectures.taps import Taps, heads_of_in_out
 from ..attention import causal_mask, multi_head, padding_mask, scaled_dot_product, split_heads
 from ..errors import RequestError
 from ..tokenizers.words import tokenize as split_words
-from . import ModelInfo
+from . import ModelInfo, first_tokens
 
 PAD = "[PAD]"
 MASK = "[MASK]"
@@ -34,12 +34,14 @@ def load(source: str | None = None) -> None:
     return None  # nothing to read: the weights are built from the seed
 
 
-def tokenize(weights: None, req: dict) -> dict[str, list[dict]]:
-    """Words, numbers and symbols with their spans; `source` too in cross mode."""
-    tokens = {"text": [{**t.as_dict(), "special": False} for t in split_words(req["text"], "text")]}
-    if req["mode"] == "cross":
-        tokens["source"] = [{**t.as_dict(), "special": False} for t in split_words(req["source"], "source")]
-    return tokens
+def tokenize(weights: None, req: dict) -> dict:
+    """Words, numbers and symbols with their spans; `source` too in cross mode. Past the limit,
+    the first ones when asked (see first_tokens)."""
+    notes: list[str] = []
+    sides = ("text", "source") if req["mode"] == "cross" else ("text",)
+    tokens: dict = {side: first_tokens([{**t.as_dict(), "special": False} for t in split_words(req[side], side, None)],
+                                       INFO.max_tokens, req, INFO, field=side, notes=notes) for side in sides}
+    return {**tokens, "notes": notes}
 
 
 def files_needed(weights: None, tokens: dict) -> list[dict]:

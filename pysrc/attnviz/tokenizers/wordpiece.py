@@ -114,8 +114,9 @@ class WordPiece:
             s = e
         return pieces
 
-    def encode(self, text: str, max_tokens: int = MAX_TOKENS) -> list[Piece]:
-        """[CLS] pieces... [SEP], with spans; ValueError for empty text or more than max_tokens."""
+    def encode(self, text: str, max_tokens: int | None = MAX_TOKENS) -> list[Piece]:
+        """[CLS] pieces... [SEP], with spans; RequestError for empty text or more than max_tokens
+        (None: no limit on the count; the caller applies its own)."""
         pieces = [Piece(CLS, self.vocab[CLS], 0, 0, True)]
         for word, start, end in basic_words(text):
             parts = self.word_pieces(word)
@@ -135,7 +136,7 @@ class WordPiece:
             raise RequestError("Type some text to see its attention." if empty
                                else "The text has no characters MiniLM can read.", "text")
         pieces.append(Piece(SEP, self.vocab[SEP], len(text), len(text), True))
-        if len(pieces) > max_tokens:
+        if max_tokens is not None and len(pieces) > max_tokens:
             raise RequestError(f"The text makes {len(pieces):,} word pieces for MiniLM; the limit is "
                                f"{max_tokens} (with [CLS] and [SEP]). Shorten it.", "text")
         return pieces

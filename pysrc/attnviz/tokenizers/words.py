@@ -114,11 +114,12 @@ def _scan(text: str):
         i = j
 
 
-def tokenize(text: str, field: str = "text", max_tokens: int = MAX_TOKENS) -> list[Token]:
-    """Split text into tokens with their spans; raise RequestError for empty or oversized text."""
+def tokenize(text: str, field: str = "text", max_tokens: int | None = MAX_TOKENS) -> list[Token]:
+    """Split text into tokens with their spans; raise RequestError for empty or oversized text
+    (max_tokens None: no limit on the count; the caller applies its own)."""
     check_text(text, field)
     tokens = list(_scan(text))
-    if len(tokens) > max_tokens:
+    if max_tokens is not None and len(tokens) > max_tokens:
         raise RequestError(f"The text has {len(tokens):,} tokens; the limit is {max_tokens}. "
                            "Shorten it.", field)
     if not tokens:

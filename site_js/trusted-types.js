@@ -8,8 +8,13 @@
  * calls for any bare string at a sink. This is the narrowest one that keeps the theme working:
  *  - HTML is parsed inertly (a <template>: no script runs, nothing loads) and only text-formatting
  *    elements survive, with no attribute but `class`; anything else becomes its own text;
- *  - a script URL is allowed only for the theme's search worker on this site;
- *  - scripts from strings (eval-like sinks) are refused (no createScript).
+ *  - a script URL is allowed only for a script of this site (the theme's search worker, and the
+ *    scripts of a page instant navigation swaps in);
+ *  - instant navigation (Material fetches the next page, parses it with DOMParser and swaps its
+ *    parts in) needs two more things, each still gated by the CSP: a whole page parsed by
+ *    DOMParser is kept as it is (the parsed document is inert: nothing in it runs or loads until
+ *    it is inserted); the text of an inline script Material re-creates is allowed, as the CSP's hashes decide
+ *    whether it runs (and eval-like sinks stay closed: the CSP has no 'unsafe-eval').
  * Loaded as a classic script before the bundle (overrides/main.html), as a policy must exist
  * before the first sink is used.
  */
@@ -21,7 +26,9 @@
   const KEEP = new Set(["P", "UL", "OL", "LI", "CODE", "PRE", "MARK", "EM", "STRONG", "B", "I", "SUB", "SUP",
     "BR", "SPAN", "DIV", "H1", "H2", "H3", "H4", "H5", "H6", "ARTICLE", "SECTION", "NAV", "TABLE", "THEAD",
     "TBODY", "TR", "TH", "TD"]);
-  const SEARCH_WORKER = /\/assets\/javascripts\/workers\/search\.[0-9a-f]+\.min\.js$/;
+  /** Where Material's instant navigation writes the text of an inline script it re-creates. */
+  const SCRIPT_TEXT_SINKS = new Set(["HTMLScriptElement text", "HTMLScriptElement textContent",
+    "HTMLScriptElement innerText", "Node textContent"]);
 
   /** Keep formatting, drop the rest to text. @param {Node} root @returns {boolean} whether anything was dropped */
   function sanitize(root) {
@@ -43,7 +50,8 @@
   }
 
   types.createPolicy("default", {
-    createHTML(html, sink) {
+    createHTML(html, _type, sink) {
+      if (sink === "DOMParser parseFromString") return html; // an inert document: see above
       const template = document.createElement("template");
       template.innerHTML = inert.createHTML(html);
       if (sanitize(template.content)) console.warn(`Trusted Types: markup removed from HTML written by ${sink}`);
@@ -51,7 +59,10 @@
     },
     createScriptURL(url) {
       const parsed = new URL(url, document.baseURI);
-      return parsed.origin === location.origin && SEARCH_WORKER.test(parsed.pathname) ? parsed.href : null;
+      return parsed.origin === location.origin && parsed.pathname.endsWith(".js") ? parsed.href : null;
+    },
+    createScript(text, _type, sink) {
+      return SCRIPT_TEXT_SINKS.has(sink) ? text : null;
     },
   });
 })();

@@ -60,11 +60,14 @@ class Explorer:
         if before < 0:
             self.page.goto(url)
         else:
-            self.page.evaluate("(h) => { location.hash = h; }", url.split("#", 1)[1])
+            # With instant navigation a new address can swap the page in again (Material answers the
+            # hash change's popstate), which mounts a new Explorer whose count starts at 0: mark the
+            # one on screen, and take either its next result or a new Explorer's first.
+            self.page.evaluate("(h) => { window.__attnvizExplorer.old = true; location.hash = h; }", url.split("#", 1)[1])
         self.page.wait_for_function(
             """([before, analysis]) => { const h = document.querySelector('.av-explorer');
-               const p = document.querySelector('.av-analysis');
-               return h && h.dataset.ready === 'true' && window.__attnvizExplorer.computes > before
+               const p = document.querySelector('.av-analysis'), t = window.__attnvizExplorer;
+               return h && h.dataset.ready === 'true' && (t.old ? t.computes > before : t.computes > 0)
                  && (!analysis || (p && p.dataset.analysis === analysis)); }""",
             arg=[before, analysis], timeout=180_000)
 

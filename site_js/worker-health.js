@@ -11,8 +11,8 @@ export { isOutOfMemory } from "./worker-recovery.js";
 /** Model files kept in memory at once: a model that fills most of it (the LLM's 98 MB) is alone. */
 export const RESIDENT_BYTES = 100e6;
 /** Heap a model needs per byte of its files, at least: measured in Chromium after a session
- * (tools/bench.py --only session, over the synthetic model's 44 MB): MiniLM 3.8, Marian 6.1,
- * SmolLM2 about 7 after generating. The check asks for this lower bound, as the heap it grows stays
+ * (tools/bench.py --only session, over the synthetic model's 44 MB): 3.8 for the encoder, 6.1 for
+ * a translator, about 7 for the language model after generating. The check asks for this lower bound, as the heap it grows stays
  * grown; a model that needs more and finds no room is recovered from (worker-recovery.js). */
 export const HEAP_PER_FILE_BYTE = 3.5;
 

@@ -101,6 +101,7 @@ def test_truncate_must_be_true_or_false():
     assert r["error"] == {"field": "truncate", "message": "'truncate' must be true or false, not a whole number."}
 
 
+@pytest.mark.cpython_only  # reads the command line's output
 def test_the_command_line_reads_the_first_tokens_when_asked(capsys):
     from attnviz.__main__ import main
     limit = models.info("synthetic").max_tokens

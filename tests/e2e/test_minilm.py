@@ -60,7 +60,8 @@ def test_damaged_model_file_is_named_and_the_page_recovers(new_page, root_server
     page.goto(f"{root_server.url}explorer/#model=minilm")
     page.wait_for_function("() => document.querySelector('.av-explorer .av-status--error')", timeout=120_000)
     message = page.locator(".av-explorer .av-status").inner_text()
-    assert "part0." in message and "checksum" in message
+    # 1 kB where 19 MB were promised: the downloader takes it for a cut download, retries, then names the file
+    assert "part0." in message and ("checksum" in message or "stopped early" in message), message
     page.context.unroute("**/models/minilm/part0.*")
     page.select_option("[data-control=model]", "synthetic")
     page.wait_for_function("() => document.querySelector('.av-explorer').dataset.ready === 'true'")

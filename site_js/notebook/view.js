@@ -114,7 +114,8 @@ function heatmapPanel(host, result, view) {
 
   const background = () => getComputedStyle(host).getPropertyValue("--md-default-bg-color").trim() || "#ffffff";
   const exports = {
-    PNG: async () => files.download(await files.png(heatmap.canvas, background()), `${files.baseName(current)}.png`, "image/png"),
+    PNG: async () => files.download(await files.png(heatmap, files.headInView(current).title, background(),
+      getComputedStyle(host).color || "#000"), `${files.baseName(current)}.png`, "image/png"),
     SVG: () => files.download(files.svg(current, { rowScale: rowScale.checked }), `${files.baseName(current)}.svg`, "image/svg+xml"),
     CSV: () => files.download(files.csv(current), `${files.baseName(current)}.csv`, "text/csv"),
     JSON: () => files.download(JSON.stringify(files.jsonDocument(current, result.version, result.schema_doc), null, 1),

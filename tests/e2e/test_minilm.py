@@ -71,7 +71,7 @@ def test_damaged_model_file_is_named_and_the_page_recovers(new_page, root_server
 
 def test_model_view_grid_and_head_view_lines(new_page, root_server):
     page, watch = new_page(root_server.origin)
-    page.goto(root_server.url + page_with_widget("model-view"))
+    page.goto(root_server.url + page_with_widget("head-view"))  # the article with both (the home page has the model view alone)
     page.wait_for_selector("[data-attnviz=model-view][data-ready=true]", timeout=120_000)
     assert page.locator("[data-attnviz=model-view] .av-thumb").count() == 72
     page.locator("[data-attnviz=model-view] .av-thumb").nth(14).click()  # layer 2, head 3

@@ -32,3 +32,13 @@ class ModelFileError(Exception):
         super().__init__(f"{file}: {message}")
         self.file = file
         self.message = message
+
+
+def read_model_file(path: str) -> tuple[bytes, str]:
+    """(the bytes of a model file, its name for messages); ModelFileError naming it if unreadable."""
+    file = str(path).replace("\\", "/").rsplit("/", 1)[-1]
+    try:
+        with open(path, "rb") as f:
+            return f.read(), file
+    except OSError as e:
+        raise ModelFileError(file, f"cannot be read ({e.strerror or e})") from None

@@ -2,9 +2,12 @@
 bundle exported from them. Both skip where the package is not installed (inside Pyodide)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+
+from attnviz import models
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +24,12 @@ def minilm_bundle(minilm_dir, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("models")
     export_models.export("minilm", root)
     return root / "minilm"
+
+
+@pytest.fixture
+def browser(monkeypatch, minilm_bundle):
+    """The browser's layout: the bundle where the worker writes it (models.BROWSER_ROOT)."""
+    monkeypatch.setattr(models, "BROWSER_ROOT", str(minilm_bundle.parent))
+    monkeypatch.setattr(models, "_loaded", {})
+    monkeypatch.setattr(models, "_token_cache", {})
+    return json.loads((minilm_bundle / "manifest.json").read_text())

@@ -56,15 +56,6 @@ def test_the_export_schema_names_every_analysis():
     assert set(ANALYSES) <= set(doc["schema_doc"]) and "rollout" in doc and "[layer][query][key]" in doc["schema_doc"]["rollout"]
 
 
-@pytest.fixture
-def browser(monkeypatch, minilm_bundle):
-    """The browser's layout: the bundle where the worker writes it (models.BROWSER_ROOT)."""
-    monkeypatch.setattr(models, "BROWSER_ROOT", str(minilm_bundle.parent))
-    monkeypatch.setattr(models, "_loaded", {})
-    monkeypatch.setattr(models, "_token_cache", {})
-    return json.loads((minilm_bundle / "manifest.json").read_text())
-
-
 @pytest.mark.cpython_only
 @pytest.mark.parametrize("analysis, fields", [("roles", {}), ("ablate", {"ablate_token": 2}),
                                               ("qk_map", {"sentences": ["Zebras graze quietly."]})])

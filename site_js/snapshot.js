@@ -328,8 +328,10 @@ const IDLE_MS = 1000;
 
 /**
  * Takes this build's snapshot once, when the worker has had no request for IDLE_MS after a result
- * (the page has long painted it by then). A runtime that cannot answer the check request (a
- * crashed one) takes none.
+ * (the page has long painted it by then), or just before a request loads a model's weights into
+ * Python's memory (a page that opens with a real model, like the home page): past that the heap
+ * is too big to keep, and meanwhile the weights are still on their way. A runtime that cannot
+ * answer the check request (a crashed one) takes none.
  */
 export class SnapshotTaker {
   /** @param {(report: {bytes?: number, ms?: number, blockedMs?: number, error?: string}) => void} report */
@@ -356,13 +358,20 @@ export class SnapshotTaker {
     if (!this.done && !this.busy) this.timer = setTimeout(() => this.take(), IDLE_MS);
   }
 
-  async take() {
-    if (this.done || this.busy || !this.runtime) return;
+  /** The request under way is about to load a model's weights: the last moment to take the snapshot. */
+  async beforeModelLoads() {
+    clearTimeout(this.timer);
+    await this.take(1);
+  }
+
+  /** @param {number} [running] the requests under way that wait for this (not a reason to wait) */
+  async take(running = 0) {
+    if (this.done || this.busy > running || !this.runtime) return;
     this.done = true;
     const t0 = performance.now();
     try {
       const { pyodide, dynlibs, handle } = this.runtime;
-      const bytes = await takeSnapshot(pyodide, dynlibs, handle, () => !this.busy);
+      const bytes = await takeSnapshot(pyodide, dynlibs, handle, () => this.busy <= running);
       if (!bytes) { // a request came between the two steps: try again when idle
         this.done = false;
         return;

@@ -296,6 +296,7 @@ const answer = async (event) => {
   const { type, id, request } = event.data;
   if (type !== "run") return;
   const { pyodide, handle } = await ready;
+  if (request.model) await snapshotTaker.beforeModelLoads();
   const refused = await prepareModel(pyodide, request);
   if (refused) { reply(id, refused); return; }
   try {

@@ -33,14 +33,13 @@ def context(browser):
     ctx.close()
 
 
-def visit(context, server) -> tuple:
-    """Open an article in a new tab; wait for its first heatmap. Returns (page, watch, timings)."""
+def visit(context, server, path: str = "learn/01-what-is-attention/", ready: str = READY) -> tuple:
+    """Open a page (an article whose widgets all use the built-in model) in a new tab; wait for its
+    first heatmap. Returns (page, watch, timings)."""
     page = context.new_page()
     watch = PageWatch(page, server.origin)
-    # An article whose widgets all use the built-in model: the home page now runs a real model too,
-    # whose weights grow Python's memory past what a snapshot keeps (MAX_HEAP_BYTES), so it takes none.
-    page.goto(server.url + "learn/01-what-is-attention/")
-    page.wait_for_selector(READY, timeout=90_000)
+    page.goto(server.url + path)
+    page.wait_for_selector(ready, timeout=90_000)
     timings = page.evaluate("(url) => import(url + 'js/client.js').then((m) => m.getClient().status.timings)", server.url)
     return page, watch, timings
 
@@ -79,6 +78,33 @@ def test_first_visit_keeps_a_snapshot_and_a_new_tab_restores_it(context, root_se
     again.wait_for_function("() => document.querySelector('.av-caption').textContent.startsWith('Head 1: previous token')")
     ARTIFACTS.mkdir(exist_ok=True)
     again.screenshot(path=str(ARTIFACTS / "snapshot-restored-home.png"))
+    watch.assert_clean()
+    again.close()
+
+
+def test_a_page_opening_with_a_real_model_keeps_a_snapshot_from_before_its_weights(context, root_server):
+    """The home page runs MiniLM, whose weights grow Python's memory past what a snapshot keeps
+    (MAX_HEAP_BYTES): the snapshot is taken just before they load, and a revisit restores it and
+    loads them into the restored runtime."""
+    model_ready = "[data-attnviz='model-view'][data-ready='true']"
+    first, watch, timings = visit(context, root_server, "", model_ready)
+    first.evaluate("caches.delete('attnviz-snapshot')")  # the earlier tests' snapshot (of the same build)
+    first.close()
+    first, watch, timings = visit(context, root_server, "", model_ready)
+    assert timings["snapshot"] == "none"
+    wait_for_snapshot(first)
+    heap = first.evaluate("(url) => import(url + 'js/snapshot.js').then(async (s) => "
+                          "[s.unpack(await s.loadStored()).heap.length, s.MAX_HEAP_BYTES])", root_server.url)
+    assert heap[0] <= heap[1], heap
+    watch.assert_clean()
+    first.close()
+
+    again, watch, timings = visit(context, root_server, "", model_ready)
+    assert timings["snapshot"] == "restored", timings
+    stats = heatmap_pixels(again, "[data-attnviz='model-view'] canvas")
+    assert stats["colours"] > 10, stats
+    ARTIFACTS.mkdir(exist_ok=True)
+    again.screenshot(path=str(ARTIFACTS / "snapshot-restored-home-minilm.png"))
     watch.assert_clean()
     again.close()
 

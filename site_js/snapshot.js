@@ -220,18 +220,23 @@ export async function validate(meta, heap, build) {
  * Start Pyodide from a snapshot, put numpy's libraries and the packages' files back, and check
  * the known answer. Throws on any failure; the caller then boots the normal way.
  * @param {Function} loadPyodide @param {object} options loadPyodide's options (indexURL, lockFileURL)
- * @param {Uint8Array} bytes the stored container
+ * @param {Uint8Array|Promise<Uint8Array>} bytes the stored container (Pyodide fetches and loads its
+ *   own files while a promised one is read and checked)
  * @param {(name: string) => Promise<ArrayBuffer>} wheel the bytes of a package's wheel, by package name
  * @param {string} [build] the build the snapshot must come from
  * @returns {Promise<{pyodide: any, handle: Function}>}
  */
 export async function restoreSnapshot(loadPyodide, options, bytes, wheel, build = BUILD_HASH) {
-  const { meta, heap } = unpack(bytes);
-  await validate(meta, heap, build);
+  const opened = Promise.resolve(bytes).then(async (container) => {
+    const { meta, heap } = unpack(container);
+    await validate(meta, heap, build);
+    return { meta, heap };
+  });
   // The wheels download while Pyodide starts.
-  const wheels = Promise.all(Object.keys(meta.packages).map(wheel));
-  wheels.catch(() => {});
-  const pyodide = await loadPyodide({ ...options, _loadSnapshot: heap });
+  const wheels = opened.then(({ meta }) => Promise.all(Object.keys(meta.packages).map(wheel)));
+  wheels.catch(() => {}); // a failure is thrown below, where it is awaited
+  const pyodide = await loadPyodide({ ...options, _loadSnapshot: opened.then(({ heap }) => heap) });
+  const { meta, heap } = await opened;
   checkVersion(pyodide.version);
   const Module = pyodide._module;
   // Python's files (.py, .pyc, .so) live outside its memory: unpack the wheels again.
@@ -276,11 +281,16 @@ function keyFor(build) {
   return new URL(`snapshot/${build}`, import.meta.url).href; // the same from the page and the worker
 }
 
+/** @param {string} [build] @returns {Promise<Response|null>} this build's snapshot, if kept, unread */
+async function findStored(build = BUILD_HASH) {
+  const cache = await openCache();
+  return (cache && (await cache.match(keyFor(build)))) || null;
+}
+
 /** @param {string} [build] @returns {Promise<Uint8Array|null>} this build's snapshot, if kept */
 export async function loadStored(build = BUILD_HASH) {
-  const cache = await openCache();
-  const res = cache && (await cache.match(keyFor(build)));
-  return res ? new Uint8Array(await res.arrayBuffer()) : null;
+  const stored = await findStored(build);
+  return stored ? new Uint8Array(await stored.arrayBuffer()) : null;
 }
 
 /** Keep this build's snapshot; drop every other build's. @param {Uint8Array} bytes @param {string} [build] */
@@ -306,13 +316,15 @@ export async function discard(build = BUILD_HASH) {
  * @returns {Promise<{runtime: {pyodide: any, handle: Function} | null, outcome: string}>}
  */
 export async function restoreStored(loadPyodide, options, wheel) {
-  let bytes = null;
+  let stored = null;
   try {
-    bytes = await loadStored();
+    stored = await findStored();
   } catch (err) {
     return { runtime: null, outcome: `unreadable: ${err.message}` };
   }
-  if (!bytes) return { runtime: null, outcome: "none" };
+  if (!stored) return { runtime: null, outcome: "none" };
+  // Read while Pyodide starts: most of the wait for 36 MB from the Cache API is hidden.
+  const bytes = stored.arrayBuffer().then((buffer) => new Uint8Array(buffer));
   try {
     return { runtime: await restoreSnapshot(loadPyodide, options, bytes, wheel), outcome: "restored" };
   } catch (err) {

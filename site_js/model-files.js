@@ -197,6 +197,9 @@ async function downloadFile(url, entry, signal, onBytes) {
  * @param {AbortSignal} signal @returns {Promise<Uint8Array>}
  */
 async function downloadCounted(url, entry, model, signal) {
+  // Stopped before it began (another file failed, or a cancel, while its cache look-up ran): the
+  // request may have been answered already, and a new progress line would hide that answer's error.
+  if (signal.aborted) throw new DownloadCancelled();
   let tally = underWay.get(model.bundle);
   if (!tally) underWay.set(model.bundle, (tally = { loaded: 0, total: 0, pending: 0 }));
   tally.total += entry.bytes;

@@ -248,7 +248,10 @@ export function receiveFile(url, bytes) {
 function fileOnce(url, entry, how) {
   if (!files.has(url)) {
     const bytes = getFile(url, entry, how);
-    bytes.catch(() => files.delete(url));
+    // Stopped, it serves no later request (the model chosen again at once would get its cancel).
+    const forget = () => { if (files.get(url) === bytes) files.delete(url); };
+    bytes.catch(forget);
+    how.signal.addEventListener("abort", forget, { once: true });
     files.set(url, bytes);
   }
   return files.get(url);

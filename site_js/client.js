@@ -148,8 +148,7 @@ export class AttnvizClient {
     if (!model) {
       this.pageDownloadHidden = false;
       this.pageDownloadStop = null;
-    }
-    else if (this.pageDownloadHidden) return; // the reader cancelled it
+    } else if (this.pageDownloadHidden) return; // the reader cancelled it
     if (this.status.fatal) return;
     this.status = { ...this.status, model };
     this.emit();

@@ -94,13 +94,13 @@ export class AttnvizClient {
 
   /**
    * The reader's Cancel: stop the model download under way (the request waiting for it gets a
-   * "cancelled" error). A download the page makes for the worker (prefetch.js) is no longer shown:
-   * the worker stops waiting for its files, and uses them if they arrive before the model is
-   * chosen again.
+   * "cancelled" error). A download the page makes for the worker (prefetch.js) stops too and is
+   * no longer shown: the files it completed are handed to the worker, which uses them when the
+   * model is chosen again and downloads only the rest.
    */
   cancelDownload() {
     if (!this.status.model) return;
-    this.stopWorkerDownload();
+    this.stopDownloads();
     if (this.pageDownload) {
       this.pageDownloadHidden = true; // until that download ends (showDownload(null))
       this.status = { ...this.status, model: null };
@@ -108,8 +108,10 @@ export class AttnvizClient {
     }
   }
 
-  /** Tell the worker to stop the model download under way (files it has verified stay cached). */
-  stopWorkerDownload() {
+  /** Stop the model downloads under way, the page's for the worker and the worker's own (files
+   * verified stay cached). */
+  stopDownloads() {
+    if (this.pageDownloadStop) this.pageDownloadStop.abort();
     this.worker.postMessage({ type: "cancel" });
   }
 
@@ -133,11 +135,20 @@ export class AttnvizClient {
     this.worker.postMessage({ type: "file", url, bytes }, bytes ? [bytes] : []);
   }
 
-  /** A model download the page itself makes, for the status lines. @param {ModelDownload|null} model */
+  /** The page starts downloading model files for the worker (prefetch.js). @returns {AbortSignal}
+   * aborted when the downloads stop (the reader's Cancel, another model chosen) */
+  startPageDownload() {
+    this.pageDownloadStop = new AbortController();
+    return this.pageDownloadStop.signal;
+  }
+
+  /** A model download the page itself makes, for the status lines (null: it has ended). @param {ModelDownload|null} model */
   showDownload(model) {
     this.pageDownload = Boolean(model);
-    if (!model) this.pageDownloadHidden = false;
-    else if (this.pageDownloadHidden) return; // the reader cancelled it
+    if (!model) {
+      this.pageDownloadHidden = false;
+      this.pageDownloadStop = null;
+    } else if (this.pageDownloadHidden) return; // the reader cancelled it
     if (this.status.fatal) return;
     this.status = { ...this.status, model };
     this.emit();
@@ -180,7 +191,7 @@ export class AttnvizClient {
       const current = this.inFlight;
       if (current && current.channel === channel && this.status.model && current.request.model !== request.model) {
         current.superseded = true; // another model chosen while this one downloads: stop it
-        this.stopWorkerDownload();
+        this.stopDownloads();
       }
       this.waiting.set(channel, { request, resolve, reject, channel, onPartial, page });
       this.pump();

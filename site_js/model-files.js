@@ -197,6 +197,9 @@ async function downloadFile(url, entry, signal, onBytes) {
  * @param {AbortSignal} signal @returns {Promise<Uint8Array>}
  */
 async function downloadCounted(url, entry, model, signal) {
+  // Stopped before it began (another file failed, or a cancel, while its cache look-up ran): the
+  // request may have been answered already, and a new progress line would hide that answer's error.
+  if (signal.aborted) throw new DownloadCancelled();
   let tally = underWay.get(model.bundle);
   if (!tally) underWay.set(model.bundle, (tally = { loaded: 0, total: 0, pending: 0 }));
   tally.total += entry.bytes;
@@ -245,7 +248,10 @@ export function receiveFile(url, bytes) {
 function fileOnce(url, entry, how) {
   if (!files.has(url)) {
     const bytes = getFile(url, entry, how);
-    bytes.catch(() => files.delete(url));
+    // Stopped, it serves no later request (the model chosen again at once would get its cancel).
+    const forget = () => { if (files.get(url) === bytes) files.delete(url); };
+    bytes.catch(forget);
+    how.signal.addEventListener("abort", forget, { once: true });
     files.set(url, bytes);
   }
   return files.get(url);

@@ -4,6 +4,8 @@
  * the worker's own is busy booting Pyodide and would take them late. The worker is told first
  * which files are coming, so its requests wait for them instead of downloading them again; it
  * checks them as it checks its own downloads. Once Python is up the worker downloads by itself.
+ * The reader's Cancel stops these downloads as it stops the worker's; files already complete are
+ * handed over all the same, so choosing the model again downloads only the rest.
  * Models the reader must agree to download first (download-consent.js) are left alone.
  */
 import { getClient } from "./client.js";
@@ -72,26 +74,28 @@ async function prefetchModel(entry) {
   if (!todo.length || client.status.ready) return;
   todo.forEach((f) => handedOver.add(f.url));
   client.expectFiles(todo.map((f) => f.url));
+  const signal = client.startPageDownload(); // the reader's Cancel stops these requests too
   const progress = { loaded: 0, total: todo.reduce((n, f) => n + f.bytes, 0), label: entry.label };
   client.showDownload({ ...progress });
   await Promise.all(todo.map(async ({ url }) => {
     let bytes = null;
     try {
-      bytes = await download(url, (n) => {
+      bytes = await download(url, signal, (n) => {
         progress.loaded += n;
         client.showDownload({ ...progress });
       });
     } catch {
-      handedOver.delete(url); // the worker downloads it itself, and says so if it cannot
+      // Failed or cancelled: the worker downloads it itself when asked, and says so if it cannot.
+      handedOver.delete(url);
     }
     client.sendFile(url, bytes);
   }));
   client.showDownload(null);
 }
 
-/** @param {string} url @param {(n: number) => void} onBytes @returns {Promise<ArrayBuffer>} */
-async function download(url, onBytes) {
-  const res = await fetch(url);
+/** @param {string} url @param {AbortSignal} signal @param {(n: number) => void} onBytes @returns {Promise<ArrayBuffer>} */
+async function download(url, signal, onBytes) {
+  const res = await fetch(url, { signal });
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
   const reader = res.body.getReader();
   const parts = [];

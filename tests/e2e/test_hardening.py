@@ -183,6 +183,37 @@ def test_cancel_stops_the_download_and_the_page_keeps_working(root_server, new_p
     watch.assert_clean()
 
 
+def test_cancel_stops_the_page_download_of_a_first_visit_too(root_server, new_page):
+    """A first visit of the Explorer with MiniLM in its address: the page downloads the base files
+    while Python boots (prefetch.js). Cancel stops those requests as well as the worker's; the
+    file the page completed is handed over, so choosing the model again fetches only the other."""
+    page, watch = new_page(root_server.origin)
+    asked: list[str] = []  # model files, page's and worker's, in the order they were asked for
+    page.context.on("request", lambda r: "/models/minilm/" in r.url and not r.url.endswith(".json") and asked.append(r.url))
+    failed: list[str] = []
+    page.context.on("requestfailed", lambda r: "/models/minilm/" in r.url and failed.append(r.url))
+    held, release = hold(page, PART)
+    page.goto(f"{root_server.url}explorer/#model=minilm")
+    page.wait_for_selector(f"{STATUS} .av-status__cancel:visible", timeout=90_000)
+    assert [u for u in asked if "/part0." in u] and [u for u in asked if "/vocab." in u], asked  # the page's download
+    page.click(f"{STATUS} .av-status__cancel")
+    page.wait_for_selector(ERROR, timeout=20_000)  # acknowledged: the request says it was cancelled
+    assert "download of MiniLM-L6 was cancelled" in page.text_content(f"{STATUS} .av-status__text")
+    acknowledged = len(asked)
+    page.wait_for_timeout(2_000)
+    assert asked[acknowledged:] == [], f"model files asked for after the cancel: {asked[acknowledged:]}"
+    assert [u for u in failed if "/part0." in u], "the page's held download of part0 was not stopped"
+    release()
+    choose(page, "synthetic")
+    drawn(page, "synthetic")
+    choose(page, "minilm")
+    drawn(page, "minilm")
+    assert sum("/vocab." in u for u in asked) == 1, asked  # complete before the cancel: kept
+    assert sum("/part0." in u for u in asked) == 2, asked  # cut by the cancel: asked for again
+    assert cache_problems(page) == []
+    watch.assert_clean()
+
+
 def test_switching_model_mid_download_cancels_it_and_corrupts_no_cache(root_server, new_page):
     page, watch = open_explorer(new_page, root_server)
     held, release = hold(page, PART)

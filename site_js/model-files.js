@@ -153,13 +153,8 @@ async function getFile(url, entry, { cache, signal, onNotKept, model }) {
     } // else failed or damaged: downloaded here (resumed, retried, checked twice)
   }
   if (!bytes) bytes = await downloadCounted(url, entry, model, signal);
-  if (cache) {
-    try {
-      await cache.put(url, new Response(bytes));
-    } catch (err) {
-      onNotKept(err);
-    }
-  }
+  // Kept while Python already reads the bytes: writing 20 MB into storage takes a good part of a second.
+  if (cache) cache.put(url, new Response(bytes)).catch(onNotKept);
   return bytes;
 }
 
@@ -288,7 +283,7 @@ async function fetchManifest(path, label) {
   if (!(await sha256(raw)).startsWith(hash)) {
     throw new Error(`The model file ${path} is damaged: its checksum does not match its name.`);
   }
-  if (cache) await cache.put(url, new Response(raw)).catch(() => {});
+  if (cache) cache.put(url, new Response(raw)).catch(() => {}); // kept meanwhile; a failure only costs a download
   return raw;
 }
 

@@ -127,16 +127,21 @@ function answerBytes(handle, request) {
 }
 
 /**
- * Take a snapshot of a runtime booted with `_makeSnapshot: true` and `recordDynlibs`, in two
+ * @typedef {{heap: Uint8Array, check: Uint8Array, checkMs: number, copyMs: number, dynlibs: DynlibRecord[],
+ *   handles: [number, string][], sitePackages: string, packages: object, version: string}} Capture
+ *   a copy of Python's memory and what a restore needs to know about it, before any hashing
+ */
+
+/**
+ * Copy the memory of a runtime booted with `_makeSnapshot: true` and `recordDynlibs`, in two
  * short synchronous steps with a pause between them, so a reader's request waits for one at most:
  * CHECK_REQUEST's answer (it goes into the snapshot's description), then the copy of the memory.
  * `stillIdle()` is asked before the copy; when a request came meanwhile, nothing is taken.
  * @param {any} pyodide @param {DynlibRecord[]} dynlibs @param {Function} handle attnviz.bridge.handle
  * @param {() => boolean} [stillIdle]
- * @returns {Promise<Uint8Array|null>} the container to store (header, description, Pyodide's
- *   snapshot), or null when a request came in between
+ * @returns {Promise<Capture|null>} null when a request came in between
  */
-export async function takeSnapshot(pyodide, dynlibs, handle, stillIdle = () => true) {
+async function captureSnapshot(pyodide, dynlibs, handle, stillIdle = () => true) {
   checkVersion(pyodide.version);
   const Module = pyodide._module;
   if (Module.HEAP8.length > MAX_HEAP_BYTES) {
@@ -169,11 +174,32 @@ export async function takeSnapshot(pyodide, dynlibs, handle, stillIdle = () => t
     .filter(([h]) => Number(h) !== 0)
     .map(([h, dso]) => [Number(h), dso.name]);
   const sitePackages = pyodide.runPython("import site; site.getsitepackages()[0]");
+  return { heap, check, checkMs, copyMs, dynlibs: dynlibs.map((d) => ({ ...d })), handles, sitePackages, packages,
+    version: pyodide.version };
+}
+
+/**
+ * The container to store for a capture: header, description (with the checksums), Pyodide's
+ * snapshot. Python may run meanwhile: the capture is a copy.
+ * @param {Capture} capture @returns {Promise<Uint8Array>}
+ */
+async function packSnapshot(capture) {
+  const { heap, check, checkMs, copyMs, dynlibs, handles, sitePackages, packages, version } = capture;
   /** @type {SnapshotMeta} */
-  const meta = { format: FORMAT, build: BUILD_HASH, pyodide: pyodide.version, heapSha256: await sha256Hex(heap),
-    dynlibs: dynlibs.map((d) => ({ ...d })), handles, sitePackages, packages, check: await sha256Hex(check),
+  const meta = { format: FORMAT, build: BUILD_HASH, pyodide: version, heapSha256: await sha256Hex(heap),
+    dynlibs, handles, sitePackages, packages, check: await sha256Hex(check),
     blockedMs: Math.round(Math.max(checkMs, copyMs)) };
   return pack(meta, heap);
+}
+
+/**
+ * Capture and pack a snapshot (see captureSnapshot).
+ * @param {any} pyodide @param {DynlibRecord[]} dynlibs @param {Function} handle @param {() => boolean} [stillIdle]
+ * @returns {Promise<Uint8Array|null>} the container to store, or null when a request came in between
+ */
+export async function takeSnapshot(pyodide, dynlibs, handle, stillIdle = () => true) {
+  const capture = await captureSnapshot(pyodide, dynlibs, handle, stillIdle);
+  return capture && packSnapshot(capture);
 }
 
 /** @param {SnapshotMeta} meta @param {Uint8Array} heap @returns {Uint8Array} */
@@ -376,22 +402,31 @@ export class SnapshotTaker {
     await this.take(1);
   }
 
-  /** @param {number} [running] the requests under way that wait for this (not a reason to wait) */
+  /**
+   * Capture Python's memory; its checksums and storing go on in the background (resolves once
+   * Python may run again).
+   * @param {number} [running] the requests under way that wait for this (not a reason to wait)
+   */
   async take(running = 0) {
     if (this.done || this.busy > running || !this.runtime) return;
     this.done = true;
     const t0 = performance.now();
+    const failed = (err) => this.report({ error: err && err.message ? err.message : String(err) });
+    let capture;
     try {
       const { pyodide, dynlibs, handle } = this.runtime;
-      const bytes = await takeSnapshot(pyodide, dynlibs, handle, () => this.busy <= running);
-      if (!bytes) { // a request came between the two steps: try again when idle
-        this.done = false;
-        return;
-      }
+      capture = await captureSnapshot(pyodide, dynlibs, handle, () => this.busy <= running);
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    if (!capture) { // a request came between the two steps: try again when idle
+      this.done = false;
+      return;
+    }
+    packSnapshot(capture).then(async (bytes) => {
       await store(bytes);
       this.report({ bytes: bytes.length, ms: performance.now() - t0, blockedMs: unpack(bytes).meta.blockedMs });
-    } catch (err) {
-      this.report({ error: err && err.message ? err.message : String(err) });
-    }
+    }).catch(failed);
   }
 }

@@ -39,12 +39,17 @@ def assert_painted(page) -> None:
     assert stats["opaque"] > 0.3 * stats["width"] * stats["height"] and stats["colours"] > 10, stats
 
 
+def open_painted(page, url: str) -> None:
+    """Load a page (a full load) and wait until all its widgets have drawn a heatmap."""
+    page.goto(url)
+    page.wait_for_function(ALL_READY, timeout=60_000)
+    assert_painted(page)
+
+
 def test_three_pages_in_a_row_start_python_once(server, new_page):
     page, watch = new_page(server.origin)
     starts = PythonStarts(page)
-    page.goto(server.url + "learn/01-what-is-attention/")
-    page.wait_for_function(ALL_READY, timeout=60_000)
-    assert_painted(page)
+    open_painted(page, server.url + "learn/01-what-is-attention/")
     titles = [page.title()]
 
     # A request made on this page and answered after the reader left is not delivered.
@@ -137,9 +142,7 @@ def test_a_page_loaded_directly_works_alone(server, new_page):
     """A shared link or a reload: the page boots its own worker and draws, as before."""
     page, watch = new_page(server.origin)
     starts = PythonStarts(page)
-    page.goto(server.url + "learn/04-masking/")
-    page.wait_for_function(ALL_READY, timeout=60_000)
-    assert_painted(page)
+    open_painted(page, server.url + "learn/04-masking/")
     page.reload()
     page.wait_for_function(ALL_READY, timeout=60_000)
     assert_painted(page)

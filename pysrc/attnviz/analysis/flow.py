@@ -50,16 +50,15 @@ def max_flows_from(graph: list[np.ndarray], sink_caps: np.ndarray, supply: np.nd
     -> (B,) the maximum flow of each problem. Problems that are done leave the batch, so the
     arrays shrink as the slower ones go on."""
     n_layers, batch, n = len(graph) + 1, sink_caps.shape[0], sink_caps.shape[1]
-    room = [np.array(np.broadcast_to(g, (batch, n, n)), dtype=float) for g in graph]  # residual down
-    flows = [np.zeros((batch, n, n)) for _ in graph]  # flows[a]: (B, n, n), the up edges' room
+    caps = [np.array(np.broadcast_to(g, (batch, n, n)), dtype=float) for g in graph]  # (B, n, n) each
+    room = [c.copy() for c in caps]                    # residual down; an edge's flow is caps − room
     sink_room = np.array(sink_caps, dtype=float)       # (B, n) residual of the edges into the sink
     excess = np.zeros((batch, n_layers, n))
     excess[:, 0] = supply
-    labels = np.full((batch, n_layers, n), INF, dtype=np.int64)
     values = np.zeros(batch)
     left = np.arange(batch)  # the problems still in the batch, by their index in the answer
     for _ in range(50 * n_layers * n + 100):  # ends long before, with exact labels; a guard against a bug
-        _relabel(room, flows, sink_room, labels)
+        labels = _relabel(caps, room, sink_room)
         busy = ((excess > EPS) & (labels < INF)).any(axis=(1, 2))  # (B,)
         if not busy.all():
             values[left[~busy]] = (sink_caps[~busy] - sink_room[~busy]).sum(axis=-1)
@@ -67,90 +66,92 @@ def max_flows_from(graph: list[np.ndarray], sink_caps: np.ndarray, supply: np.nd
                 return values
             keep = np.flatnonzero(busy)
             left, sink_caps, sink_room, excess, labels = left[keep], sink_caps[keep], sink_room[keep], excess[keep], labels[keep]
-            room, flows = [r[keep] for r in room], [f[keep] for f in flows]
+            caps, room = [c[keep] for c in caps], [r[keep] for r in room]
         # Labels stay valid while pushing (a push along an admissible edge opens only its reverse,
         # which points uphill), so push until no active node has an admissible edge, then relabel.
+        down, up = _admissible(labels)
         downward = True
-        while _push(room, flows, sink_room, excess, labels, downward):
+        while _push(caps, room, sink_room, excess, down, up, labels[:, -1] == 1, downward):
             downward = not downward
     raise RuntimeError("attention flow did not converge")
 
 
-def _relabel(room, flows, sink_room, labels) -> None:
-    """Every node's exact distance to the sink in the residual graph (INF when it cannot reach it):
-    sweeps over the layers, alternately up (taking down edges with room left) and down (up edges,
-    the reverse of edges with flow), until nothing changes."""
+def _relabel(caps, room, sink_room) -> np.ndarray:
+    """(B, L, n): every node's exact distance to the sink in the residual graph (INF when it cannot
+    reach it): sweeps over the layers, alternately up (taking down edges with room left) and down
+    (up edges, the reverse of edges with flow), until nothing changes."""
     last = len(room)
-    labels[:] = INF
+    labels = np.full((sink_room.shape[0], last + 1, sink_room.shape[1]), INF, dtype=np.int32)
     labels[:, last] = np.where(sink_room > EPS, 1, INF)
+    open_down = [r > EPS for r in room]                     # (B, n, n) each: down edges with room
+    open_up = [c - r > EPS for c, r in zip(caps, room)]     # and the reverse of edges with flow
     changed, upward = True, True
     while changed:
         changed = False
         for a in (range(last, -1, -1) if upward else range(last + 1)):
             best = labels[:, a].copy()
             if a < last:  # down: (a, k) -> (a + 1, k') with room on the edge
-                below = np.where(room[a] > EPS, labels[:, a + 1][:, None, :], INF).min(axis=-1)
-                best = np.minimum(best, below + 1)
+                below = np.where(open_down[a], labels[:, a + 1][:, None, :], INF).min(axis=-1)
+                np.minimum(best, below + 1, out=best)
             if a > 0:  # up: (a, k') -> (a − 1, k) along the reverse of an edge with flow
-                above = np.where(flows[a - 1] > EPS, labels[:, a - 1][:, :, None], INF).min(axis=1)
-                best = np.minimum(best, above + 1)
-            best = np.minimum(best, INF)
+                above = np.where(open_up[a - 1], labels[:, a - 1][:, :, None], INF).min(axis=1)
+                np.minimum(best, above + 1, out=best)
+            np.minimum(best, INF, out=best)
             if (best != labels[:, a]).any():
                 labels[:, a] = best
                 changed = True
         upward = not upward
+    return labels
 
 
-def _push(room, flows, sink_room, excess, labels, downward: bool) -> bool:
+def _admissible(labels: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The edges a push may use under these labels, as 0/1 factors: down[a] (B, n, n) from node
+    layer a to a + 1, up[a] (B, n, n) the reverse of those edges (from a + 1 up to a), each where
+    the tail's label is the head's plus one (INF labels never are: nothing reaches INF − 1)."""
+    last = labels.shape[1] - 1
+    down = [(labels[:, a][:, :, None] == labels[:, a + 1][:, None, :] + 1).astype(float) for a in range(last)]
+    up = [(labels[:, a + 1][:, None, :] == labels[:, a][:, :, None] + 1).astype(float) for a in range(last)]
+    return down, up
+
+
+def _push(caps, room, sink_room, excess, down, up, to_sink, downward: bool) -> bool:
     """One sweep over the node layers, top to bottom (downward) or back up: each layer's active
     nodes push along all their admissible edges (label one less, room left) at once,
     min(1, excess / room) of each edge's room: their whole excess, or all the room they have. A
     layer pushes what the layers swept before it just sent it, so excess crosses the whole graph in
     one sweep. False when no active node had an admissible edge (nothing moved)."""
     last = len(room)
-    batch = labels.shape[0]
     moved_any = False
     for a in (range(last + 1) if downward else range(last, -1, -1)):
-        active = (excess[:, a] > EPS) & (labels[:, a] < INF)  # (B, n)
-        if not active.any():
+        ex = excess[:, a]  # (B, n)
+        if not (ex > EPS).any():
             continue
-        rows = np.flatnonzero(active.any(axis=-1))  # only the problems with work in this layer
-        if len(rows) == batch:
-            rows = slice(None)
-        ex, lab = excess[rows, a], labels[rows, a]  # (R, n)
         if a < last:
-            down = room[a][rows]  # (R, n, n)
-            down = np.where((down > EPS) & (lab[:, :, None] == labels[rows, a + 1][:, None, :] + 1), down, 0)
-            room_total = down.sum(axis=-1)
+            out_down = room[a] * down[a]  # (B, n, n)
+            total = out_down.sum(axis=-1)
         else:
-            down = np.where(lab == 1, sink_room[rows], 0)  # (R, n)
-            room_total = down.copy()
+            out_down = sink_room * to_sink  # (B, n)
+            total = out_down.copy()
         if a > 0:
-            back = flows[a - 1][rows]  # (R, n_above, n): reverse room from (a, k') up to (a − 1, k)
-            back = np.where((back > EPS) & (lab[:, None, :] == labels[rows, a - 1][:, :, None] + 1), back, 0)
-            room_total += back.sum(axis=1)
-        share = np.where(active[rows] & (room_total > EPS),
-                         np.minimum(1.0, ex / np.where(room_total > EPS, room_total, 1)), 0)  # (R, n)
+            out_up = (caps[a - 1] - room[a - 1]) * up[a - 1]  # (B, n_above, n): back to (a − 1, k)
+            total += out_up.sum(axis=1)
+        share = np.divide(ex, total, out=np.zeros_like(ex), where=(ex > EPS) & (total > EPS))
+        np.minimum(share, 1.0, out=share)  # (B, n): of each admissible edge's room, what is pushed
         if not share.any():
             continue
         moved_any = True
         if a < last:
-            moved = down * share[:, :, None]  # (R, n, n); never more than the room
-            room[a][rows] -= moved
-            flows[a][rows] += moved
-            excess[rows, a] -= moved.sum(axis=-1)
-            excess[rows, a + 1] += moved.sum(axis=1)
+            moved = out_down * share[:, :, None]  # (B, n, n); never more than the room
+            room[a] -= moved
+            excess[:, a + 1] += moved.sum(axis=1)
         else:
-            moved = down * share
-            sink_room[rows] -= moved
-            excess[rows, a] -= moved
+            sink_room -= out_down * share
         if a > 0:
-            returned = back * share[:, None, :]  # (R, n_above, n)
-            flows[a - 1][rows] -= returned
-            room[a - 1][rows] += returned
-            excess[rows, a] -= returned.sum(axis=1)
-            excess[rows, a - 1] += returned.sum(axis=-1)
-        np.clip(excess[:, a], 0, None, out=excess[:, a])
+            returned = out_up * share[:, None, :]
+            room[a - 1] += returned
+            excess[:, a - 1] += returned.sum(axis=-1)
+        ex -= share * total
+        np.maximum(ex, 0, out=ex)
     return moved_any
 
 

@@ -105,13 +105,14 @@ def _relabel(caps, room, sink_room) -> np.ndarray:
 
 
 def _admissible(labels: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The edges a push may use under these labels, as 0/1 factors: down[a] (B, n, n) from node
-    layer a to a + 1, up[a] (B, n, n) the reverse of those edges (from a + 1 up to a), each where
-    the tail's label is the head's plus one (INF labels never are: nothing reaches INF − 1)."""
+    """The edges a push may use under these labels: down[a] (B, n, n) from node layer a to a + 1,
+    up[a] (B, n, n) the reverse of those edges (from a + 1 up to a), each where the tail's label is
+    the head's plus one (INF labels never are: nothing reaches INF − 1). An up list entry is None
+    when no edge of it is admissible (most are), so a push skips it."""
     last = labels.shape[1] - 1
-    down = [(labels[:, a][:, :, None] == labels[:, a + 1][:, None, :] + 1).astype(float) for a in range(last)]
-    up = [(labels[:, a + 1][:, None, :] == labels[:, a][:, :, None] + 1).astype(float) for a in range(last)]
-    return down, up
+    down = [labels[:, a][:, :, None] == labels[:, a + 1][:, None, :] + 1 for a in range(last)]
+    up = [labels[:, a + 1][:, None, :] == labels[:, a][:, :, None] + 1 for a in range(last)]
+    return down, [u if u.any() else None for u in up]
 
 
 def _push(caps, room, sink_room, excess, down, up, to_sink, downward: bool) -> bool:
@@ -132,7 +133,8 @@ def _push(caps, room, sink_room, excess, down, up, to_sink, downward: bool) -> b
         else:
             out_down = sink_room * to_sink  # (B, n)
             total = out_down.copy()
-        if a > 0:
+        back = a > 0 and up[a - 1] is not None
+        if back:
             out_up = (caps[a - 1] - room[a - 1]) * up[a - 1]  # (B, n_above, n): back to (a − 1, k)
             total += out_up.sum(axis=1)
         share = np.divide(ex, total, out=np.zeros_like(ex), where=(ex > EPS) & (total > EPS))
@@ -141,13 +143,13 @@ def _push(caps, room, sink_room, excess, down, up, to_sink, downward: bool) -> b
             continue
         moved_any = True
         if a < last:
-            moved = out_down * share[:, :, None]  # (B, n, n); never more than the room
+            moved = np.multiply(out_down, share[:, :, None], out=out_down)  # (B, n, n); never more than the room
             room[a] -= moved
             excess[:, a + 1] += moved.sum(axis=1)
         else:
             sink_room -= out_down * share
-        if a > 0:
-            returned = out_up * share[:, None, :]
+        if back:
+            returned = np.multiply(out_up, share[:, None, :], out=out_up)
             room[a - 1] += returned
             excess[:, a - 1] += returned.sum(axis=-1)
         ex -= share * total

@@ -22,10 +22,10 @@ push is possible the labels are recomputed, until no node that can still reach t
 excess. The excess that reached the sink is then the maximum flow (a maximum preflow's value). A
 flow from layer 1 is its one edge, Â_1[i, j].
 
-Cost grows as about layers² × tokens^3.5 (see `work`): each of the tokens² problems of a layer
-has ~layers × tokens² edges and needs a number of sweeps that grows with the depth. Past MAX_WORK
-(what runs in about 5 CPU seconds in CPython, 2-3 times that in the browser) a request gets a
-clear error naming the limit instead of a page that does not answer.
+Cost grows as about layers^1.2 × tokens^3.5 on real models' attention (see `work`): each of the
+tokens² problems of a layer has ~layers × tokens² edges and needs a few dozen sweeps. Past
+MAX_WORK (what runs in about 5 CPU seconds in CPython, 2-3 times that in the browser) a request
+gets a clear error naming the limit instead of a page that does not answer.
 """
 from __future__ import annotations
 
@@ -210,17 +210,19 @@ def _reachable(mix: np.ndarray, layer: int, i: int) -> np.ndarray:
 
 
 def work(layers: int, tokens: int) -> float:
-    """What a flow costs, in the unit MAX_WORK counts. Measured (CPython, CPU seconds on a busy
-    2-core machine): MiniLM's 6 layers 0.6 s at 16 tokens, 2.6 s at 24, 5.0 s at 28, 8 s at 32; 30
-    layers of random attention 2.4 s at 12 tokens (6.6 s causal), 6.1 s at 16: about
-    layers² × tokens^3.5 (the depth of each graph, the sweeps a flow needs to cross it, and one
-    problem per source and sink). One layer needs no flow at all."""
-    return 0.0 if layers <= 1 else layers ** 2 * tokens ** 3.5
+    """What a flow costs, in the unit MAX_WORK counts. Measured (CPython, CPU seconds by
+    time.process_time, medians of 3 runs on a shared 2-core machine): MiniLM's 6 layers 0.53 s at
+    16 tokens, 2.25 s at 24, 6.8 s at 32 (Marian's encoder 1.5 s at 24, 4.5 s at 32); SmolLM2's
+    30 causal layers 1.4 s at 12 tokens, 3.75 s at 16: about layers^1.2 × tokens^3.5 (one
+    problem per source and sink, each with ~layers × tokens² edges; in a causal stack a token
+    reaches only the ones before it, so deep stacks cost less than their depth suggests). One
+    layer needs no flow at all."""
+    return 0.0 if layers <= 1 else layers ** 1.2 * tokens ** 3.5
 
 
-# The largest flow done, about 5 CPU seconds: MiniLM (or any 6-layer stack) at 28 tokens; a
-# 30-layer one at 11.
-MAX_WORK = work(6, 28)
+# The largest flow done, about 5 CPU seconds: MiniLM (or any 6-layer stack) at 29 tokens; a
+# 30-layer one (SmolLM2) at 16.
+MAX_WORK = work(6, 29)
 
 
 def result(ctx) -> dict:

@@ -70,6 +70,15 @@ def test_flow_of_six_layers_of_sixteen_tokens_equals_networkx():
 
 
 @pytest.mark.cpython_only
+@pytest.mark.parametrize("cells", [1, 300])
+def test_problems_on_their_own_tokens_in_small_batches_equal_networkx(monkeypatch, cells):
+    # causal: each problem (i, j) keeps tokens j .. i, so sizes differ and batches are padded
+    monkeypatch.setattr(flow_module, "BATCH_CELLS", cells)
+    a = softmax_attention(5, 4, 2, 8, True, 2.0)
+    np.testing.assert_allclose(attention_flow(a), reference_flow(a), atol=1e-5)
+
+
+@pytest.mark.cpython_only
 def test_flow_of_sparse_attention_with_exact_zeros():
     a = np.zeros((3, 1, 5, 5), np.float32)  # one-hot heads: previous token, first token, itself
     for i in range(5):

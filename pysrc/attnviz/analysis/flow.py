@@ -166,36 +166,55 @@ def attention_flow(attention: np.ndarray) -> np.ndarray:
     reach = np.zeros((layers, n, n))  # reach[m, k, j]: the maximum flow from (m + 1, k) to (0, j)
     reach[0] = mix[0]  # from layer 1: its one edge
     for layer in range(1, layers):
-        # Sources side by side, as many as keep the batch's arrays to about BATCH_CELLS numbers:
-        # consecutive ones, whose reachable tokens overlap most (in a causal model, tokens 0..i).
-        per_source = max(1, BATCH_CELLS // (layer * n ** 3))
-        for first in range(0, n, per_source):
-            sources = np.arange(first, min(first + per_source, n))
-            _flows_of_sources(mix, reach, layer, sources)
+        _flows_of_layer(mix, reach, layer)
     total = reach.sum(axis=-1, keepdims=True)
     return np.divide(reach, total, out=np.zeros_like(reach), where=total > 0).astype(np.float32)
 
 
-def _flows_of_sources(mix: np.ndarray, reach: np.ndarray, layer: int, sources: np.ndarray) -> None:
-    """reach[layer, i, j] for the sources i (tokens after layer + 1) and every sink j, as one batch
-    of problems (i, j).
+def _flows_of_layer(mix: np.ndarray, reach: np.ndarray, layer: int) -> None:
+    """reach[layer, i, j] for every source i (token after layer + 1) and sink j, in batches of
+    problems (i, j).
 
-    Only the tokens the sources can reach, and the sinks they reach, take part. No flow through an
-    edge exceeds what its head can pass on to the sink (everything entering a node of a DAG leaves
-    it towards the sink), so each edge's capacity is capped at its head's maximum flow, known from
-    the layers below: the maximum flow is unchanged, and the excess a push-relabel would strand
-    (and push around until it gives up) is mostly never sent."""
-    nodes = np.flatnonzero(np.any([_reachable(mix, layer, i) for i in sources], axis=0))
-    below = reach[:, nodes]  # (layers, m, n): max flow from each node to each sink
-    source_i, sink_j = np.nonzero(mix[layer][sources][:, nodes] @ below[layer - 1] > 0)  # pairs that can flow
-    if not len(source_i):
-        return
-    sub = mix[:, nodes][:, :, nodes]  # (layers, m, m)
-    # graph for the pair (i, j) depends on j only: edges into node k capped at reach to j
-    graph = [np.minimum(sub[m][None], below[m - 1][:, sink_j].T[:, None, :]) for m in range(layer - 1, 0, -1)]
-    supply = np.minimum(mix[layer][sources[source_i]][:, nodes], below[layer - 1][:, sink_j].T)  # (P, m)
-    sink_caps = np.ascontiguousarray(mix[0][nodes][:, sink_j].T)  # (P, m): Â_1[k, j]
-    reach[layer, sources[source_i], sink_j] = max_flows_from(graph, sink_caps, supply)
+    A problem keeps only its own tokens: those the source reaches that can pass flow on to the
+    sink (in a causal model, j .. i), so in a deep causal stack most graphs are small. Problems
+    go largest first, as many to a batch as keep its arrays to about BATCH_CELLS numbers, each
+    padded to the batch's first size with a token of no edges."""
+    n = mix.shape[1]
+    from_source = np.array([_reachable(mix, layer, i) for i in range(n)])  # (n, n): [i, k]
+    to_sink = (reach[:layer] > 0).any(axis=0).T                             # (n, n): [j, k]
+    bound = np.minimum(mix[layer][:, :, None], reach[layer - 1][None]).sum(axis=1)  # (n, n): [i, j]
+    source_i, sink_j = np.nonzero(bound > 0)  # the pairs that can flow at all
+    nodes = from_source[source_i] & to_sink[sink_j]  # (P, n)
+    sizes = nodes.sum(axis=-1)
+    order = np.argsort(-sizes, kind="stable")
+    padded_mix = np.pad(mix, ((0, 0), (0, 1), (0, 1)))  # token n: no edges, the padding
+    padded_reach = np.pad(reach, ((0, 0), (0, 1), (0, 0)))
+    start = 0
+    while start < len(order):
+        size = max(1, sizes[order[start]])
+        batch = order[start:start + max(1, BATCH_CELLS // (layer * size * size))]
+        # each problem's tokens in order, then the padding: (B, size)
+        tokens = np.argsort(~nodes[batch], axis=-1, kind="stable")[:, :size]
+        tokens[np.arange(size)[None, :] >= sizes[batch][:, None]] = n
+        reach[layer, source_i[batch], sink_j[batch]] = _max_flows_of(padded_mix, padded_reach, layer,
+                                                                     source_i[batch], sink_j[batch], tokens)
+        start += len(batch)
+
+
+def _max_flows_of(mix: np.ndarray, reach: np.ndarray, layer: int, sources: np.ndarray, sinks: np.ndarray,
+                  tokens: np.ndarray) -> np.ndarray:
+    """(B,) the maximum flows from (layer + 1, sources) to (0, sinks), each problem b on the graph
+    of its tokens[b] (B, m).
+
+    No flow through an edge exceeds what its head can pass on to the sink (everything entering a
+    node of a DAG leaves it towards the sink), so each edge's capacity is capped at its head's
+    maximum flow, known from the layers below: the maximum flow is unchanged, and the excess a
+    push-relabel would strand (and push around until it gives up) is mostly never sent."""
+    head_reach = [reach[m][tokens, sinks[:, None]] for m in range(layer)]  # (B, m) each: reach[m, k, j]
+    rows, cols = tokens[:, :, None], tokens[:, None, :]
+    graph = [np.minimum(mix[m][rows, cols], head_reach[m - 1][:, None, :]) for m in range(layer - 1, 0, -1)]
+    supply = np.minimum(mix[layer][sources[:, None], tokens], head_reach[layer - 1])  # (B, m)
+    return max_flows_from(graph, head_reach[0], supply)  # into the sink: Â_1[k, j], reach from layer 1
 
 
 def _reachable(mix: np.ndarray, layer: int, i: int) -> np.ndarray:

@@ -79,7 +79,9 @@ def max_flows_from(graph: list[np.ndarray], sink_caps: np.ndarray, supply: np.nd
 def _relabel(caps, room, sink_room) -> np.ndarray:
     """(B, L, n): every node's exact distance to the sink in the residual graph (INF when it cannot
     reach it): sweeps over the layers, alternately up (taking down edges with room left) and down
-    (up edges, the reverse of edges with flow), until nothing changes."""
+    (up edges, the reverse of edges with flow), until nothing changes. A sweep up needs not look
+    at the up edges: the layer above has not changed since the sweep down last read it (and a
+    sweep down likewise skips the down edges)."""
     last = len(room)
     labels = np.full((sink_room.shape[0], last + 1, sink_room.shape[1]), INF, dtype=np.int32)
     labels[:, last] = np.where(sink_room > EPS, 1, INF)
@@ -88,15 +90,12 @@ def _relabel(caps, room, sink_room) -> np.ndarray:
     changed, upward = True, True
     while changed:
         changed = False
-        for a in (range(last, -1, -1) if upward else range(last + 1)):
-            best = labels[:, a].copy()
-            if a < last:  # down: (a, k) -> (a + 1, k') with room on the edge
-                below = np.where(open_down[a], labels[:, a + 1][:, None, :], INF).min(axis=-1)
-                np.minimum(best, below + 1, out=best)
-            if a > 0:  # up: (a, k') -> (a − 1, k) along the reverse of an edge with flow
-                above = np.where(open_up[a - 1], labels[:, a - 1][:, :, None], INF).min(axis=1)
-                np.minimum(best, above + 1, out=best)
-            np.minimum(best, INF, out=best)
+        for a in (range(last - 1, -1, -1) if upward else range(1, last + 1)):
+            if upward:  # down: (a, k) -> (a + 1, k') with room on the edge
+                best = np.where(open_down[a], labels[:, a + 1][:, None, :], INF).min(axis=-1)
+            else:  # up: (a, k') -> (a − 1, k) along the reverse of an edge with flow
+                best = np.where(open_up[a - 1], labels[:, a - 1][:, :, None], INF).min(axis=1)
+            np.minimum(best + 1, labels[:, a], out=best)
             if (best != labels[:, a]).any():
                 labels[:, a] = best
                 changed = True

@@ -11,16 +11,17 @@ a token after layer l down to each input token.
 The values are exact maximum flows, computed here without a general graph library. The graph is a
 layered DAG whose every path ends in layer 0, where the one sink (0, j) is the only useful node: any
 other input node is a dead end. So layer 1 keeps one edge per token, to the sink, of capacity
-Â_1[k, j], and everything above is shared by the n sinks. The problems (source i, sink j) of one
-layer run side by side as one batch of dense (problems, n, n) arrays, as many sources at a time as
-keep the arrays small (BATCH_CELLS). Each is solved by push-relabel (Goldberg & Tarjan 1988):
-labels are the exact residual distances to the sink (global relabelling); then sweeps over the
-layers, alternately top to bottom and back up, let every active node of a layer push along all its
-admissible edges at once (shares in proportion to their residual capacities), each layer pushing
-on what the one swept before it just sent, so excess crosses the whole graph in one sweep; when no
-push is possible the labels are recomputed, until no node that can still reach the sink holds
-excess. The excess that reached the sink is then the maximum flow (a maximum preflow's value). A
-flow from layer 1 is its one edge, Â_1[i, j].
+Â_1[k, j], and everything above is shared by the n sinks. Each problem (source i, sink j) keeps
+only its own tokens (those i reaches that can pass flow on to j), and the problems of one layer run
+side by side as batches of dense (problems, m, m) arrays, as many at a time as keep the arrays
+small (BATCH_CELLS). Each is solved by push-relabel (Goldberg & Tarjan 1988): labels are the exact
+residual distances to the sink (global relabelling); then sweeps over the layers, top to bottom,
+let every active node of a layer push along all its admissible edges at once (shares in
+proportion to their residual capacities), each layer pushing on what the one above just sent, so
+excess crosses the whole graph in one sweep; after two sweeps (or one that moves nothing) the
+labels are recomputed, until no node that can still reach the sink holds excess. The excess that
+reached the sink is then the maximum flow (a maximum preflow's value). A flow from layer 1 is its
+one edge, Â_1[i, j].
 
 Cost grows as about layers^1.2 × tokens^3.5 on real models' attention (see `work`): each of the
 tokens² problems of a layer has ~layers × tokens² edges and needs a few dozen sweeps. Past
@@ -37,6 +38,7 @@ from .rollout import mixed
 EPS = 1e-12    # residual capacities and excesses below this are 0 (the weights are float32)
 INF = 1 << 30  # the label of a node that cannot reach the sink
 BATCH_CELLS = 1 << 18  # about how many numbers one batch's capacity arrays hold together
+SWEEPS_PER_RELABEL = 2
 
 
 def max_flows_from(graph: list[np.ndarray], sink_caps: np.ndarray, supply: np.ndarray) -> np.ndarray:
@@ -68,11 +70,12 @@ def max_flows_from(graph: list[np.ndarray], sink_caps: np.ndarray, supply: np.nd
             left, sink_caps, sink_room, excess, labels = left[keep], sink_caps[keep], sink_room[keep], excess[keep], labels[keep]
             caps, room = [c[keep] for c in caps], [r[keep] for r in room]
         # Labels stay valid while pushing (a push along an admissible edge opens only its reverse,
-        # which points uphill), so push until no active node has an admissible edge, then relabel.
+        # which points uphill), but relabelling after a couple of sweeps, rather than when no push
+        # is left, opens new paths sooner and lets the finished problems leave (measured faster).
         down, up = _admissible(labels)
-        downward = True
-        while _push(caps, room, sink_room, excess, down, up, labels[:, -1] == 1, downward):
-            downward = not downward
+        for _ in range(SWEEPS_PER_RELABEL):
+            if not _push(caps, room, sink_room, excess, down, up, labels[:, -1] == 1):
+                break
     raise RuntimeError("attention flow did not converge")
 
 
@@ -114,15 +117,15 @@ def _admissible(labels: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]
     return down, [u if u.any() else None for u in up]
 
 
-def _push(caps, room, sink_room, excess, down, up, to_sink, downward: bool) -> bool:
-    """One sweep over the node layers, top to bottom (downward) or back up: each layer's active
-    nodes push along all their admissible edges (label one less, room left) at once,
-    min(1, excess / room) of each edge's room: their whole excess, or all the room they have. A
-    layer pushes what the layers swept before it just sent it, so excess crosses the whole graph in
-    one sweep. False when no active node had an admissible edge (nothing moved)."""
+def _push(caps, room, sink_room, excess, down, up, to_sink) -> bool:
+    """One sweep over the node layers, top to bottom: each layer's active nodes push along all
+    their admissible edges (label one less, room left) at once, min(1, excess / room) of each
+    edge's room: their whole excess, or all the room they have. A layer pushes what the layers
+    above just sent it, so excess crosses the whole graph in one sweep (what a layer returns up
+    waits for the next). False when no active node had an admissible edge (nothing moved)."""
     last = len(room)
     moved_any = False
-    for a in (range(last + 1) if downward else range(last, -1, -1)):
+    for a in range(last + 1):
         ex = excess[:, a]  # (B, n)
         if not (ex > EPS).any():
             continue

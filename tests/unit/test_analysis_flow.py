@@ -120,9 +120,9 @@ def test_past_the_limit_a_clear_error(monkeypatch):
 
 
 @pytest.mark.cpython_only
-def test_the_limit_is_29_tokens_for_six_layers_and_16_for_thirty():
-    assert work(6, 29) <= MAX_WORK < work(6, 30)
-    assert work(30, 16) <= MAX_WORK < work(30, 17)
+def test_the_limit_is_34_tokens_for_six_layers_and_23_for_thirty():
+    assert work(6, 34) <= MAX_WORK < work(6, 35)
+    assert work(30, 23) <= MAX_WORK < work(30, 24)
 
 
 @pytest.mark.cpython_only

@@ -23,8 +23,8 @@ labels are recomputed, until no node that can still reach the sink holds excess.
 reached the sink is then the maximum flow (a maximum preflow's value). A flow from layer 1 is its
 one edge, Â_1[i, j].
 
-Cost grows as about layers^1.2 × tokens^3.5 on real models' attention (see `work`): each of the
-tokens² problems of a layer has ~layers × tokens² edges and needs a few dozen sweeps. Past
+Cost grows as about layers^0.85 × tokens^3.5 on real models' attention (see `work`): each of the
+tokens² problems of a layer has up to ~layers × tokens² edges and needs a few sweeps. Past
 MAX_WORK (what runs in about 5 CPU seconds in CPython, 2-3 times that in the browser) a request
 gets a clear error naming the limit instead of a page that does not answer.
 """
@@ -232,18 +232,18 @@ def _reachable(mix: np.ndarray, layer: int, i: int) -> np.ndarray:
 
 def work(layers: int, tokens: int) -> float:
     """What a flow costs, in the unit MAX_WORK counts. Measured (CPython, CPU seconds by
-    time.process_time, medians of 3 runs on a shared 2-core machine): MiniLM's 6 layers 0.53 s at
-    16 tokens, 2.25 s at 24, 6.8 s at 32 (Marian's encoder 1.5 s at 24, 4.5 s at 32); SmolLM2's
-    30 causal layers 1.4 s at 12 tokens, 3.75 s at 16: about layers^1.2 × tokens^3.5 (one
-    problem per source and sink, each with ~layers × tokens² edges; in a causal stack a token
-    reaches only the ones before it, so deep stacks cost less than their depth suggests). One
-    layer needs no flow at all."""
-    return 0.0 if layers <= 1 else layers ** 1.2 * tokens ** 3.5
+    time.process_time, medians of 3 runs on a shared 2-core machine): MiniLM's 6 layers 0.34 s at
+    16 tokens, 1.4 s at 24, 4.0 s at 32, 18 s at 48 (Marian's encoder 2.4 s at 32); SmolLM2's 30
+    causal layers 0.95 s at 12 tokens, 1.95 s at 16, 5.5 s at 24, 14 s at 32: about
+    layers^0.85 × tokens^3.5 (one problem per source and sink, each with up to ~layers × tokens²
+    edges; in a causal stack a problem (i, j) keeps only the tokens j .. i, so a deep stack costs
+    less than its depth suggests). One layer needs no flow at all."""
+    return 0.0 if layers <= 1 else layers ** 0.85 * tokens ** 3.5
 
 
-# The largest flow done, about 5 CPU seconds: MiniLM (or any 6-layer stack) at 29 tokens; a
-# 30-layer one (SmolLM2) at 16.
-MAX_WORK = work(6, 29)
+# The largest flow done, about 5 CPU seconds: MiniLM (or any 6-layer stack) at 34 tokens; a
+# 30-layer one (SmolLM2) at 23.
+MAX_WORK = work(6, 34)
 
 
 def result(ctx) -> dict:

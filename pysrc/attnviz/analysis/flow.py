@@ -38,7 +38,7 @@ from .rollout import mixed
 EPS = 1e-12    # residual capacities and excesses below this are 0 (the weights are float32)
 INF = 1 << 30  # the label of a node that cannot reach the sink
 BATCH_CELLS = 1 << 18  # about how many numbers one batch's capacity arrays hold together
-SWEEPS_PER_RELABEL = 2
+SWEEPS_PER_RELABEL = 2  # push sweeps between two relabels (measured: 2 beats 1, 3 and "until stuck")
 
 
 def max_flows_from(graph: list[np.ndarray], sink_caps: np.ndarray, supply: np.ndarray) -> np.ndarray:
@@ -193,7 +193,7 @@ def _flows_of_layer(mix: np.ndarray, reach: np.ndarray, layer: int) -> None:
     padded_reach = np.pad(reach, ((0, 0), (0, 1), (0, 0)))
     start = 0
     while start < len(order):
-        size = max(1, sizes[order[start]])
+        size = sizes[order[start]]  # at least 1: a pair that can flow has a token on its way
         batch = order[start:start + max(1, BATCH_CELLS // (layer * size * size))]
         # each problem's tokens in order, then the padding: (B, size)
         tokens = np.argsort(~nodes[batch], axis=-1, kind="stable")[:, :size]

@@ -559,5 +559,5 @@ def test_flow_map_and_bars_are_the_api_flow(minilm):
     minilm.page.evaluate("(h) => { location.hash = h; }", f"model=minilm&{text(long)}&analysis=flow&layer=3")
     minilm.page.wait_for_selector(f"{HOST} .av-status--error", timeout=60_000)
     message = minilm.page.locator(f"{HOST} .av-status").inner_text()
-    assert "at most 28 tokens" in message and "this text has 50" in message
+    assert "at most 34 tokens" in message and "this text has 50" in message
     minilm.watch.assert_clean()

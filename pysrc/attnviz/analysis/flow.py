@@ -11,21 +11,22 @@ a token after layer l down to each input token.
 The values are exact maximum flows, computed here without a general graph library. The graph is a
 layered DAG whose every path ends in layer 0, where the one sink (0, j) is the only useful node: any
 other input node is a dead end. So layer 1 keeps one edge per token, to the sink, of capacity
-Â_1[k, j], and everything above is shared by the n sinks. The problems (source i, sink j) of one
-layer run side by side as one batch of dense (problems, n, n) arrays, as many sources at a time as
-keep the arrays small (BATCH_CELLS). Each is solved by push-relabel (Goldberg & Tarjan 1988):
-labels are the exact residual distances to the sink (global relabelling); then sweeps over the
-layers, alternately top to bottom and back up, let every active node of a layer push along all its
-admissible edges at once (shares in proportion to their residual capacities), each layer pushing
-on what the one swept before it just sent, so excess crosses the whole graph in one sweep; when no
-push is possible the labels are recomputed, until no node that can still reach the sink holds
-excess. The excess that reached the sink is then the maximum flow (a maximum preflow's value). A
-flow from layer 1 is its one edge, Â_1[i, j].
+Â_1[k, j], and everything above is shared by the n sinks. Each problem (source i, sink j) keeps
+only its own tokens (those i reaches that can pass flow on to j), and the problems of one layer run
+side by side as batches of dense (problems, m, m) arrays, as many at a time as keep the arrays
+small (BATCH_CELLS). Each is solved by push-relabel (Goldberg & Tarjan 1988): labels are the exact
+residual distances to the sink (global relabelling); then sweeps over the layers, top to bottom,
+let every active node of a layer push along all its admissible edges at once (shares in
+proportion to their residual capacities), each layer pushing on what the one above just sent, so
+excess crosses the whole graph in one sweep; after two sweeps (or one that moves nothing) the
+labels are recomputed, until no node that can still reach the sink holds excess. The excess that
+reached the sink is then the maximum flow (a maximum preflow's value). A flow from layer 1 is its
+one edge, Â_1[i, j].
 
-Cost grows as about layers² × tokens^3.5 (see `work`): each of the tokens² problems of a layer
-has ~layers × tokens² edges and needs a number of sweeps that grows with the depth. Past MAX_WORK
-(what runs in about 5 CPU seconds in CPython, 2-3 times that in the browser) a request gets a
-clear error naming the limit instead of a page that does not answer.
+Cost grows as about layers^0.85 × tokens^3.5 on real models' attention (see `work`): each of the
+tokens² problems of a layer has up to ~layers × tokens² edges and needs a few sweeps. Past
+MAX_WORK (what runs in about 5 CPU seconds in CPython, 2-3 times that in the browser) a request
+gets a clear error naming the limit instead of a page that does not answer.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from .rollout import mixed
 EPS = 1e-12    # residual capacities and excesses below this are 0 (the weights are float32)
 INF = 1 << 30  # the label of a node that cannot reach the sink
 BATCH_CELLS = 1 << 18  # about how many numbers one batch's capacity arrays hold together
+SWEEPS_PER_RELABEL = 2  # push sweeps between two relabels (measured: 2 beats 1, 3 and "until stuck")
 
 
 def max_flows_from(graph: list[np.ndarray], sink_caps: np.ndarray, supply: np.ndarray) -> np.ndarray:
@@ -50,16 +52,15 @@ def max_flows_from(graph: list[np.ndarray], sink_caps: np.ndarray, supply: np.nd
     -> (B,) the maximum flow of each problem. Problems that are done leave the batch, so the
     arrays shrink as the slower ones go on."""
     n_layers, batch, n = len(graph) + 1, sink_caps.shape[0], sink_caps.shape[1]
-    room = [np.array(np.broadcast_to(g, (batch, n, n)), dtype=float) for g in graph]  # residual down
-    flows = [np.zeros((batch, n, n)) for _ in graph]  # flows[a]: (B, n, n), the up edges' room
+    caps = [np.array(np.broadcast_to(g, (batch, n, n)), dtype=float) for g in graph]  # (B, n, n) each
+    room = [c.copy() for c in caps]                    # residual down; an edge's flow is caps − room
     sink_room = np.array(sink_caps, dtype=float)       # (B, n) residual of the edges into the sink
     excess = np.zeros((batch, n_layers, n))
     excess[:, 0] = supply
-    labels = np.full((batch, n_layers, n), INF, dtype=np.int64)
     values = np.zeros(batch)
     left = np.arange(batch)  # the problems still in the batch, by their index in the answer
     for _ in range(50 * n_layers * n + 100):  # ends long before, with exact labels; a guard against a bug
-        _relabel(room, flows, sink_room, labels)
+        labels = _relabel(caps, room, sink_room)
         busy = ((excess > EPS) & (labels < INF)).any(axis=(1, 2))  # (B,)
         if not busy.all():
             values[left[~busy]] = (sink_caps[~busy] - sink_room[~busy]).sum(axis=-1)
@@ -67,90 +68,94 @@ def max_flows_from(graph: list[np.ndarray], sink_caps: np.ndarray, supply: np.nd
                 return values
             keep = np.flatnonzero(busy)
             left, sink_caps, sink_room, excess, labels = left[keep], sink_caps[keep], sink_room[keep], excess[keep], labels[keep]
-            room, flows = [r[keep] for r in room], [f[keep] for f in flows]
+            caps, room = [c[keep] for c in caps], [r[keep] for r in room]
         # Labels stay valid while pushing (a push along an admissible edge opens only its reverse,
-        # which points uphill), so push until no active node has an admissible edge, then relabel.
-        downward = True
-        while _push(room, flows, sink_room, excess, labels, downward):
-            downward = not downward
+        # which points uphill), but relabelling after a couple of sweeps, rather than when no push
+        # is left, opens new paths sooner and lets the finished problems leave (measured faster).
+        down, up = _admissible(labels)
+        for _ in range(SWEEPS_PER_RELABEL):
+            if not _push(caps, room, sink_room, excess, down, up, labels[:, -1] == 1):
+                break
     raise RuntimeError("attention flow did not converge")
 
 
-def _relabel(room, flows, sink_room, labels) -> None:
-    """Every node's exact distance to the sink in the residual graph (INF when it cannot reach it):
-    sweeps over the layers, alternately up (taking down edges with room left) and down (up edges,
-    the reverse of edges with flow), until nothing changes."""
+def _relabel(caps, room, sink_room) -> np.ndarray:
+    """(B, L, n): every node's exact distance to the sink in the residual graph (INF when it cannot
+    reach it): sweeps over the layers, alternately up (taking down edges with room left) and down
+    (up edges, the reverse of edges with flow), until nothing changes. A sweep up needs not look
+    at the up edges: the layer above has not changed since the sweep down last read it (and a
+    sweep down likewise skips the down edges)."""
     last = len(room)
-    labels[:] = INF
+    labels = np.full((sink_room.shape[0], last + 1, sink_room.shape[1]), INF, dtype=np.int32)
     labels[:, last] = np.where(sink_room > EPS, 1, INF)
+    open_down = [r > EPS for r in room]                     # (B, n, n) each: down edges with room
+    open_up = [c - r > EPS for c, r in zip(caps, room)]     # and the reverse of edges with flow
     changed, upward = True, True
     while changed:
         changed = False
-        for a in (range(last, -1, -1) if upward else range(last + 1)):
-            best = labels[:, a].copy()
-            if a < last:  # down: (a, k) -> (a + 1, k') with room on the edge
-                below = np.where(room[a] > EPS, labels[:, a + 1][:, None, :], INF).min(axis=-1)
-                best = np.minimum(best, below + 1)
-            if a > 0:  # up: (a, k') -> (a − 1, k) along the reverse of an edge with flow
-                above = np.where(flows[a - 1] > EPS, labels[:, a - 1][:, :, None], INF).min(axis=1)
-                best = np.minimum(best, above + 1)
-            best = np.minimum(best, INF)
+        for a in (range(last - 1, -1, -1) if upward else range(1, last + 1)):
+            if upward:  # down: (a, k) -> (a + 1, k') with room on the edge
+                best = np.where(open_down[a], labels[:, a + 1][:, None, :], INF).min(axis=-1)
+            else:  # up: (a, k') -> (a − 1, k) along the reverse of an edge with flow
+                best = np.where(open_up[a - 1], labels[:, a - 1][:, :, None], INF).min(axis=1)
+            np.minimum(best + 1, labels[:, a], out=best)
             if (best != labels[:, a]).any():
                 labels[:, a] = best
                 changed = True
         upward = not upward
+    return labels
 
 
-def _push(room, flows, sink_room, excess, labels, downward: bool) -> bool:
-    """One sweep over the node layers, top to bottom (downward) or back up: each layer's active
-    nodes push along all their admissible edges (label one less, room left) at once,
-    min(1, excess / room) of each edge's room: their whole excess, or all the room they have. A
-    layer pushes what the layers swept before it just sent it, so excess crosses the whole graph in
-    one sweep. False when no active node had an admissible edge (nothing moved)."""
+def _admissible(labels: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The edges a push may use under these labels: down[a] (B, n, n) from node layer a to a + 1,
+    up[a] (B, n, n) the reverse of those edges (from a + 1 up to a), each where the tail's label is
+    the head's plus one (INF labels never are: nothing reaches INF − 1). An up list entry is None
+    when no edge of it is admissible (most are), so a push skips it."""
+    last = labels.shape[1] - 1
+    down = [labels[:, a][:, :, None] == labels[:, a + 1][:, None, :] + 1 for a in range(last)]
+    up = [labels[:, a + 1][:, None, :] == labels[:, a][:, :, None] + 1 for a in range(last)]
+    return down, [u if u.any() else None for u in up]
+
+
+def _push(caps, room, sink_room, excess, down, up, to_sink) -> bool:
+    """One sweep over the node layers, top to bottom: each layer's active nodes push along all
+    their admissible edges (label one less, room left) at once, min(1, excess / room) of each
+    edge's room: their whole excess, or all the room they have. A layer pushes what the layers
+    above just sent it, so excess crosses the whole graph in one sweep (what a layer returns up
+    waits for the next). False when no active node had an admissible edge (nothing moved)."""
     last = len(room)
-    batch = labels.shape[0]
     moved_any = False
-    for a in (range(last + 1) if downward else range(last, -1, -1)):
-        active = (excess[:, a] > EPS) & (labels[:, a] < INF)  # (B, n)
-        if not active.any():
+    for a in range(last + 1):
+        ex = excess[:, a]  # (B, n)
+        if not (ex > EPS).any():
             continue
-        rows = np.flatnonzero(active.any(axis=-1))  # only the problems with work in this layer
-        if len(rows) == batch:
-            rows = slice(None)
-        ex, lab = excess[rows, a], labels[rows, a]  # (R, n)
         if a < last:
-            down = room[a][rows]  # (R, n, n)
-            down = np.where((down > EPS) & (lab[:, :, None] == labels[rows, a + 1][:, None, :] + 1), down, 0)
-            room_total = down.sum(axis=-1)
+            out_down = room[a] * down[a]  # (B, n, n)
+            total = out_down.sum(axis=-1)
         else:
-            down = np.where(lab == 1, sink_room[rows], 0)  # (R, n)
-            room_total = down.copy()
-        if a > 0:
-            back = flows[a - 1][rows]  # (R, n_above, n): reverse room from (a, k') up to (a − 1, k)
-            back = np.where((back > EPS) & (lab[:, None, :] == labels[rows, a - 1][:, :, None] + 1), back, 0)
-            room_total += back.sum(axis=1)
-        share = np.where(active[rows] & (room_total > EPS),
-                         np.minimum(1.0, ex / np.where(room_total > EPS, room_total, 1)), 0)  # (R, n)
+            out_down = sink_room * to_sink  # (B, n)
+            total = out_down.copy()
+        back = a > 0 and up[a - 1] is not None
+        if back:
+            out_up = (caps[a - 1] - room[a - 1]) * up[a - 1]  # (B, n_above, n): back to (a − 1, k)
+            total += out_up.sum(axis=1)
+        share = np.divide(ex, total, out=np.zeros_like(ex), where=(ex > EPS) & (total > EPS))
+        np.minimum(share, 1.0, out=share)  # (B, n): of each admissible edge's room, what is pushed
         if not share.any():
             continue
         moved_any = True
         if a < last:
-            moved = down * share[:, :, None]  # (R, n, n); never more than the room
-            room[a][rows] -= moved
-            flows[a][rows] += moved
-            excess[rows, a] -= moved.sum(axis=-1)
-            excess[rows, a + 1] += moved.sum(axis=1)
+            moved = np.multiply(out_down, share[:, :, None], out=out_down)  # (B, n, n); never more than the room
+            room[a] -= moved
+            excess[:, a + 1] += moved.sum(axis=1)
         else:
-            moved = down * share
-            sink_room[rows] -= moved
-            excess[rows, a] -= moved
-        if a > 0:
-            returned = back * share[:, None, :]  # (R, n_above, n)
-            flows[a - 1][rows] -= returned
-            room[a - 1][rows] += returned
-            excess[rows, a] -= returned.sum(axis=1)
-            excess[rows, a - 1] += returned.sum(axis=-1)
-        np.clip(excess[:, a], 0, None, out=excess[:, a])
+            sink_room -= out_down * share
+        if back:
+            returned = np.multiply(out_up, share[:, None, :], out=out_up)
+            room[a - 1] += returned
+            excess[:, a - 1] += returned.sum(axis=-1)
+        ex -= share * total
+        np.maximum(ex, 0, out=ex)
     return moved_any
 
 
@@ -163,36 +168,55 @@ def attention_flow(attention: np.ndarray) -> np.ndarray:
     reach = np.zeros((layers, n, n))  # reach[m, k, j]: the maximum flow from (m + 1, k) to (0, j)
     reach[0] = mix[0]  # from layer 1: its one edge
     for layer in range(1, layers):
-        # Sources side by side, as many as keep the batch's arrays to about BATCH_CELLS numbers:
-        # consecutive ones, whose reachable tokens overlap most (in a causal model, tokens 0..i).
-        per_source = max(1, BATCH_CELLS // (layer * n ** 3))
-        for first in range(0, n, per_source):
-            sources = np.arange(first, min(first + per_source, n))
-            _flows_of_sources(mix, reach, layer, sources)
+        _flows_of_layer(mix, reach, layer)
     total = reach.sum(axis=-1, keepdims=True)
     return np.divide(reach, total, out=np.zeros_like(reach), where=total > 0).astype(np.float32)
 
 
-def _flows_of_sources(mix: np.ndarray, reach: np.ndarray, layer: int, sources: np.ndarray) -> None:
-    """reach[layer, i, j] for the sources i (tokens after layer + 1) and every sink j, as one batch
-    of problems (i, j).
+def _flows_of_layer(mix: np.ndarray, reach: np.ndarray, layer: int) -> None:
+    """reach[layer, i, j] for every source i (token after layer + 1) and sink j, in batches of
+    problems (i, j).
 
-    Only the tokens the sources can reach, and the sinks they reach, take part. No flow through an
-    edge exceeds what its head can pass on to the sink (everything entering a node of a DAG leaves
-    it towards the sink), so each edge's capacity is capped at its head's maximum flow, known from
-    the layers below: the maximum flow is unchanged, and the excess a push-relabel would strand
-    (and push around until it gives up) is mostly never sent."""
-    nodes = np.flatnonzero(np.any([_reachable(mix, layer, i) for i in sources], axis=0))
-    below = reach[:, nodes]  # (layers, m, n): max flow from each node to each sink
-    source_i, sink_j = np.nonzero(mix[layer][sources][:, nodes] @ below[layer - 1] > 0)  # pairs that can flow
-    if not len(source_i):
-        return
-    sub = mix[:, nodes][:, :, nodes]  # (layers, m, m)
-    # graph for the pair (i, j) depends on j only: edges into node k capped at reach to j
-    graph = [np.minimum(sub[m][None], below[m - 1][:, sink_j].T[:, None, :]) for m in range(layer - 1, 0, -1)]
-    supply = np.minimum(mix[layer][sources[source_i]][:, nodes], below[layer - 1][:, sink_j].T)  # (P, m)
-    sink_caps = np.ascontiguousarray(mix[0][nodes][:, sink_j].T)  # (P, m): Â_1[k, j]
-    reach[layer, sources[source_i], sink_j] = max_flows_from(graph, sink_caps, supply)
+    A problem keeps only its own tokens: those the source reaches that can pass flow on to the
+    sink (in a causal model, j .. i), so in a deep causal stack most graphs are small. Problems
+    go largest first, as many to a batch as keep its arrays to about BATCH_CELLS numbers, each
+    padded to the batch's first size with a token of no edges."""
+    n = mix.shape[1]
+    from_source = np.array([_reachable(mix, layer, i) for i in range(n)])  # (n, n): [i, k]
+    to_sink = (reach[:layer] > 0).any(axis=0).T                             # (n, n): [j, k]
+    bound = np.minimum(mix[layer][:, :, None], reach[layer - 1][None]).sum(axis=1)  # (n, n): [i, j]
+    source_i, sink_j = np.nonzero(bound > 0)  # the pairs that can flow at all
+    nodes = from_source[source_i] & to_sink[sink_j]  # (P, n)
+    sizes = nodes.sum(axis=-1)
+    order = np.argsort(-sizes, kind="stable")
+    padded_mix = np.pad(mix, ((0, 0), (0, 1), (0, 1)))  # token n: no edges, the padding
+    padded_reach = np.pad(reach, ((0, 0), (0, 1), (0, 0)))
+    start = 0
+    while start < len(order):
+        size = sizes[order[start]]  # at least 1: a pair that can flow has a token on its way
+        batch = order[start:start + max(1, BATCH_CELLS // (layer * size * size))]
+        # each problem's tokens in order, then the padding: (B, size)
+        tokens = np.argsort(~nodes[batch], axis=-1, kind="stable")[:, :size]
+        tokens[np.arange(size)[None, :] >= sizes[batch][:, None]] = n
+        reach[layer, source_i[batch], sink_j[batch]] = _max_flows_of(padded_mix, padded_reach, layer,
+                                                                     source_i[batch], sink_j[batch], tokens)
+        start += len(batch)
+
+
+def _max_flows_of(mix: np.ndarray, reach: np.ndarray, layer: int, sources: np.ndarray, sinks: np.ndarray,
+                  tokens: np.ndarray) -> np.ndarray:
+    """(B,) the maximum flows from (layer + 1, sources) to (0, sinks), each problem b on the graph
+    of its tokens[b] (B, m).
+
+    No flow through an edge exceeds what its head can pass on to the sink (everything entering a
+    node of a DAG leaves it towards the sink), so each edge's capacity is capped at its head's
+    maximum flow, known from the layers below: the maximum flow is unchanged, and the excess a
+    push-relabel would strand (and push around until it gives up) is mostly never sent."""
+    head_reach = [reach[m][tokens, sinks[:, None]] for m in range(layer)]  # (B, m) each: reach[m, k, j]
+    rows, cols = tokens[:, :, None], tokens[:, None, :]
+    graph = [np.minimum(mix[m][rows, cols], head_reach[m - 1][:, None, :]) for m in range(layer - 1, 0, -1)]
+    supply = np.minimum(mix[layer][sources[:, None], tokens], head_reach[layer - 1])  # (B, m)
+    return max_flows_from(graph, head_reach[0], supply)  # into the sink: Â_1[k, j], reach from layer 1
 
 
 def _reachable(mix: np.ndarray, layer: int, i: int) -> np.ndarray:
@@ -207,17 +231,19 @@ def _reachable(mix: np.ndarray, layer: int, i: int) -> np.ndarray:
 
 
 def work(layers: int, tokens: int) -> float:
-    """What a flow costs, in the unit MAX_WORK counts. Measured (CPython, CPU seconds on a busy
-    2-core machine): MiniLM's 6 layers 0.6 s at 16 tokens, 2.6 s at 24, 5.0 s at 28, 8 s at 32; 30
-    layers of random attention 2.4 s at 12 tokens (6.6 s causal), 6.1 s at 16: about
-    layers² × tokens^3.5 (the depth of each graph, the sweeps a flow needs to cross it, and one
-    problem per source and sink). One layer needs no flow at all."""
-    return 0.0 if layers <= 1 else layers ** 2 * tokens ** 3.5
+    """What a flow costs, in the unit MAX_WORK counts. Measured (CPython, CPU seconds by
+    time.process_time, medians of 3 runs on a shared 2-core machine): MiniLM's 6 layers 0.34 s at
+    16 tokens, 1.4 s at 24, 4.0 s at 32, 18 s at 48 (Marian's encoder 2.4 s at 32); SmolLM2's 30
+    causal layers 0.95 s at 12 tokens, 1.95 s at 16, 5.5 s at 24, 14 s at 32: about
+    layers^0.85 × tokens^3.5 (one problem per source and sink, each with up to ~layers × tokens²
+    edges; in a causal stack a problem (i, j) keeps only the tokens j .. i, so a deep stack costs
+    less than its depth suggests). One layer needs no flow at all."""
+    return 0.0 if layers <= 1 else layers ** 0.85 * tokens ** 3.5
 
 
-# The largest flow done, about 5 CPU seconds: MiniLM (or any 6-layer stack) at 28 tokens; a
-# 30-layer one at 11.
-MAX_WORK = work(6, 28)
+# The largest flow done, about 5 CPU seconds: MiniLM (or any 6-layer stack) at 34 tokens; a
+# 30-layer one (SmolLM2) at 23.
+MAX_WORK = work(6, 34)
 
 
 def result(ctx) -> dict:

@@ -64,7 +64,6 @@ import sys
 import random
 import threading
 import time
-import time
 from urllib.parse import quote
 from pathlib import Path
 
@@ -73,6 +72,7 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from attnviz.analysis import flow  # noqa: E402
 from tests.support.browser import CHROMIUM_ARGS, chromium_path, launch  # noqa: E402
 from tests.support.server import SiteServer, SiteHandler  # noqa: E402
 
@@ -640,6 +640,7 @@ def bench_session(pw, server) -> dict:
 
 ANALYSES = ("roles", "rollout", "flow", "value_norm", "ablate", "neuron", "qk_map")
 ANALYSIS_LENGTHS = (16, 64, 128)
+FLOW_LENGTHS = (32,)  # and the longest each model's flow does (flow.max_tokens), where flow stops
 # Per analysis, the fields that make it do its work (a masked token, the last query's key).
 ANALYSIS_FIELDS = {"ablate": lambda n: {"ablate_token": n // 2}, "neuron": lambda n: {"query": n - 1, "key": 0}}
 
@@ -673,17 +674,20 @@ def bench_analyses(browser, server, runs: int, index: dict) -> tuple[dict, dict]
         model = {"model": name}
         if "encoder" in entry["stacks"]:
             model["stack"] = "encoder"  # a translator's self-attention: every analysis applies to it
+        flow_most = flow.max_tokens(entry["stack_layers"].get("encoder", entry["layers"]))
         context = browser.new_context()
         page = context.new_page()
         page.goto(f"{server.url}faq/")
-        for n in ANALYSIS_LENGTHS:
-            if n > entry["max_tokens"]:
+        for n in sorted({*ANALYSIS_LENGTHS, *FLOW_LENGTHS, flow_most}):
+            if n > entry["max_tokens"] or (n not in ANALYSIS_LENGTHS and n > flow_most):
                 continue
             text = text_of(page, server, model, n)
             if text is None:
                 refused[f"analysis_{name}_{n}tok"] = "could not make a text of exactly that many tokens"
                 continue
             for analysis in ANALYSES:
+                if analysis != "flow" and n not in ANALYSIS_LENGTHS:
+                    continue  # the lengths flow stops at are measured for flow alone
                 if analysis == "roles" and n != ANALYSIS_LENGTHS[0]:
                     continue  # measured on attnviz's own probe, whatever the text: once, uncached
                 row = f"analysis_{name}_{analysis}_{n}tok_ms" if analysis != "roles" else f"analysis_{name}_roles_probe_ms"

@@ -246,13 +246,23 @@ def work(layers: int, tokens: int) -> float:
 MAX_WORK = work(6, 34)
 
 
+def max_tokens(layers: int) -> int:
+    """The longest text (in tokens) whose flow over `layers` layers stays within MAX_WORK."""
+    if layers <= 1:
+        return 1 << 30  # no flow to compute: the rollout's own map
+    most = int((MAX_WORK / work(layers, 1)) ** (1 / 3.5)) + 1  # the estimate, then exact despite rounding
+    while most > 1 and work(layers, most) > MAX_WORK:
+        most -= 1
+    return most
+
+
 def result(ctx) -> dict:
     """{"flow": (layers, q, k)} of the stack in view, `hide` applied to the maps; a clear error past
     the size it can do in reasonable time."""
     stack = ctx.self_attention("Attention flow")
     layers, _, n, _ = stack["weights"].shape
-    if work(layers, n) > MAX_WORK:
-        most = next(m for m in range(n, 0, -1) if work(layers, m) <= MAX_WORK or m == 1)
+    if n > max_tokens(layers):
+        most = max_tokens(layers)
         raise RequestError(f"Attention flow is computed exactly, and over {layers} layer{'s' * (layers > 1)} it can "
                            f"do at most {most} "
                            f"tokens in reasonable time here; this text has {n}. Shorten it, or use the rollout.",

@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from attnviz.mkdocs.maths import Katex, StyleClasses, render_formulas
+pytest.importorskip("mkdocs")  # not inside Pyodide (the served wheel leaves the build tools out)
+
+from attnviz.mkdocs.maths import Katex, StyleClasses, render_formulas  # noqa: E402
 
 KATEX = Path(__file__).resolve().parents[2] / "node_modules" / "katex" / "dist"
-pytestmark = pytest.mark.skipif(not (KATEX / "katex.js").exists() or shutil.which("node") is None,
-                                reason="needs node and npm's KaTeX (make setup)")
+pytestmark = [pytest.mark.cpython_only,
+              pytest.mark.skipif(not (KATEX / "katex.js").exists() or shutil.which("node") is None,
+                                 reason="needs node and npm's KaTeX (make setup)")]
 
 
 @pytest.fixture(scope="module")

@@ -248,9 +248,10 @@ MAX_WORK = work(6, 34)
 
 def max_tokens(layers: int) -> int:
     """The longest text (in tokens) whose flow over `layers` layers stays within MAX_WORK."""
-    if layers <= 1:
-        return 1 << 30  # no flow to compute: the rollout's own map
-    most = int((MAX_WORK / work(layers, 1)) ** (1 / 3.5)) + 1  # the estimate, then exact despite rounding
+    unit = work(layers, 1)
+    if unit == 0:
+        return 1 << 30  # one layer: no flow to compute, the map is its own
+    most = int((MAX_WORK / unit) ** (1 / 3.5)) + 1  # the estimate, then exact despite rounding
     while most > 1 and work(layers, most) > MAX_WORK:
         most -= 1
     return most

@@ -268,6 +268,8 @@ function reply(id, meta) {
  */
 async function prepareModel(pyodide, request) {
   const entry = request.model ? findModel(await modelIndex(), request.model) : null;
+  // A model with weight files grows Python's memory past what a snapshot keeps: the last moment.
+  if (entry && entry.manifest) await snapshotTaker.beforeModelLoads();
   const noRoom = entry ? health.makeRoom(pyodide, entry) : null;
   if (noRoom) return noRoom;
   downloading = new AbortController();
@@ -296,7 +298,6 @@ const answer = async (event) => {
   const { type, id, request } = event.data;
   if (type !== "run") return;
   const { pyodide, handle } = await ready;
-  if (request.model) await snapshotTaker.beforeModelLoads();
   const refused = await prepareModel(pyodide, request);
   if (refused) { reply(id, refused); return; }
   try {

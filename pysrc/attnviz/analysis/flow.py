@@ -248,12 +248,11 @@ MAX_WORK = work(6, 34)
 
 def max_tokens(layers: int) -> int:
     """The longest text (in tokens) whose flow over `layers` layers stays within MAX_WORK."""
-    unit = work(layers, 1)
-    if unit == 0:
+    if work(layers, 1) == 0:
         return 1 << 30  # one layer: no flow to compute, the map is its own
-    most = int((MAX_WORK / unit) ** (1 / 3.5)) + 1  # the estimate, then exact despite rounding
-    while most > 1 and work(layers, most) > MAX_WORK:
-        most -= 1
+    most = 1
+    while work(layers, most + 1) <= MAX_WORK:  # a few dozen steps, and no second copy of work()'s formula
+        most += 1
     return most
 
 
@@ -262,8 +261,8 @@ def result(ctx) -> dict:
     the size it can do in reasonable time."""
     stack = ctx.self_attention("Attention flow")
     layers, _, n, _ = stack["weights"].shape
-    if n > max_tokens(layers):
-        most = max_tokens(layers)
+    most = max_tokens(layers)
+    if n > most:
         raise RequestError(f"Attention flow is computed exactly, and over {layers} layer{'s' * (layers > 1)} it can "
                            f"do at most {most} "
                            f"tokens in reasonable time here; this text has {n}. Shorten it, or use the rollout.",

@@ -6,8 +6,11 @@
  * Requests and subscriptions belong to the page that made them (page.js): once the reader has
  * left that page its waiting requests are dropped, an answer still computing is not delivered,
  * and its listeners are removed.
+ * Requests of a page rehearsed off screen (the page the reader will likely open next, see
+ * next-page.js) are prepared: computed when the worker has nothing else to do, and handed to the
+ * first widget that asks the same, so the next page draws without waiting for Python.
  */
-import { currentPage } from "./page.js";
+import { currentPage, isRehearsal } from "./page.js";
 
 import { scriptURL } from "./script-url.js";
 import { isOutOfMemory, memoryAdvice } from "./worker-recovery.js";
@@ -35,6 +38,12 @@ function attachArrays(value, buffers) {
   return value;
 }
 
+/** Prepared answers kept at most (the oldest go first): the built-in model's, a few kB each. */
+const PREPARED_MAX = 12;
+
+/** The page of a prepared request: never left (its answer is kept for whoever asks). */
+const PREPARING = new AbortController().signal;
+
 export class AttnvizClient {
   /** @param {string} workerURL */
   constructor(workerURL) {
@@ -47,6 +56,8 @@ export class AttnvizClient {
     this.inFlight = null; // {id, request, resolve, reject, channel}
     /** @type {Map<string, {request: object, resolve: Function, reject: Function}>} */
     this.waiting = new Map();
+    /** @type {Map<string, {request: object, result: object|null, sent?: boolean}>} request (as JSON) -> its prepared answer */
+    this.prepared = new Map();
     this.start();
   }
 
@@ -121,7 +132,8 @@ export class AttnvizClient {
     this.worker.terminate();
     this.inFlight = null;
     this.start();
-    if (resend && !this.waiting.has(resend.channel)) this.waiting.set(resend.channel, resend);
+    if (resend && resend.preparing) this.prepared.delete(resend.preparing);
+    else if (resend && !this.waiting.has(resend.channel)) this.waiting.set(resend.channel, resend);
     this.pump();
   }
 
@@ -161,6 +173,7 @@ export class AttnvizClient {
   subscribe(fn, page = currentPage()) {
     const off = () => this.listeners.delete(fn);
     if (page.aborted) return off;
+    if (isRehearsal(page)) { fn(this.status); return off; } // nobody sees a rehearsal: the status once is enough
     this.listeners.add(fn);
     page.addEventListener("abort", off, { once: true });
     fn(this.status);
@@ -185,17 +198,55 @@ export class AttnvizClient {
    */
   run(request, channel = "default", onPartial = null, page = currentPage()) {
     return new Promise((resolve, reject) => {
+      if (isRehearsal(page)) { this.prepare(request); reject(new Superseded()); return; }
       if (page.aborted) { reject(new Superseded()); return; }
       const old = this.waiting.get(channel);
-      if (old) old.reject(new Superseded());
+      if (old) { this.waiting.delete(channel); old.reject(new Superseded()); }
+      const job = { request, resolve, reject, channel, onPartial, page };
+      if (this.takePrepared(job)) return;
       const current = this.inFlight;
       if (current && current.channel === channel && this.status.model && current.request.model !== request.model) {
         current.superseded = true; // another model chosen while this one downloads: stop it
         this.stopDownloads();
       }
-      this.waiting.set(channel, { request, resolve, reject, channel, onPartial, page });
+      this.waiting.set(channel, job);
       this.pump();
     });
+  }
+
+  /**
+   * Compute a request ahead of its widget, when nothing else waits. Only the built-in model's:
+   * a real model's weights are downloaded on the reader's word alone.
+   * @param {object} request
+   */
+  prepare(request) {
+    if (request.model) return;
+    const key = JSON.stringify(request);
+    if (this.prepared.has(key)) return;
+    this.prepared.set(key, { request, result: null });
+    if (this.prepared.size > PREPARED_MAX) this.prepared.delete(this.prepared.keys().next().value);
+    this.pump();
+  }
+
+  /**
+   * Answer a job from its prepared request, once: at once when the answer is here, or when it
+   * arrives if the worker is computing it now. False when there is none (or it was not sent yet).
+   * @param {{request: object, resolve: Function}} job @returns {boolean}
+   */
+  takePrepared(job) {
+    const key = JSON.stringify(job.request);
+    const prepared = this.prepared.get(key);
+    if (!prepared) return false;
+    this.prepared.delete(key);
+    if (prepared.result) {
+      job.resolve(prepared.result);
+      return true;
+    }
+    if (this.inFlight && this.inFlight.preparing === key) {
+      this.inFlight = { ...job, id: this.inFlight.id }; // its answer is this job's now
+      return true;
+    }
+    return false;
   }
 
   pump() {
@@ -203,11 +254,25 @@ export class AttnvizClient {
     for (const [channel, job] of this.waiting) {
       if (job.page.aborted) { this.waiting.delete(channel); job.reject(new Superseded()); }
     }
-    if (this.inFlight || this.status.fatal || this.waiting.size === 0) return;
+    if (this.inFlight || this.status.fatal) return;
+    if (this.waiting.size === 0) { this.pumpPrepared(); return; }
     const [channel, job] = this.waiting.entries().next().value;
     this.waiting.delete(channel);
     this.inFlight = { ...job, id: this.nextId++ };
     this.worker.postMessage({ type: "run", id: this.inFlight.id, request: job.request });
+  }
+
+  /** Send the oldest prepared request not computed yet (the worker is idle). */
+  pumpPrepared() {
+    const next = [...this.prepared].find(([, p]) => !p.result && !p.sent);
+    if (!next) return;
+    const [key, prepared] = next;
+    prepared.sent = true;
+    // A kept answer must be one the widget would get: a failed one (out of memory) is dropped.
+    const keep = (result) => { if (result.ok && this.prepared.get(key) === prepared) prepared.result = result; };
+    this.inFlight = { request: prepared.request, preparing: key, resolve: keep, reject() {}, channel: null,
+      onPartial: null, page: PREPARING, id: this.nextId++ };
+    this.worker.postMessage({ type: "run", id: this.inFlight.id, request: prepared.request });
   }
 
   onMessage(msg) {

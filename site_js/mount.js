@@ -12,6 +12,7 @@ import { scriptURL } from "./script-url.js";
 import { followLinksInPlace } from "./navigation.js";
 import { nextPage } from "./page.js";
 import { modelsOfPage, prefetchModels } from "./prefetch.js";
+import { prepareNeighbours, prepareOnIntent } from "./next-page.js";
 
 const WIDGETS = {
   heatmap: () => import("./widgets/heatmap.js"),
@@ -27,6 +28,15 @@ const WIDGETS = {
 
 /** @type {Map<string, {mount: Function}>} widget modules already loaded during this visit */
 const loaded = new Map();
+
+/** The widget module of a name, loaded once per visit. @param {string} name @returns {Promise<{mount: Function}>} */
+async function loadWidget(name) {
+  if (loaded.has(name)) return loaded.get(name);
+  if (!WIDGETS[name]) throw new Error(`Unknown widget "${name}".`);
+  const module = await WIDGETS[name]();
+  loaded.set(name, module);
+  return module;
+}
 
 /** @param {HTMLElement} host @param {string} message */
 function showProblem(host, message) {
@@ -55,8 +65,7 @@ async function mountAll(page) {
   const hosts = [...document.querySelectorAll("[data-attnviz]")];
   for (const host of [...hosts.filter((h) => !usesModel(h)), ...hosts.filter(usesModel)]) {
     const name = host.dataset.attnviz;
-    const load = WIDGETS[name];
-    if (!load) { showProblem(host, `Unknown widget "${name}".`); continue; }
+    if (!WIDGETS[name]) { showProblem(host, `Unknown widget "${name}".`); continue; }
     let options = {};
     try {
       options = host.dataset.options ? JSON.parse(host.dataset.options) : {};
@@ -67,8 +76,7 @@ async function mountAll(page) {
     try {
       // A module loaded on an earlier page mounts at once: awaiting import() again would wait for
       // a task, behind the rest of the page swap, before the widget's request leaves.
-      const module = loaded.get(name) || await load();
-      loaded.set(name, module);
+      const module = loaded.get(name) || await loadWidget(name);
       if (page.aborted) return; // the reader moved on while the module loaded
       await module.mount(host, options);
     } catch (err) {
@@ -114,9 +122,7 @@ async function registerServiceWorker(page) {
 
 /** Load every widget module while the reader reads, so the next page's widgets mount at once. */
 function preloadWidgets() {
-  for (const [name, load] of Object.entries(WIDGETS)) {
-    if (!loaded.has(name)) load().then((module) => loaded.set(name, module), () => {}); // a failure shows when used
-  }
+  for (const name of Object.keys(WIDGETS)) loadWidget(name).catch(() => {}); // a failure shows when used
 }
 
 let pagesShown = 0;
@@ -127,10 +133,13 @@ function showPage() {
   prefetchModels(modelsOfPage()).catch(() => {}); // a failure shows when a widget asks for the model
   const mounted = mountAll(page);
   if (++pagesShown === 1) mounted.then(() => registerServiceWorker(page)).then(preloadWidgets);
+  // The pages the reader will likely open next get their answers ready once this one has drawn.
+  if (window.document$) mounted.then(() => widgetsSettled(page)).then(() => prepareNeighbours(page, loadWidget));
 }
 
 if (window.document$) {
   followLinksInPlace();
+  prepareOnIntent(loadWidget);
   // The page ends when the reader leaves it, not when the next one arrives: while it is fetched
   // the address is already the next page's, and nothing of this one may act (a debounce writing
   // its state into that address, a request going out).

@@ -15,7 +15,7 @@
 const SITE = new URL("../", import.meta.url);
 
 /** Whether a URL is a page of this site (not a file: a model, an export, an image). @param {URL} url */
-function isSitePage(url) {
+export function isSitePage(url) {
   return url.origin === SITE.origin && url.pathname.startsWith(SITE.pathname)
     && (url.pathname.endsWith("/") || url.pathname.endsWith(".html"));
 }

@@ -18,3 +18,33 @@ export function nextPage() {
   controller = new AbortController();
   return controller.signal;
 }
+
+/** Pages mounted off screen (next-page.js): their widgets' requests are prepared, never answered. */
+const rehearsals = new WeakSet();
+
+/**
+ * Mount a page the reader has not opened yet, off screen: fn runs (its synchronous part) as if
+ * that page were on screen, so what its widgets tie to their page (listeners, subscriptions,
+ * requests) belongs to the rehearsal, which ends when the returned function is called.
+ * @param {() => unknown} fn @returns {() => void} ends the rehearsal
+ */
+export function rehearse(fn) {
+  const rehearsal = new AbortController();
+  rehearsals.add(rehearsal.signal);
+  const shown = controller;
+  controller = rehearsal;
+  try {
+    fn();
+  } catch (err) {
+    rehearsal.abort();
+    throw err;
+  } finally {
+    controller = shown;
+  }
+  return () => rehearsal.abort();
+}
+
+/** Whether a page signal is a rehearsal's (see rehearse). @param {AbortSignal} page */
+export function isRehearsal(page) {
+  return rehearsals.has(page);
+}

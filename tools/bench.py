@@ -18,8 +18,10 @@ Prints a table of medians and p95 over several runs and writes it as JSON (build
 - bytes        bytes the server sent for a cold home-page visit up to its first heatmap, and in
                all once the service worker has made its offline copy of the site;
 - navigation   page to page as a reader reads the articles (footer "Next"): from the click to the
-               next page's first heatmap, with instant navigation (one worker for the visit) and,
-               beside it, as a full page load (a new document: the worker, Pyodide and numpy start
+               next page's first heatmap, with instant navigation (one worker for the visit), the
+               reader reading each page for READING_S first (the next page's answers are prepared
+               meanwhile, next-page.js) and, beside it, clicking the moment each page has drawn;
+               and as a full page load (a new document: the worker, Pyodide and numpy start
                again, files from the HTTP cache), and the Pyodide starts in a walk of five pages
                (the page's own pyodide.asm.wasm loads, the service worker's copy apart);
 - first visit  a page whose widgets use a real model (article 8, MiniLM), opened cold: to its first
@@ -357,10 +359,15 @@ NEXT_PAGE_JS = """() => new Promise((resolve) => {
 FIRST_READY = "[data-attnviz][data-ready='true']"
 
 
+# A reader reads a page before following its "Next" link: seconds on the page, in the walk.
+READING_S = 2.0
+
+
 def bench_navigation(browser, server, runs: int) -> dict:
     """Reading the articles in a row: click -> the next page's first heatmap, in place (instant
-    navigation) and as a full page load, and how many times Pyodide starts in the walk."""
-    instant, full, starts = [], [], []
+    navigation) after reading each page for READING_S, the same clicking the moment each page has
+    drawn, and as a full page load; and how many times Pyodide starts in the walk."""
+    instant, hurried, full, starts = [], [], [], []
     for _ in range(runs):
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
@@ -369,14 +376,20 @@ def bench_navigation(browser, server, runs: int) -> dict:
                    and wasm.append(r.url))
         first_heatmap_ms(page, server.url + WALK[0], FIRST_READY)
         for expected in WALK[1:]:
+            page.wait_for_timeout(READING_S * 1000)
             instant.append(page.evaluate(NEXT_PAGE_JS))
             assert page.url == server.url + expected, (page.url, expected)
         starts.append(len(wasm))
+        first_heatmap_ms(page, server.url + WALK[0], FIRST_READY)
+        for expected in WALK[1:]:
+            hurried.append(page.evaluate(NEXT_PAGE_JS))
+            assert page.url == server.url + expected, (page.url, expected)
         # The same walk as full page loads (what every link cost before): navigation start is the click.
         for url in WALK[1:]:
             full.append(first_heatmap_ms(page, server.url + url, FIRST_READY))
         context.close()
-    return {"navigation_first_heatmap_ms": quantiles(instant), "navigation_full_load_first_heatmap_ms": quantiles(full),
+    return {"navigation_first_heatmap_ms": quantiles(instant), "navigation_no_reading_first_heatmap_ms": quantiles(hurried),
+            "navigation_full_load_first_heatmap_ms": quantiles(full),
             "navigation_pyodide_starts_per_visit": quantiles(starts)}
 
 

@@ -138,6 +138,45 @@ def test_search_result_opens_in_place(root_server, new_page):
     watch.assert_clean()
 
 
+# Whether the client holds prepared answers (computed while the reader reads), none still to compute.
+PREPARED = """async (root) => { const { getClient } = await import(root + 'js/client.js');
+    const prepared = [...getClient().prepared.values()];
+    return prepared.length > 0 && prepared.every((p) => p.result); }"""
+# From now until every widget of the next page has drawn: the requests the page sends its worker.
+RECORD_RUNS = """() => { window.__runs = []; const post = Worker.prototype.postMessage;
+    const drawn = () => { const hosts = [...document.querySelectorAll('[data-attnviz]:not([data-left])')];
+        return hosts.length > 0 && hosts.every((h) => h.dataset.ready === 'true'); };
+    Worker.prototype.postMessage = function (m, ...rest) {
+        if (m && m.type === 'run' && !drawn()) window.__runs.push(m.request);
+        return post.call(this, m, ...rest); }; }"""
+# What every heatmap canvas of the page shows, as PNG addresses.
+CANVASES = "() => [...document.querySelectorAll('.av-heatmap__cells')].map((c) => c.toDataURL())"
+
+
+def test_the_next_page_is_prepared_while_the_reader_reads(server, new_page):
+    """While the reader reads a page, its footer's next page gets its widgets' answers computed:
+    following the link draws them without asking Python, and they are what a direct load draws."""
+    page, watch = new_page(server.origin)
+    open_painted(page, server.url + "learn/02-queries-keys-values/")
+    for _ in range(100):
+        if page.evaluate(PREPARED, server.url):
+            break
+        page.wait_for_timeout(100)
+    else:
+        raise AssertionError("no answer of the next page was prepared while the reader read")
+    page.evaluate(RECORD_RUNS)
+    leave_by(page, "a.md-footer__link--next")  # 3. Scores, scaling, softmax: three widgets
+    assert page.url.endswith("/learn/03-scaled-dot-product/")
+    assert page.evaluate("window.__runs") == [], "the next page asked Python for answers it had ready"
+    assert_painted(page)
+    shown = page.evaluate(CANVASES)
+
+    direct, _ = new_page(server.origin)
+    open_painted(direct, server.url + "learn/03-scaled-dot-product/")
+    assert direct.evaluate(CANVASES) == shown, "a prepared answer draws what a direct load draws"
+    watch.assert_clean()
+
+
 def test_a_page_loaded_directly_works_alone(server, new_page):
     """A shared link or a reload: the page boots its own worker and draws, as before."""
     page, watch = new_page(server.origin)

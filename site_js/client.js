@@ -272,7 +272,7 @@ export class AttnvizClient {
     const keep = (result) => { if (result.ok && this.prepared.get(key) === prepared) prepared.result = result; };
     this.inFlight = { request: prepared.request, preparing: key, resolve: keep, reject() {}, channel: null,
       onPartial: null, page: PREPARING, id: this.nextId++ };
-    this.worker.postMessage({ type: "run", id: this.inFlight.id, request: prepared.request });
+    this.worker.postMessage({ type: "run", id: this.inFlight.id, request: prepared.request, ahead: true });
   }
 
   onMessage(msg) {

@@ -10,10 +10,13 @@
  * Explorer (its state lives in the address), and everything when the reader asks to save data.
  */
 import { isSitePage } from "./navigation.js";
-import { rehearse } from "./page.js";
+import { currentPage, rehearse } from "./page.js";
 
-/** How long the pointer rests on a link before its page is prepared (ms): a pointer only crossing it does not. */
-const HOVER_MS = 80;
+/** How long the pointer rests on a link, or the focus stays on it, before its page is prepared
+ * (ms): a pointer crossing the link, or a reader tabbing past it, does not. */
+const DWELL_MS = 80;
+/** Pages prepared at most while one page is on screen: sweeping over the whole navigation costs that much. */
+const MAX_PAGES = 6;
 /** How long a rehearsal lasts (ms): its widgets' first requests leave within a few tasks. */
 const REHEARSAL_MS = 2000;
 /** Widgets whose first request depends on more than their options. */
@@ -21,8 +24,9 @@ const NOT_REHEARSED = new Set(["explorer"]);
 
 /** @typedef {(name: string) => Promise<{mount: (host: HTMLElement, options: object) => unknown}>} WidgetLoader */
 
-/** Pages prepared since the page on screen was shown, by address. */
+/** Pages prepared while the page on screen is shown, by address, and that page. */
 let preparedPages = new Set();
+let preparedFrom = currentPage();
 
 /** Whether the reader asked for less data (then nothing is fetched ahead). */
 function savingData() {
@@ -36,7 +40,11 @@ function savingData() {
 export async function preparePage(url, loadWidget) {
   const address = url.origin + url.pathname;
   if (savingData() || !isSitePage(url) || address === location.origin + location.pathname) return;
-  if (preparedPages.has(address)) return;
+  if (preparedFrom !== currentPage()) {
+    preparedPages = new Set();
+    preparedFrom = currentPage();
+  }
+  if (preparedPages.has(address) || preparedPages.size >= MAX_PAGES) return;
   preparedPages.add(address);
   let html;
   try {
@@ -82,7 +90,6 @@ export function prepareNeighbours(page, loadWidget) {
   const idle = window.requestIdleCallback || ((fn) => setTimeout(fn, 200));
   idle(() => {
     if (page.aborted) return;
-    preparedPages = new Set();
     for (const link of document.querySelectorAll("a.md-footer__link--next, a.md-footer__link--prev")) {
       preparePage(new URL(link.href), loadWidget);
     }
@@ -90,8 +97,8 @@ export function prepareNeighbours(page, loadWidget) {
 }
 
 /**
- * Prepare the page of any link the pointer rests on or presses, or the keyboard focuses (once per
- * visit; the listeners are the document's). @param {WidgetLoader} loadWidget
+ * Prepare the page of any link the pointer rests on or presses, or the keyboard focus stays on
+ * (set up once per visit: the listeners are the document's). @param {WidgetLoader} loadWidget
  */
 export function prepareOnIntent(loadWidget) {
   /** @param {EventTarget|null} target @returns {URL|null} */
@@ -100,16 +107,19 @@ export function prepareOnIntent(loadWidget) {
     return link && !link.target && !link.hasAttribute("download") ? new URL(link.href) : null;
   };
   let timer = 0;
-  document.addEventListener("pointerover", (event) => {
+  /** @param {Event} event */
+  const dwell = (event) => {
     clearTimeout(timer);
     const url = linkURL(event.target);
-    if (url) timer = setTimeout(() => preparePage(url, loadWidget), HOVER_MS);
+    if (url) timer = setTimeout(() => preparePage(url, loadWidget), DWELL_MS);
+  };
+  const away = () => clearTimeout(timer);
+  document.addEventListener("pointerover", dwell, { passive: true });
+  document.addEventListener("focusin", dwell);
+  document.addEventListener("pointerout", away, { passive: true });
+  document.addEventListener("focusout", away);
+  document.addEventListener("pointerdown", (event) => {
+    const url = linkURL(event.target);
+    if (url) preparePage(url, loadWidget);
   }, { passive: true });
-  document.addEventListener("pointerout", () => clearTimeout(timer), { passive: true });
-  for (const type of ["pointerdown", "focusin"]) {
-    document.addEventListener(type, (event) => {
-      const url = linkURL(event.target);
-      if (url) preparePage(url, loadWidget);
-    }, { passive: true });
-  }
 }

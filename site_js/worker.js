@@ -2,7 +2,8 @@
  * The computation worker: boots Pyodide from the site's own files, loads numpy and attnviz,
  * then answers requests through attnviz.bridge. It never draws and never decides layout.
  *
- * Messages in:  {type: "run", id, request} | {type: "cancel"} (stop the model download under way)
+ * Messages in:  {type: "run", id, request, ahead?} (ahead: prepared before a widget asks, client.js)
+ *               {type: "cancel"} (stop the model download under way)
  *               {type: "simulate", failure} (tests: see worker-health.js)
  *               {type: "expect", urls} (model files the page is downloading for this worker)
  *               {type: "file", url, bytes} (one of them, or bytes null when its download failed)
@@ -295,13 +296,13 @@ async function prepareModel(pyodide, request) {
 
 /** Answer one request: its model's files, then the computation. @param {MessageEvent} event */
 const answer = async (event) => {
-  const { type, id, request } = event.data;
+  const { type, id, request, ahead } = event.data;
   if (type !== "run") return;
   const { pyodide, handle } = await ready;
   const refused = await prepareModel(pyodide, request);
   if (refused) { reply(id, refused); return; }
   try {
-    health.raiseArmed(pyodide);
+    if (!ahead) health.raiseArmed(pyodide); // a simulated failure is a reader's request's, not one prepared ahead
     const { meta, buffers, ms } = run(handle, request, id);
     self.postMessage({ type: "result", id, meta, buffers, ms, memory: wasmMemory(), resident: health.residentModels() },
       buffers.map((b) => b.buffer));

@@ -21,7 +21,12 @@
  * Every restore is checked: the snapshot's checksum, the build it was taken from, Pyodide's
  * version, then a small attention request whose answer was recorded when the snapshot was taken.
  * Any failure throws, and the worker boots the normal way.
+ *
+ * Python's files live outside its memory. A restore needs only numpy's libraries at once (read
+ * out of the wheels in memory, zip.js); the wheels' other files are written when an import first
+ * finds nothing, or once the first request has been answered (the caller's `unpackRest`).
  */
+import { zipEntries, zipRead } from "./zip.js";
 
 /** The one Pyodide version whose internals this module knows. */
 export const PYODIDE_VERSION = "0.27.7";
@@ -250,7 +255,8 @@ export async function validate(meta, heap, build) {
  *   own files while a promised one is read and checked)
  * @param {(name: string) => Promise<ArrayBuffer>} wheel the bytes of a package's wheel, by package name
  * @param {string} [build] the build the snapshot must come from
- * @returns {Promise<{pyodide: any, handle: Function}>}
+ * @returns {Promise<{pyodide: any, handle: Function, unpackRest: () => void}>} unpackRest writes
+ *   the wheels' files not written yet (call it once the first request is answered)
  */
 export async function restoreSnapshot(loadPyodide, options, bytes, wheel, build = BUILD_HASH) {
   const opened = Promise.resolve(bytes).then(async (container) => {
@@ -258,18 +264,30 @@ export async function restoreSnapshot(loadPyodide, options, bytes, wheel, build 
     await validate(meta, heap, build);
     return { meta, heap };
   });
-  // The wheels download while Pyodide starts.
+  // The wheels download, and numpy's libraries are read out of them, while Pyodide starts.
   const wheels = opened.then(({ meta }) => Promise.all(Object.keys(meta.packages).map(wheel)));
-  wheels.catch(() => {}); // a failure is thrown below, where it is awaited
+  const libraries = Promise.all([opened, wheels]).then(([{ meta }, buffers]) => librariesOf(meta, buffers));
+  libraries.catch(() => {}); // a failure is thrown below, where it is awaited
   const pyodide = await loadPyodide({ ...options, _loadSnapshot: opened.then(({ heap }) => heap) });
   const { meta, heap } = await opened;
   checkVersion(pyodide.version);
   const Module = pyodide._module;
-  // Python's files (.py, .pyc, .so) live outside its memory: unpack the wheels again.
-  for (const buffer of await wheels) pyodide.unpackArchive(buffer, "wheel", { extractDir: meta.sitePackages });
+  const buffers = await wheels;
+  const libs = await libraries;
+  let unpacked = false;
+  /** Write the wheels' files into the file system (once; true the first time). */
+  const unpackWheels = () => {
+    if (unpacked) return false;
+    unpacked = true;
+    for (const buffer of buffers) pyodide.unpackArchive(buffer, "wheel", { extractDir: meta.sitePackages });
+    return true;
+  };
+  if (!libs) unpackWheels(); // a library outside the wheels: every file now, as a normal boot has them
   // Pyodide's snapshot: its own header, then the memory (the header's second word is the offset).
   const memory = heap.subarray(new DataView(heap.buffer, heap.byteOffset, 8).getUint32(4, true));
-  const fs = { findObject: (p) => Module.FS.findObject(p), readFile: (p, o) => Module.FS.readFile(p, o) };
+  const fs = libs && !unpacked
+    ? { findObject: (p) => libs.has(p), readFile: (p) => libs.get(p) }
+    : { findObject: (p) => Module.FS.findObject(p), readFile: (p, o) => Module.FS.readFile(p, o) };
   for (const lib of meta.dynlibs) {
     if (!Module.HEAPU8[lib.handle + LOADED]) throw new Error(`the snapshot does not know where ${lib.name} goes`);
     // Functions the libraries export get table slots as they load: the same order fills the same slots.
@@ -288,13 +306,77 @@ export async function restoreSnapshot(loadPyodide, options, bytes, wheel, build 
   }
   Object.assign(pyodide.loadedPackages, meta.packages);
   Module.__hiwire_set(LOADED_PACKAGES_REF, pyodide.loadedPackages); // a restore puts an empty object there
+  const unpackRest = unpacked ? () => {} : writeFilesOnMiss(pyodide, unpackWheels);
   // A restored runtime would draw the same "random" numbers on every visit: reseed.
   pyodide.runPython("import gc, random\nrandom.seed()\nimport numpy\nnumpy.random.seed()\ngc.enable()");
   const handle = pyodide.pyimport("attnviz.bridge").handle;
   const answer = await sha256Hex(answerBytes(handle, CHECK_REQUEST));
   if (answer !== meta.check) throw new Error("the restored runtime gave a different answer to the check request");
   pyodide.runPython("import attnviz.api\nattnviz.api.forget()");
-  return { pyodide, handle };
+  return { pyodide, handle, unpackRest };
+}
+
+/**
+ * numpy's libraries a restore loads, read out of the wheels: path -> bytes, or null when one of
+ * them is not in a wheel.
+ * @param {SnapshotMeta} meta @param {ArrayBuffer[]} buffers @returns {Promise<Map<string, Uint8Array>|null>}
+ */
+async function librariesOf(meta, buffers) {
+  const wheels = buffers.map((b) => (b instanceof Uint8Array ? b : new Uint8Array(b)))
+    .map((zip) => ({ zip, entries: zipEntries(zip) }));
+  const libs = new Map();
+  for (const { name } of meta.dynlibs) {
+    const inside = name.startsWith(`${meta.sitePackages}/`) ? name.slice(meta.sitePackages.length + 1) : null;
+    const wheel = inside && wheels.find((w) => w.entries.has(inside));
+    if (!wheel) return null;
+    libs.set(name, zipRead(wheel.zip, wheel.entries.get(inside)));
+  }
+  for (const [name, bytes] of libs) libs.set(name, await bytes);
+  return libs;
+}
+
+/**
+ * Until the wheels' files are written, an import that nothing else finds writes them, then looks
+ * again. Returns the function that writes them (once) and takes the finder away.
+ * @param {any} pyodide @param {() => boolean} unpackWheels @returns {() => void}
+ */
+function writeFilesOnMiss(pyodide, unpackWheels) {
+  const scope = pyodide.globals.get("dict")(); // its own namespace, not the main module's
+  const install = pyodide.runPython(`
+import importlib, importlib.abc, importlib.machinery, sys
+
+class WriteFilesOnMiss(importlib.abc.MetaPathFinder):
+    def __init__(self, unpack_wheels):
+        self.unpack_wheels = unpack_wheels
+
+    def write_files(self):
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        written = self.unpack_wheels()
+        importlib.invalidate_caches()
+        return written
+
+    def find_spec(self, name, path, target=None):
+        if not self.write_files():
+            return None
+        return importlib.machinery.PathFinder.find_spec(name, path, target)
+
+def install(unpack_wheels):
+    finder = WriteFilesOnMiss(unpack_wheels)
+    sys.meta_path.append(finder)
+    return finder.write_files
+
+install`, { globals: scope });
+  const writeFiles = install(unpackWheels);
+  install.destroy();
+  scope.destroy();
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    writeFiles();
+    writeFiles.destroy();
+  };
 }
 
 /** @returns {Promise<Cache|null>} */
@@ -339,7 +421,7 @@ export async function discard(build = BUILD_HASH) {
  * Start from this build's stored snapshot. Any failure discards the snapshot and says why; the
  * caller then boots the normal way (and may take a new snapshot).
  * @param {Function} loadPyodide @param {object} options @param {(name: string) => Promise<ArrayBuffer>} wheel
- * @returns {Promise<{runtime: {pyodide: any, handle: Function} | null, outcome: string}>}
+ * @returns {Promise<{runtime: {pyodide: any, handle: Function, unpackRest: () => void} | null, outcome: string}>}
  */
 export async function restoreStored(loadPyodide, options, wheel) {
   let stored = null;

@@ -42,6 +42,9 @@ let abortBoot;
 const bootAborted = new Promise((_, reject) => { abortBoot = reject; });
 /** @type {() => number} bytes of Pyodide's WebAssembly memory, once it runs */
 let wasmMemory = () => 0;
+/** @type {(() => void)|null} work a restore left for after the first answer (snapshot.js unpackRest) */
+let afterFirstAnswer = null;
+
 /** Takes a memory snapshot once a normal boot has answered and the worker is idle. */
 const snapshotTaker = new snapshot.SnapshotTaker((r) => self.postMessage({ type: "snapshot", ...r }));
 
@@ -185,6 +188,7 @@ async function boot() {
   const wheel = async (name) => (await self.fetch(RUNTIME_URL + lock.packages[name].file_name)).arrayBuffer();
   const { runtime, outcome } = await snapshot.restoreStored(loadPyodide, options, wheel);
   if (runtime) {
+    afterFirstAnswer = runtime.unpackRest;
     wasmMemory = () => runtime.pyodide._module.HEAP8.length;
     const total = performance.now() - t0;
     self.postMessage({ type: "ready", loaded: bytesLoaded, timings: { runtime: total, packages: 0, total, snapshot: outcome } });
@@ -333,5 +337,7 @@ self.onmessage = async (event) => {
     await answer(event);
   } finally {
     snapshotTaker.requestFinished();
+    if (afterFirstAnswer) setTimeout(afterFirstAnswer, 0); // the first heatmap did not wait for it
+    afterFirstAnswer = null;
   }
 };

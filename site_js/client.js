@@ -53,7 +53,7 @@ export class AttnvizClient {
     /** @type {Status} */
     this.status = { stage: "start", loaded: 0 };
     this.nextId = 1;
-    this.inFlight = null; // {id, request, resolve, reject, channel}
+    this.inFlight = null; // {id, request, resolve, reject, channel, page, preparing?: the prepared request's key}
     /** @type {Map<string, {request: object, resolve: Function, reject: Function}>} */
     this.waiting = new Map();
     /** @type {Map<string, {request: object, result: object|null, sent?: boolean}>} request (as JSON) -> its prepared answer */

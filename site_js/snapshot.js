@@ -272,20 +272,20 @@ export async function restoreSnapshot(loadPyodide, options, bytes, wheel, build 
   const { meta, heap } = await opened;
   checkVersion(pyodide.version);
   const Module = pyodide._module;
-  const buffers = await wheels;
+  let buffers = await wheels; // until their files are written
   const libs = await libraries;
-  let unpacked = false;
   /** Write the wheels' files into the file system (once; true the first time). */
   const unpackWheels = () => {
-    if (unpacked) return false;
-    unpacked = true;
-    for (const buffer of buffers) pyodide.unpackArchive(buffer, "wheel", { extractDir: meta.sitePackages });
+    if (!buffers) return false;
+    const todo = buffers;
+    buffers = null;
+    for (const buffer of todo) pyodide.unpackArchive(buffer, "wheel", { extractDir: meta.sitePackages });
     return true;
   };
   if (!libs) unpackWheels(); // a library outside the wheels: every file now, as a normal boot has them
   // Pyodide's snapshot: its own header, then the memory (the header's second word is the offset).
   const memory = heap.subarray(new DataView(heap.buffer, heap.byteOffset, 8).getUint32(4, true));
-  const fs = libs && !unpacked
+  const fs = libs && buffers
     ? { findObject: (p) => libs.has(p), readFile: (p) => libs.get(p) }
     : { findObject: (p) => Module.FS.findObject(p), readFile: (p, o) => Module.FS.readFile(p, o) };
   for (const lib of meta.dynlibs) {
@@ -306,7 +306,7 @@ export async function restoreSnapshot(loadPyodide, options, bytes, wheel, build 
   }
   Object.assign(pyodide.loadedPackages, meta.packages);
   Module.__hiwire_set(LOADED_PACKAGES_REF, pyodide.loadedPackages); // a restore puts an empty object there
-  const unpackRest = unpacked ? () => {} : writeFilesOnMiss(pyodide, unpackWheels);
+  const unpackRest = buffers ? writeFilesOnMiss(pyodide, unpackWheels) : () => {};
   // A restored runtime would draw the same "random" numbers on every visit: reseed.
   pyodide.runPython("import gc, random\nrandom.seed()\nimport numpy\nnumpy.random.seed()\ngc.enable()");
   const handle = pyodide.pyimport("attnviz.bridge").handle;

@@ -142,9 +142,13 @@ export class AttnvizClient {
     this.worker.postMessage({ type: "expect", urls });
   }
 
-  /** Hand a downloaded model file to the worker (null: the download failed). @param {string} url @param {ArrayBuffer|null} bytes */
-  sendFile(url, bytes) {
-    this.worker.postMessage({ type: "file", url, bytes }, bytes ? [bytes] : []);
+  /**
+   * Hand a downloaded model file to the worker (null: the download failed), with the sha256 the
+   * page computed of it, if any (the worker then need not hash it again).
+   * @param {string} url @param {ArrayBuffer|null} bytes @param {string|null} [sha256] hex
+   */
+  sendFile(url, bytes, sha256 = null) {
+    this.worker.postMessage({ type: "file", url, bytes, sha256 }, bytes ? [bytes] : []);
   }
 
   /** The page starts downloading model files for the worker (prefetch.js). @returns {AbortSignal}

@@ -56,7 +56,8 @@ const written = new Set();
 /** @type {Map<string, Promise<Uint8Array>>} url -> the file's verified bytes, fetched once
  * and kept until written into the file system */
 const files = new Map();
-/** @type {Map<string, {bytes: Promise<ArrayBuffer|null>, resolve: (b: ArrayBuffer|null) => void}>}
+/** @typedef {{bytes: ArrayBuffer, sha256: string|null}} HandedOver a file from the page, and its sha256 if the page hashed it */
+/** @type {Map<string, {bytes: Promise<HandedOver|null>, resolve: (b: HandedOver|null) => void}>}
  * url -> a file the page is downloading for this worker (null: its download failed) */
 const incoming = new Map();
 /** @type {Map<string, Promise<ArrayBuffer>>} manifest path -> its bytes, fetched once */
@@ -147,9 +148,11 @@ async function getFile(url, entry, { cache, signal, onNotKept, model }) {
     // Cancelling stops the wait; the entry stays, so its bytes serve the model's next request.
     const received = await unlessCancelled(handedOver.bytes, signal);
     incoming.delete(url);
-    // The page's download is checked as our own: size and sha256, before it is used or cached.
-    if (received && received.byteLength === entry.bytes && (await sha256(received)) === entry.sha256) {
-      bytes = new Uint8Array(received);
+    // The page's download is checked as our own, size and sha256, before it is used or cached;
+    // the page hashed it already while Python booted (the same origin's code: its word is ours).
+    if (received && received.bytes.byteLength === entry.bytes
+        && (received.sha256 || (await sha256(received.bytes))) === entry.sha256) {
+      bytes = new Uint8Array(received.bytes);
     } // else failed or damaged: downloaded here (resumed, retried, checked twice)
   }
   if (!bytes) bytes = await downloadCounted(url, entry, model, signal);
@@ -229,10 +232,14 @@ export function expectFiles(urls) {
   }
 }
 
-/** A file the page downloaded (null: it could not; the request downloads it then). @param {string} url @param {ArrayBuffer|null} bytes */
-export function receiveFile(url, bytes) {
+/**
+ * A file the page downloaded (null: it could not; the request downloads it then), with the sha256
+ * the page computed of it (null: it did not).
+ * @param {string} url @param {ArrayBuffer|null} bytes @param {string|null} [digest]
+ */
+export function receiveFile(url, bytes, digest = null) {
   const expected = incoming.get(url);
-  if (expected) expected.resolve(bytes);
+  if (expected) expected.resolve(bytes && { bytes, sha256: digest });
 }
 
 /**
@@ -268,8 +275,21 @@ function getManifest(path, label) {
 /** @param {string} path @param {string} label @returns {Promise<ArrayBuffer>} */
 async function fetchManifest(path, label) {
   const url = MODELS_URL + path;
-  const cache = self.caches ? await caches.open(`${CACHE_PREFIX}manifests`).catch(() => null) : null;
-  const hit = cache && (await cache.match(url).catch(() => null));
+  const hash = path.split("/").pop().split(".")[1];
+  const named = async (raw) => (await sha256(raw)).startsWith(hash);
+  const cache = self.caches ? caches.open(`${CACHE_PREFIX}manifests`).catch(() => null) : Promise.resolve(null);
+  // Kept meanwhile; a failure only costs a download.
+  const keep = (raw) => cache.then((c) => c && c.put(url, new Response(raw))).catch(() => {});
+  const handedOver = incoming.get(url); // the page fetched it while Python booted (prefetch.js)
+  if (handedOver) {
+    const received = await handedOver.bytes;
+    incoming.delete(url);
+    if (received && (await named(received.bytes))) {
+      keep(received.bytes);
+      return received.bytes;
+    }
+  }
+  const hit = await cache.then((c) => c && c.match(url)).catch(() => null);
   if (hit) return hit.arrayBuffer();
   let res;
   try {
@@ -279,11 +299,10 @@ async function fetchManifest(path, label) {
   }
   if (!res.ok) throw new Error(`${label}'s file list is missing (HTTP ${res.status}): the site was built without the model.`);
   const raw = await res.arrayBuffer();
-  const hash = path.split("/").pop().split(".")[1];
-  if (!(await sha256(raw)).startsWith(hash)) {
+  if (!(await named(raw))) {
     throw new Error(`The model file ${path} is damaged: its checksum does not match its name.`);
   }
-  if (cache) cache.put(url, new Response(raw)).catch(() => {}); // kept meanwhile; a failure only costs a download
+  keep(raw);
   return raw;
 }
 

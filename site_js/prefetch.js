@@ -10,6 +10,7 @@
  */
 import { getClient } from "./client.js";
 import { needsConsent } from "./download-consent.js";
+import { sha256 } from "./download-resume.js";
 import { bundleCacheName, findModel, modelIndex } from "./models.js";
 
 const MODELS_URL = new URL("../models/", import.meta.url).href;
@@ -65,30 +66,38 @@ async function prefetchModel(entry) {
   const client = getClient();
   // Kept from an earlier visit (the worker fills in anything missing), or no network to ask.
   if (navigator.onLine === false || (self.caches && (await caches.has(bundleCacheName(entry)).catch(() => false)))) return;
-  const res = await fetch(MODELS_URL + entry.manifest);
+  const manifestURL = MODELS_URL + entry.manifest;
+  const res = await fetch(manifestURL);
   if (!res.ok) return; // the widget's request will say what is wrong
-  const manifest = await res.json();
-  const todo = Object.values(manifest.files).map((file) => ({ url: `${MODELS_URL}${entry.bundle}/${file.file}`, bytes: file.bytes }))
+  const raw = await res.arrayBuffer();
+  const manifest = JSON.parse(new TextDecoder().decode(raw));
+  const todo = Object.values(manifest.files)
+    .map((file) => ({ url: `${MODELS_URL}${entry.bundle}/${file.file}`, bytes: file.bytes }))
     .filter((f) => !handedOver.has(f.url));
   // Once Python is up the worker may be downloading these already: it goes on alone then.
   if (!todo.length || client.status.ready) return;
   todo.forEach((f) => handedOver.add(f.url));
-  client.expectFiles(todo.map((f) => f.url));
+  // The manifest goes over too: the worker checks it against its name, and asks no one else.
+  client.expectFiles([manifestURL, ...todo.map((f) => f.url)]);
+  client.sendFile(manifestURL, raw);
   const signal = client.startPageDownload(); // the reader's Cancel stops these requests too
   const progress = { loaded: 0, total: todo.reduce((n, f) => n + f.bytes, 0), label: entry.label };
   client.showDownload({ ...progress });
   await Promise.all(todo.map(async ({ url }) => {
     let bytes = null;
+    let digest = null;
     try {
       bytes = await download(url, signal, (n) => {
         progress.loaded += n;
         client.showDownload({ ...progress });
       });
+      // Hashed here, off the worker's way: it is busy booting Python now, and would hash it later.
+      digest = await sha256(bytes);
     } catch {
       // Failed or cancelled: the worker downloads it itself when asked, and says so if it cannot.
       handedOver.delete(url);
     }
-    client.sendFile(url, bytes);
+    client.sendFile(url, bytes, digest);
   }));
   client.showDownload(null);
 }

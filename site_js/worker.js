@@ -6,7 +6,8 @@
  *               {type: "cancel"} (stop the model download under way)
  *               {type: "simulate", failure} (tests: see worker-health.js)
  *               {type: "expect", urls} (model files the page is downloading for this worker)
- *               {type: "file", url, bytes} (one of them, or bytes null when its download failed)
+ *               {type: "file", url, bytes, sha256} (one of them, or bytes null when its download
+ *               failed; sha256: what the page computed of the bytes, or null)
  * Messages out: {type: "progress", stage, loaded, file} | {type: "ready", timings}
  *               {type: "result", id, meta, buffers, ms, memory, resident} | {type: "fatal", stage, message}
  *               {type: "partial", id, meta, buffers} (the result so far, between a model's steps)
@@ -331,7 +332,7 @@ self.onmessage = async (event) => {
   if (type === "simulate") { health.arm(event.data.failure); return; }
   // The page's handed-over model files: at once, even while Python boots or a request waits for them.
   if (type === "expect") { expectFiles(event.data.urls); return; }
-  if (type === "file") { receiveFile(event.data.url, event.data.bytes); return; }
+  if (type === "file") { receiveFile(event.data.url, event.data.bytes, event.data.sha256); return; }
   snapshotTaker.requestStarted();
   try {
     await answer(event);

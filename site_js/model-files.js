@@ -136,14 +136,16 @@ function unlessCancelled(promise, signal) {
  * @returns {Promise<Uint8Array>}
  */
 async function getFile(url, entry, { cache, signal, onNotKept, model }) {
-  const hit = cache && (await cache.match(url).catch(() => null));
+  let bytes = null;
+  // The page hands over only what no cache of this model had: no need to look there first.
+  const handedOver = incoming.get(url);
+  const hit = !handedOver && cache && (await cache.match(url).catch(() => null));
   if (hit) {
-    const bytes = new Uint8Array(await hit.arrayBuffer());
+    bytes = new Uint8Array(await hit.arrayBuffer());
     if (bytes.byteLength === entry.bytes) return bytes;
+    bytes = null;
     await cache.delete(url).catch(() => {}); // cut short in storage: fetch it again
   }
-  let bytes = null;
-  const handedOver = incoming.get(url);
   if (handedOver) {
     // Cancelling stops the wait; the entry stays, so its bytes serve the model's next request.
     const received = await unlessCancelled(handedOver.bytes, signal);
@@ -320,6 +322,7 @@ export async function ensureModel(pyodide, request, { report: onProgress, signal
   const entry = findModel(index, request.model);
   if (!entry || !entry.manifest) return null; // nothing to download: attnviz answers the rest
   const dir = `${FS_ROOT}/${entry.bundle}`;
+  const cacheOpened = cacheOf(entry, notice); // opened while the manifest comes (never rejects)
   let manifest = manifests.get(entry.bundle);
   if (!manifest) {
     const raw = await unlessCancelled(getManifest(entry.manifest, entry.label), signal).catch((err) => {
@@ -330,7 +333,7 @@ export async function ensureModel(pyodide, request, { report: onProgress, signal
     pyodide.FS.writeFile(`${dir}/manifest.json`, new Uint8Array(raw));
     manifests.set(entry.bundle, manifest);
   }
-  const cache = await cacheOf(entry, notice);
+  const cache = await cacheOpened;
   let warned = false;
   const onNotKept = (err) => { if (!warned) notice(notKept(entry, err)); warned = true; };
   const fetchAll = async (entries, what) => {

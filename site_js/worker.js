@@ -261,6 +261,10 @@ const ready = Promise.race([boot(), bootAborted]).catch((err) => {
 
 /** @type {AbortController|null} the model download under way */
 let downloading = null;
+/** The last request received, and the last one a Cancel reached before its download began (a
+ * Cancel while Python booted, or while the request waited for another): such a request is cancelled. */
+let lastReceived = 0;
+let cancelledUpTo = 0;
 
 /** @param {number} id @param {object} meta an error result */
 function reply(id, meta) {
@@ -270,18 +274,23 @@ function reply(id, meta) {
 /**
  * Make the request's model ready: room in memory, then its files. Returns null when it may run,
  * else the result to answer with (refused text, no memory, a failed or cancelled download).
- * @param {any} pyodide @param {object} request @returns {Promise<object|null>}
+ * @param {any} pyodide @param {object} request @param {number} id the request's
+ * @returns {Promise<object|null>}
  */
-async function prepareModel(pyodide, request) {
-  const entry = request.model ? findModel(await modelIndex(), request.model) : null;
-  // A model with weight files grows Python's memory past what a snapshot keeps: the last moment.
-  if (entry && entry.manifest) await snapshotTaker.beforeModelLoads();
-  const noRoom = entry ? health.makeRoom(pyodide, entry) : null;
-  if (noRoom) return noRoom;
+async function prepareModel(pyodide, request, id) {
+  // A Cancel from now on stops this request's download, and so does one that came while it waited.
   downloading = new AbortController();
+  const { signal } = downloading;
+  if (id <= cancelledUpTo) downloading.abort();
+  let entry = null;
   try {
+    entry = request.model ? findModel(await modelIndex(), request.model) : null;
+    // A model with weight files grows Python's memory past what a snapshot keeps: the last moment.
+    if (entry && entry.manifest) await snapshotTaker.beforeModelLoads();
+    const noRoom = entry ? health.makeRoom(pyodide, entry) : null;
+    if (noRoom) return noRoom;
     return await ensureModel(pyodide, request, {
-      signal: downloading.signal,
+      signal,
       report: (p) => self.postMessage({ type: "model", ...p }),
       notice: (message) => self.postMessage({ type: "notice", message }),
     });
@@ -304,7 +313,7 @@ const answer = async (event) => {
   const { type, id, request, ahead } = event.data;
   if (type !== "run") return;
   const { pyodide, handle } = await ready;
-  const refused = await prepareModel(pyodide, request);
+  const refused = await prepareModel(pyodide, request, id);
   if (refused) { reply(id, refused); return; }
   try {
     if (!ahead) health.raiseArmed(pyodide); // a simulated failure is a reader's request's, not one prepared ahead
@@ -328,7 +337,12 @@ const answer = async (event) => {
 // A snapshot is taken only while no request is waiting or running.
 self.onmessage = async (event) => {
   const { type } = event.data;
-  if (type === "cancel") { if (downloading) downloading.abort(); return; } // at once, not behind the request
+  if (type === "cancel") { // at once, not behind the request
+    if (downloading) downloading.abort();
+    else cancelledUpTo = lastReceived;
+    return;
+  }
+  if (type === "run") lastReceived = event.data.id;
   if (type === "simulate") { health.arm(event.data.failure); return; }
   // The page's handed-over model files: at once, even while Python boots or a request waits for them.
   if (type === "expect") { expectFiles(event.data.urls); return; }

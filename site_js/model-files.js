@@ -339,6 +339,7 @@ export async function ensureModel(pyodide, request, { report: onProgress, signal
   const fetchAll = async (entries, what) => {
     const todo = entries.filter((e) => !written.has(`${entry.bundle}/${e.file}`));
     if (!todo.length) return;
+    if (signal.aborted) throw new DownloadCancelled(); // cancelled before it began: no abort event comes
     const stop = new AbortController(); // the first file that fails stops the others
     let cause = null; // that first failure
     const stopAll = () => stop.abort();

@@ -1,7 +1,7 @@
 // Unit tests of the files the page hands the worker while Python boots (site_js/prefetch.js ->
 // site_js/model-files.js): the manifest comes from the page, not the network; a file the page
 // hashed is used without hashing it again; a file whose page hash is not the manifest's is
-// downloaded again (a damaged copy is never used).
+// downloaded again (a damaged copy is never used); a Cancel that came first is not lost.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
@@ -19,6 +19,7 @@ function model(name) {
 }
 const GOOD = model("good");
 const DAMAGED = model("damaged");
+const CANCELLED = model("cancelled");
 
 /** The network: what was asked of it, and the files it can serve. */
 const asked = [];
@@ -27,8 +28,8 @@ globalThis.navigator = { onLine: true };
 globalThis.fetch = async (url) => {
   const u = String(url);
   asked.push(u.split("/models/")[1]);
-  if (u.endsWith("/models/index.json")) return new Response(JSON.stringify({ models: [GOOD.entry, DAMAGED.entry] }));
-  for (const m of [GOOD, DAMAGED]) {
+  if (u.endsWith("/models/index.json")) return new Response(JSON.stringify({ models: [GOOD.entry, DAMAGED.entry, CANCELLED.entry] }));
+  for (const m of [GOOD, DAMAGED, CANCELLED]) {
     if (u.endsWith(m.entry.manifest)) return new Response(m.manifest);
     if (u.endsWith(`part0.${m.entry.name}.bin`)) return new Response(m.part, { headers: { "Content-Length": String(m.part.length) } });
   }
@@ -45,6 +46,7 @@ crypto.subtle.digest = (algorithm, data) => {
 };
 
 const { ensureModel, expectFiles, receiveFile } = await import("../../site_js/model-files.js");
+const { DownloadCancelled } = await import("../../site_js/download-resume.js");
 const MODELS = new URL("../models/", new URL("../../site_js/model-files.js", import.meta.url)).href; // as model-files.js names them
 
 /** A Pyodide whose file system records what is written; the request needs no more files. */
@@ -82,4 +84,17 @@ test("a file whose page hash is not the manifest's is downloaded and checked her
   assert.equal(await ensureModel(pyodide, { model: "damaged", text: "words" }, how()), null);
   assert.deepEqual(asked.filter((u) => u !== "index.json"), ["damaged/part0.damaged.bin"]);
   assert.deepEqual(pyodide.written.get("/models/damaged/part0.damaged.bin"), DAMAGED.part);
+});
+
+test("a request cancelled before its download began is answered as cancelled, and downloads nothing", async () => {
+  const pyodide = fakePyodide();
+  assert.equal(await ensureModel(pyodide, { model: "cancelled", text: "words" }, how()), null); // the model is here
+  asked.length = 0;
+  const chunk = { file: "rows-000.cancelled.bin", bytes: 16, sha256: "0".repeat(64) };
+  pyodide.pyimport = () => ({ files_needed: () => JSON.stringify({ ok: true, files: [chunk] }) }); // new words
+  const cancel = new AbortController();
+  cancel.abort(); // the reader's Cancel came while the request waited (Python booting, a snapshot)
+  await assert.rejects(ensureModel(pyodide, { model: "cancelled", text: "new words" }, { ...how(), signal: cancel.signal }),
+    DownloadCancelled);
+  assert.deepEqual(asked, [], "nothing was downloaded after the Cancel");
 });

@@ -136,16 +136,15 @@ function unlessCancelled(promise, signal) {
  * @returns {Promise<Uint8Array>}
  */
 async function getFile(url, entry, { cache, signal, onNotKept, model }) {
-  let bytes = null;
   // The page hands over only what no cache of this model had: no need to look there first.
   const handedOver = incoming.get(url);
   const hit = !handedOver && cache && (await cache.match(url).catch(() => null));
   if (hit) {
-    bytes = new Uint8Array(await hit.arrayBuffer());
+    const bytes = new Uint8Array(await hit.arrayBuffer());
     if (bytes.byteLength === entry.bytes) return bytes;
-    bytes = null;
     await cache.delete(url).catch(() => {}); // cut short in storage: fetch it again
   }
+  let bytes = null;
   if (handedOver) {
     // Cancelling stops the wait; the entry stays, so its bytes serve the model's next request.
     const received = await unlessCancelled(handedOver.bytes, signal);

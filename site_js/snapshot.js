@@ -26,6 +26,7 @@
  * out of the wheels in memory, zip.js); the wheels' other files are written when an import first
  * finds nothing, or once the first request has been answered (the caller's `unpackRest`).
  */
+import { sha256 } from "./download-resume.js";
 import { zipEntries, zipRead } from "./zip.js";
 
 /** The one Pyodide version whose internals this module knows. */
@@ -63,12 +64,6 @@ export function checkVersion(version) {
   if (version !== PYODIDE_VERSION) {
     throw new Error(`memory snapshots need Pyodide ${PYODIDE_VERSION}, this is ${version}`);
   }
-}
-
-/** @param {ArrayBuffer|Uint8Array} bytes @returns {Promise<string>} sha256 as hex */
-async function sha256Hex(bytes) {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**
@@ -191,8 +186,8 @@ async function captureSnapshot(pyodide, dynlibs, handle, stillIdle = () => true)
 async function packSnapshot(capture) {
   const { heap, check, checkMs, copyMs, dynlibs, handles, sitePackages, packages, version } = capture;
   /** @type {SnapshotMeta} */
-  const meta = { format: FORMAT, build: BUILD_HASH, pyodide: version, heapSha256: await sha256Hex(heap),
-    dynlibs, handles, sitePackages, packages, check: await sha256Hex(check),
+  const meta = { format: FORMAT, build: BUILD_HASH, pyodide: version, heapSha256: await sha256(heap),
+    dynlibs, handles, sitePackages, packages, check: await sha256(check),
     blockedMs: Math.round(Math.max(checkMs, copyMs)) };
   return pack(meta, heap);
 }
@@ -244,7 +239,7 @@ export async function validate(meta, heap, build) {
   if (meta.format !== FORMAT) throw new Error(`snapshot format ${meta.format} is not ${FORMAT}`);
   if (meta.build !== build) throw new Error("the snapshot was taken from another build");
   checkVersion(meta.pyodide);
-  if ((await sha256Hex(heap)) !== meta.heapSha256) throw new Error("the snapshot's bytes are damaged");
+  if ((await sha256(heap)) !== meta.heapSha256) throw new Error("the snapshot's bytes are damaged");
 }
 
 /**
@@ -310,7 +305,7 @@ export async function restoreSnapshot(loadPyodide, options, bytes, wheel, build 
   // A restored runtime would draw the same "random" numbers on every visit: reseed.
   pyodide.runPython("import gc, random\nrandom.seed()\nimport numpy\nnumpy.random.seed()\ngc.enable()");
   const handle = pyodide.pyimport("attnviz.bridge").handle;
-  const answer = await sha256Hex(answerBytes(handle, CHECK_REQUEST));
+  const answer = await sha256(answerBytes(handle, CHECK_REQUEST));
   if (answer !== meta.check) throw new Error("the restored runtime gave a different answer to the check request");
   pyodide.runPython("import attnviz.api\nattnviz.api.forget()");
   return { pyodide, handle, unpackRest };

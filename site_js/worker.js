@@ -23,7 +23,7 @@
  * policy with Trusted Types it needs no policy: nothing here or in Pyodide loads code from a string.
  */
 import { loadPyodide } from "../pyodide/pyodide.mjs";
-import { DownloadCancelled } from "./download-resume.js";
+import { DownloadCancelled, sha256 } from "./download-resume.js";
 import { ensureModel, expectFiles, receiveFile } from "./model-files.js";
 import { findModel, modelIndex } from "./models.js";
 import * as health from "./worker-health.js";
@@ -128,12 +128,6 @@ self.fetch = async (input, init) => {
   return checked(res, file);
 };
 
-/** @param {ArrayBuffer} bytes @returns {Promise<string>} sha256 as hex */
-async function sha256Hex(bytes) {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * Download a package's wheel and check it against the lock before Pyodide sees it (Pyodide asks
  * the browser to check it too, but a prefetched response skips that).
@@ -142,7 +136,7 @@ async function sha256Hex(bytes) {
 async function fetchVerified(name, entry) {
   const res = await self.fetch(RUNTIME_URL + entry.file_name);
   const bytes = await res.arrayBuffer();
-  if ((await sha256Hex(bytes)) !== entry.sha256) {
+  if ((await sha256(bytes)) !== entry.sha256) {
     throw fail(`${name} (${entry.file_name}) is damaged: its sha256 does not match pyodide-lock.json`);
   }
   return new Response(bytes, { status: 200, headers: res.headers });

@@ -73,10 +73,10 @@ def service_worker_build(site: Path) -> dict:
 def snapshot_build_hash(runtime_dir: Path) -> str:
     """What a memory snapshot depends on: every runtime file (Pyodide, the standard library, the
     lock file, numpy's and attnviz's wheels) and the code that takes and restores it (with the
-    wheel reader a restore uses)."""
+    wheel reader and the sha256 it uses)."""
     digest = hashlib.sha256()
     for path in [*sorted(p for p in runtime_dir.iterdir() if p.is_file() and p.name != ".stamp"),
-                 web_dir() / "snapshot.js", web_dir() / "zip.js"]:
+                 *(web_dir() / name for name in ("snapshot.js", "zip.js", "download-resume.js"))]:
         digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()[:32]
 

@@ -39,6 +39,7 @@ export class StatusLine {
       client.retry(); // first: clearing the error while the client still reports it would keep it
       this.clearError();
     });
+    this.fatalShown = false; // the error shown is the client's failure (the worker's), not this widget's
     this.unsubscribe = client.subscribe((s) => this.show(s));
   }
 
@@ -46,7 +47,18 @@ export class StatusLine {
   show(s) {
     this.note.textContent = s.notice || "";
     this.note.hidden = !s.notice;
-    if (s.fatal) return this.error(s.fatal);
+    if (s.fatal) {
+      this.error(s.fatal);
+      this.fatalShown = true;
+      return;
+    }
+    // The client's failure is over (a Retry, on this line or another widget's, started a new worker):
+    // it goes from every line, not only the one clicked. A widget's own error stays until its next result.
+    if (this.fatalShown) {
+      this.fatalShown = false;
+      this.errorText = null;
+      this.offerButton.hidden = true;
+    }
     if (s.ready && s.model && this.errorText) { // a download under way replaces an older request's error
       this.errorText = null;
       this.offerButton.hidden = true;
@@ -90,6 +102,7 @@ export class StatusLine {
   /** @param {string} message @param {boolean} [retry] offer the Retry button */
   error(message, retry = true) {
     this.errorText = message;
+    this.fatalShown = false; // show() marks the client's failure as such
     this.root.dataset.state = "error";
     this.root.classList.add("av-status--error");
     this.bar.hidden = true;

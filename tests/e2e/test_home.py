@@ -66,6 +66,37 @@ def test_missing_runtime_file_shows_error_and_retry_recovers(root_server, new_pa
     assert not watch.foreign_requests()
 
 
+def test_retry_on_one_widget_clears_the_failure_from_every_widget(root_server, new_page):
+    """The worker's failure shows on both widgets' lines; Retry on the heatmap's (the second line,
+    as when the model view mounted after the failure) takes it off the model view's too, at once,
+    and both widgets then draw."""
+    page, watch = new_page(root_server.origin)
+    broken = {"on": True}
+
+    def maybe_break(route):
+        if broken["on"]:
+            route.fulfill(status=404, body="gone")
+        else:
+            route.continue_()
+
+    page.context.route("**/pyodide/python_stdlib.zip", maybe_break)
+    page.goto(root_server.url)
+    page.wait_for_function("() => document.querySelectorAll('[data-attnviz] .av-status--error').length === 2", timeout=60_000)
+    for widget in (MODEL_VIEW, HEATMAP):
+        assert "python_stdlib.zip" in page.text_content(widget + " .av-status")
+    broken["on"] = False
+    page.click(HEATMAP + " .av-status__retry")
+    # The Retry restarted the worker for every widget: no line says it failed, nor offers Retry.
+    assert page.locator(".av-status--error").count() == 0, "a line still shows the failure the Retry ended"
+    assert not page.is_visible(MODEL_VIEW + " .av-status__retry")
+    assert page.get_attribute(MODEL_VIEW + " .av-status", "data-state") == "loading"
+    page.wait_for_selector(HEATMAP + "[data-ready='true']", timeout=60_000)
+    assert page.locator(".av-status--error").count() == 0
+    page.wait_for_selector(MODEL_VIEW + "[data-ready='true']", timeout=120_000)
+    assert page.locator(".av-status--error").count() == 0
+    assert not watch.foreign_requests()
+
+
 def test_home_leads_with_a_live_real_model_and_its_weights_load_beside_python(root_server, new_page):
     page, watch = new_page(root_server.origin)
     page.add_init_script(STATUS_TEXTS)

@@ -116,3 +116,22 @@ def heatmap_pixels(page, selector: str = ".av-heatmap__cells") -> dict:
 
 
 os.environ.setdefault("PW_TEST_SCREENSHOT_NO_FONTS_READY", "1")
+
+
+class HeldRequests:
+    """Hold every request matching a pattern (on a page or a whole context) until release():
+    a test's way to keep a download from finishing before what it checks has happened."""
+
+    def __init__(self, target, pattern: str) -> None:
+        self.target, self.pattern, self.routes = target, pattern, []
+        target.route(pattern, lambda route: self.routes.append(route))  # (Playwright wants a Python function)
+
+    def release(self) -> None:
+        """Let the held requests go, and any later ones through."""
+        self.target.unroute(self.pattern)  # this also lets go of the held ones (Playwright's unroute)
+        for route in self.routes:
+            try:
+                route.continue_()
+            except Exception as err:  # already let go by unroute
+                if "already handled" not in str(err):
+                    raise

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from tests.e2e.conftest import SITE, heatmap_pixels
+from tests.e2e.conftest import SITE, HeldRequests, heatmap_pixels
 
 HEATMAP = "[data-attnviz='heatmap']"
 MODEL_VIEW = "[data-attnviz='model-view']"
@@ -100,10 +100,15 @@ def test_retry_on_one_widget_clears_the_failure_from_every_widget(root_server, n
 def test_home_leads_with_a_live_real_model_and_its_weights_load_beside_python(root_server, new_page):
     page, watch = new_page(root_server.origin)
     page.add_init_script(STATUS_TEXTS)
+    # The weights are held until a status line has shown them: on a fast machine their download
+    # could otherwise end before the widgets (and their status lines) are on the page.
+    held = HeldRequests(page, "**/models/minilm/*.bin")
     page.goto(root_server.url)
     # The first thing in the article is the real model's view, and it computes here.
     first = page.eval_on_selector("article [data-attnviz]", "e => e.dataset.attnviz")
     assert first == "model-view"
+    page.wait_for_function("() => window.__statusTexts.some((t) => t.includes('weights)'))", timeout=60_000)
+    held.release()
     page.wait_for_selector(MODEL_VIEW + "[data-ready='true']", timeout=120_000)
     assert page.locator(MODEL_VIEW + " .av-thumb").count() == 72  # 6 layers x 12 heads
     assert heatmap_pixels(page, MODEL_VIEW + " .av-heatmap__cells")["colours"] > 10

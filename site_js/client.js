@@ -9,7 +9,10 @@
  * Requests of a page rehearsed off screen (the page the reader will likely open next, see
  * next-page.js) are prepared: computed when the worker has nothing else to do, and handed to the
  * first widget that asks the same, so the next page draws without waiting for Python.
+ * The answer to each widget's first request on a page is kept between visits (kept-answers.js):
+ * a later visit's widget that asks the same draws from it while Python still starts.
  */
+import { findAnswer, keepAnswer } from "./kept-answers.js";
 import { currentPage, isRehearsal } from "./page.js";
 
 import { scriptURL } from "./script-url.js";
@@ -44,6 +47,12 @@ const PREPARED_MAX = 12;
 /** The page of a prepared request: never left (its answer is kept for whoever asks). */
 const PREPARING = new AbortController().signal;
 
+/** How long a widget's first request waits for its kept answer before it goes to the worker. */
+const KEPT_LOOKUP_MS = 250;
+
+/** @type {WeakMap<object, {meta: string, buffers: Float32Array[], ms: number}>} each result as the worker sent it */
+const sent = new WeakMap();
+
 export class AttnvizClient {
   /** @param {string} workerURL */
   constructor(workerURL) {
@@ -58,6 +67,8 @@ export class AttnvizClient {
     this.waiting = new Map();
     /** @type {Map<string, {request: object, result: object|null, sent?: boolean}>} request (as JSON) -> its prepared answer */
     this.prepared = new Map();
+    /** @type {WeakMap<AbortSignal, Set<string>>} the channels that have asked something on each page */
+    this.asked = new WeakMap();
     this.start();
   }
 
@@ -206,7 +217,7 @@ export class AttnvizClient {
       if (page.aborted) { reject(new Superseded()); return; }
       const old = this.waiting.get(channel);
       if (old) { this.waiting.delete(channel); old.reject(new Superseded()); }
-      const job = { request, resolve, reject, channel, onPartial, page };
+      const job = { request, resolve, reject, channel, onPartial, page, opening: this.firstAsk(page, channel) };
       if (this.takePrepared(job)) return;
       const current = this.inFlight;
       if (current && current.channel === channel && this.status.model && current.request.model !== request.model) {
@@ -214,8 +225,43 @@ export class AttnvizClient {
         this.stopDownloads();
       }
       this.waiting.set(channel, job);
-      this.pump();
+      if (job.opening) this.answerFromKept(job);
+      else this.pump();
     });
+  }
+
+  /** Whether this is the first request of a channel (a widget's view) on its page. @param {AbortSignal} page @param {string} channel */
+  firstAsk(page, channel) {
+    let channels = this.asked.get(page);
+    if (!channels) this.asked.set(page, (channels = new Set()));
+    if (channels.has(channel)) return false;
+    channels.add(channel);
+    return true;
+  }
+
+  /**
+   * A widget's first request waits (briefly) for its answer kept from an earlier visit: found, it
+   * is answered with it and never computed; otherwise it goes to the worker.
+   * @param {{request: object, resolve: Function, channel: string, page: AbortSignal}} job
+   */
+  async answerFromKept(job) {
+    job.lookingUp = true;
+    const kept = await Promise.race([findAnswer(job.request), new Promise((r) => setTimeout(() => r(null), KEPT_LOOKUP_MS))]);
+    job.lookingUp = false;
+    if (kept && this.waiting.get(job.channel) === job && !job.page.aborted) {
+      this.waiting.delete(job.channel);
+      const result = attachArrays(JSON.parse(kept.meta), kept.buffers);
+      result.ms = kept.ms;
+      result.kept = true; // from an earlier visit: not computed now
+      job.resolve(result);
+    }
+    this.pump();
+  }
+
+  /** Keep the answer to a widget's first request for later visits (not a failed one). @param {object} request @param {object} result */
+  keep(request, result) {
+    const raw = sent.get(result);
+    if (raw && result.ok && !result.cancelled) keepAnswer(request, raw.meta, raw.buffers, raw.ms);
   }
 
   /**
@@ -243,6 +289,7 @@ export class AttnvizClient {
     if (!prepared) return false;
     this.prepared.delete(key);
     if (prepared.result) {
+      if (job.opening) this.keep(job.request, prepared.result);
       job.resolve(prepared.result);
       return true;
     }
@@ -260,7 +307,9 @@ export class AttnvizClient {
     }
     if (this.inFlight || this.status.fatal) return;
     if (this.waiting.size === 0) { this.pumpPrepared(); return; }
-    const [channel, job] = this.waiting.entries().next().value;
+    const next = [...this.waiting].find(([, j]) => !j.lookingUp); // the others wait for their kept answer
+    if (!next) return;
+    const [channel, job] = next;
     this.waiting.delete(channel);
     this.inFlight = { ...job, id: this.nextId++ };
     this.worker.postMessage({ type: "run", id: this.inFlight.id, request: job.request });
@@ -305,6 +354,7 @@ export class AttnvizClient {
       const job = this.inFlight;
       this.inFlight = null;
       const result = attachArrays(JSON.parse(msg.meta), msg.buffers);
+      sent.set(result, { meta: msg.meta, buffers: msg.buffers, ms: msg.ms });
       // Out of memory: a fresh worker takes over, whether or not the page that asked is still on screen.
       if (result.error && result.error.field === "memory") { this.recoverFromMemory(job, result); return; }
       if (job.page.aborted) { // answered after its page was left: nobody is there to draw it
@@ -320,7 +370,10 @@ export class AttnvizClient {
       result.memory = msg.memory; // bytes of Pyodide's WebAssembly memory after this request
       result.resident = msg.resident; // the models the worker keeps loaded (worker-health.js)
       if (result.cancelled && job.superseded) job.reject(new Superseded());
-      else job.resolve(result);
+      else {
+        if (job.opening) this.keep(job.request, result);
+        job.resolve(result);
+      }
       this.pump();
     }
   }

@@ -44,9 +44,11 @@ Prints a table of medians and p95 over several runs and writes it as JSON (build
                a cancelled download first), each answer checked to be the newest request's; the
                WebAssembly memory and the page's JavaScript heap before and after (flat: no leak),
                the longest gap between frames, the session's time.
-- snapshot     revisits from a memory snapshot (site_js/snapshot.js): a new tab, files in the HTTP
-               cache, navigation -> first heatmap restored from the snapshot, against the same
-               revisit booting the normal way and against the floor; a cold first visit with
+- snapshot     revisits (a new tab, files in the HTTP cache): navigation -> first heatmap drawn from
+               the answers the first visit kept (site_js/kept-answers.js), and -> Python ready (from
+               the snapshot) in that tab; then without kept answers, the first heatmap restored from
+               the memory snapshot (site_js/snapshot.js), against the same revisit booting the
+               normal way and against the floor; a cold first visit with
                and without taking the snapshot (the other one's snapshot.js refuses to take it),
                the slowest of the reader's requests while it is taken, and the snapshot's size.
 
@@ -227,6 +229,16 @@ WAIT_FOR_SNAPSHOT = """(url) => import(url + 'js/snapshot.js').then(async (s) =>
 })"""
 
 
+# Drop the answers kept between visits (site_js/kept-answers.js): the next page load computes its own.
+DROP_KEPT_ANSWERS = """async () => { for (const name of await caches.keys())
+    if (name.startsWith('attnviz-answers-')) await caches.delete(name); }"""
+# ms from navigation until Python is ready in the page's worker (the client's status says so).
+PYTHON_READY_MS = """(url) => import(url + 'js/client.js').then(({ getClient }) => new Promise((resolve) => {
+    const client = getClient();
+    const done = () => { if (client.status.ready) { client.listeners.delete(done); resolve(performance.now()); } };
+    client.listeners.add(done); done(); }))"""
+
+
 def floor_ms(browser, server) -> float:
     context = browser.new_context()
     page = context.new_page()
@@ -239,6 +251,7 @@ def floor_ms(browser, server) -> float:
 
 def bench_snapshot(browser, server, runs: int) -> dict:
     floor, restored, normal, first_with, first_without, next_with, next_without, size, blocked = ([] for _ in range(9))
+    kept, kept_python = [], []
     never_take = (SITE / "js" / "snapshot.js").read_text().replace(
         "export const MAX_HEAP_BYTES = ", "export const MAX_HEAP_BYTES = 0 * ", 1)
     for _ in range(runs):
@@ -258,16 +271,27 @@ def bench_snapshot(browser, server, runs: int) -> dict:
                 size.append(meta["bytes"])
                 blocked.append(meta["blockedMs"])
                 page.close()
+                page = context.new_page()  # a new tab: the first visit's answers drawn while Python restores
+                kept.append(first_heatmap_ms(page, server.url))
+                kept_python.append(page.evaluate(PYTHON_READY_MS, server.url))
+                page.wait_for_timeout(500)  # answers the page keeps again, then dropped
+                page.evaluate(DROP_KEPT_ANSWERS)
+                page.close()
                 page = context.new_page()  # a new tab: files from the HTTP cache, Python from the snapshot
                 restored.append(first_heatmap_ms(page, server.url))
                 outcome = page.evaluate("(url) => import(url + 'js/client.js').then((m) => m.getClient().status.timings.snapshot)", server.url)
                 assert outcome == "restored", outcome
+                page.wait_for_timeout(500)
                 page.evaluate("caches.delete('attnviz-snapshot')")
+                page.evaluate(DROP_KEPT_ANSWERS)
                 page.close()
                 page = context.new_page()  # the same revisit without a snapshot
                 normal.append(first_heatmap_ms(page, server.url))
             context.close()
-    return {"snapshot_revisit_first_heatmap_ms": quantiles(restored),
+    return {"kept_answers_revisit_first_heatmap_ms": quantiles(kept),
+            "kept_answers_revisit_over_floor": quantiles([k / f for k, f in zip(kept, floor)]),
+            "kept_answers_revisit_python_ready_ms": quantiles(kept_python),
+            "snapshot_revisit_first_heatmap_ms": quantiles(restored),
             "snapshot_revisit_normal_boot_ms": quantiles(normal),
             "snapshot_revisit_over_floor": quantiles([r / f for r, f in zip(restored, floor)]),
             "snapshot_revisit_over_normal_boot": quantiles([r / n for r, n in zip(restored, normal)]),

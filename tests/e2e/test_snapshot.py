@@ -25,10 +25,18 @@ REWRITE = """async ([url, [path, value]]) => {
 }"""
 
 
+# kept-answers.js as if nothing were kept: every heatmap here is drawn by the Python under test (a
+# restored one, or one booted after a bad snapshot), not from an answer kept by the visit before.
+NOTHING_KEPT = """export const ANSWERS_BUILD = "none";
+export async function findAnswer() { return null; }
+export async function keepAnswer() {}"""
+
+
 @pytest.fixture(scope="module")
 def context(browser):
     """One browser profile for the module: its Cache API outlives each page, as across tabs."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    ctx.route("**/js/kept-answers.js", lambda route: route.fulfill(body=NOTHING_KEPT, content_type="text/javascript"))
     yield ctx
     ctx.close()
 

@@ -81,6 +81,13 @@ def snapshot_build_hash(runtime_dir: Path) -> str:
     return digest.hexdigest()[:32]
 
 
+def answers_build_hash(runtime_dir: Path, index: Path) -> str:
+    """What an answer kept between visits depends on (site_js/kept-answers.js): the runtime with
+    numpy and attnviz, and the model index, which names every model file by its hash."""
+    digest = hashlib.sha256(snapshot_build_hash(runtime_dir).encode() + b"\0" + index.read_bytes())
+    return digest.hexdigest()[:32]
+
+
 def write_service_worker(site: Path) -> str:
     """Write site/sw.js (at the root, so its scope is the whole site); returns the build version."""
     build = service_worker_build(site)
@@ -106,6 +113,8 @@ def copy_runtime(site: Path, served: Path, models: Path, index: Path, boot_bytes
     status.write_text(status.read_text().replace("__RUNTIME_BYTES__", str(boot_bytes), 1))
     snapshot = site / "js" / "snapshot.js"
     snapshot.write_text(snapshot.read_text().replace("__SNAPSHOT_BUILD__", snapshot_build_hash(served), 1))
+    answers = site / "js" / "kept-answers.js"
+    answers.write_text(answers.read_text().replace("__ANSWERS_BUILD__", answers_build_hash(served, index), 1))
     if katex is not None:
         copy_tree(katex, site / "vendor" / "katex", skip=("contrib", "*.mjs", "katex.js", "katex.css", "README.md"))
 

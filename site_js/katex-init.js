@@ -1,7 +1,7 @@
 /* The pages' formulas are rendered when the site is built (attnviz/mkdocs/maths.py); here a
    displayed one wider than the column becomes scrollable by keyboard, on the first page and on
-   each page instant navigation swaps in (Material's document$). KaTeX itself stays loaded for the
-   formulas the Explorer's step view writes as the reader goes (explorer/steps.js). */
+   each page instant navigation swaps in (Material's document$). KaTeX itself is loaded only by the
+   Explorer's step view, for the formulas it writes as the reader goes (explorer/steps.js). */
 
 /**
  * A display formula wider than the column scrolls sideways: make it a tab stop then, so it can be

@@ -6,6 +6,24 @@
  */
 import { VIRIDIS } from "../colormap.js";
 import { el, moveCell } from "../heatmap.js";
+import { scriptURL } from "../script-url.js";
+
+/** @type {Promise<any>|null} KaTeX, loaded the first time a step is shown: no other view needs it
+ * at run time (the pages' formulas are rendered when the site is built), so no page waits for it. */
+let katexLoading = null;
+
+/** @returns {Promise<any>} window.katex, or null where the site serves no KaTeX */
+function loadKatex() {
+  if (window.katex) return Promise.resolve(window.katex);
+  katexLoading ||= new Promise((resolve) => {
+    const script = document.createElement("script");
+    script.onload = () => resolve(window.katex || null);
+    script.onerror = () => resolve(null);
+    script.src = scriptURL(new URL("../../vendor/katex/katex.min.js", import.meta.url));
+    document.head.append(script);
+  });
+  return katexLoading;
+}
 
 /** Each stage: title, KaTeX formula, the intermediates it shows, a sentence. */
 export const STAGES = [
@@ -217,8 +235,10 @@ export class Steps {
     const inter = this.result && this.result.trace;
     this.title.textContent = `Step ${this.stage + 1} of ${this.stages.length}: ${st.title}`;
     this.setEnds();
-    if (window.katex) window.katex.render(st.tex, this.formula, { throwOnError: false, displayMode: true });
-    else this.formula.textContent = st.tex;
+    this.formula.textContent = st.tex; // as TeX until KaTeX is here (and where a site serves none)
+    loadKatex().then((katex) => {
+      if (katex && this.stages[this.stage] === st) katex.render(st.tex, this.formula, { throwOnError: false, displayMode: true });
+    });
     this.text.textContent = st.text + this.sharedKV(st);
     this.explain.textContent = "";
     if (!inter) { this.mats.replaceChildren(); return; }

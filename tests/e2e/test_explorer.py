@@ -145,6 +145,8 @@ def test_step_by_step_walks_and_explains_a_weight(new_page, root_server):
     page, watch = open_explorer(new_page, root_server, "#step=1")
     page.wait_for_selector(".av-steps canvas[data-matrix=x_query]")
     assert "Step 1 of 9" in page.locator(".av-steps__title").inner_text()
+    # KaTeX loads with the step view (no page loads it before) and typesets its formula.
+    page.wait_for_selector(".av-steps .katex-html", timeout=10_000)
     page.click(".av-steps__nav button:has-text('Next')")
     assert page.locator(".av-steps canvas[data-matrix]").count() == 3  # Q, K, V
     page.focus(".av-steps")

@@ -47,8 +47,11 @@ const PREPARED_MAX = 12;
 /** The page of a prepared request: never left (its answer is kept for whoever asks). */
 const PREPARING = new AbortController().signal;
 
-/** How long a widget's first request waits for its kept answer before it goes to the worker. */
+/** How long, once Python is ready, a widget's first request waits for its kept answer before it
+ * goes to the worker (until then it costs nothing: the worker could not answer sooner). */
 const KEPT_LOOKUP_MS = 250;
+/** ... and at most this long in any case (a Cache API that never answers, a worker never ready). */
+const KEPT_LOOKUP_MAX_MS = 10_000;
 
 /** @type {WeakMap<object, {meta: string, buffers: Float32Array[], ms: number}>} each result as the worker sent it */
 const sent = new WeakMap();
@@ -74,6 +77,8 @@ export class AttnvizClient {
 
   start() {
     this.status = { stage: "start", loaded: 0 };
+    /** @type {Promise<void>} resolves when this worker's Python is ready */
+    this.whenReady = new Promise((resolve) => { this.becameReady = resolve; });
     const worker = (this.worker = new Worker(scriptURL(this.workerURL), { type: "module" }));
     // Messages from a worker that has since been replaced are ignored.
     worker.onmessage = (e) => worker === this.worker && this.onMessage(e.data);
@@ -246,7 +251,9 @@ export class AttnvizClient {
    */
   async answerFromKept(job) {
     job.lookingUp = true;
-    const kept = await Promise.race([findAnswer(job.request), new Promise((r) => setTimeout(() => r(null), KEPT_LOOKUP_MS))]);
+    const deadline = this.whenReady.then(() => new Promise((resolve) => setTimeout(() => resolve(null), KEPT_LOOKUP_MS)));
+    const cap = new Promise((resolve) => setTimeout(() => resolve(null), KEPT_LOOKUP_MAX_MS));
+    const kept = await Promise.race([findAnswer(job.request), deadline, cap]);
     job.lookingUp = false;
     if (kept && this.waiting.get(job.channel) === job && !job.page.aborted) {
       this.waiting.delete(job.channel);
@@ -335,6 +342,7 @@ export class AttnvizClient {
       this.emit();
     } else if (msg.type === "ready") {
       this.status = { stage: "ready", loaded: msg.loaded, ready: true, timings: msg.timings, model: this.status.model };
+      this.becameReady();
       this.emit();
     } else if (msg.type === "notice") {
       this.status = { ...this.status, notice: msg.message };

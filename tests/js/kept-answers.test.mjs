@@ -44,7 +44,14 @@ const { AttnvizClient } = await import("../../site_js/client.js");
 const { currentPage, nextPage } = await import("../../site_js/page.js");
 
 const cache = () => stores.get(`attnviz-answers-${kept.ANSWERS_BUILD}`);
-const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+/** Wait (up to 5 s) until cond() holds: lookups and writes take a few asynchronous steps. */
+async function until(cond) {
+  for (let waited = 0; !(await cond()); waited += 5) {
+    assert.ok(waited < 5000, `never: ${cond}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 const HEATMAP = { ok: true, attention: { self: { weights: { $array: 0, shape: [1, 2, 2] } } } };
 
 test("an answer's bytes read back whole: its JSON, its arrays and its time", async () => {
@@ -67,12 +74,12 @@ test("a widget's first answer is kept, and a later visit's same request draws fr
   const request = { text: "Kept between visits.", heads: 2 };
   const first = new AttnvizClient("./worker.js");
   const asked = first.run(request, "w1", null, currentPage());
-  await settle();
+  await until(() => ScriptedWorker.last.runs().length === 1);
   const [run] = ScriptedWorker.last.runs();
   assert.deepEqual(run.request, request, "nothing kept yet: the worker computes it");
   ScriptedWorker.last.answer(run.id, HEATMAP, [new Float32Array([1, 0, 0.5, 0.5])]);
   await asked;
-  await settle();
+  await until(() => cache() && cache().entries.size > 0);
   assert.equal(stores.has("attnviz-answers-an-older-build"), false, "another build's answers are deleted");
 
   const later = new AttnvizClient("./worker.js"); // a new tab: a new client and worker
@@ -89,7 +96,7 @@ test("only a channel's first request on a page is kept, and never a failed one",
   const worker = ScriptedWorker.last;
   const before = (await cache().keys()).length;
   const refused = client.run({ text: "" }, "w2", null, currentPage());
-  await settle();
+  await until(() => worker.runs().length === 1);
   worker.answer(worker.runs()[0].id, { ok: false, error: { field: "text", message: "empty" } });
   await refused;
   const second = client.run({ text: "A change." }, "w2", null, currentPage());
@@ -101,22 +108,26 @@ test("only a channel's first request on a page is kept, and never a failed one",
 
   nextPage(); // another page: its widgets' first requests are kept again
   const next = client.run({ text: "A change." }, "w2", null, currentPage());
-  await settle();
+  await until(() => worker.runs().length === 3);
   assert.equal(worker.runs().length, 3, "not kept before, so computed");
   worker.answer(worker.runs()[2].id, HEATMAP, [new Float32Array(4)]);
   await next;
-  await settle();
-  assert.equal((await cache().keys()).length, before + 1, "the first request on this page is kept");
+  await until(async () => (await cache().keys()).length === before + 1); // the first request on this page is kept
 });
 
-test("a store slower than the worker's wait sends the request to the worker", async () => {
+test("a slow store holds a first request only until Python is ready, and a moment more", async () => {
   const client = new AttnvizClient("./worker.js");
   const worker = ScriptedWorker.last;
-  cache().slow = 400;
+  cache().slow = 2000;
   try {
     client.run({ text: "Slow store." }, "w3", null, currentPage());
     await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(worker.runs().length, 1);
+    assert.equal(worker.runs().length, 0, "Python is not ready: the lookup may take its time");
+    worker.onmessage({ data: { type: "ready", loaded: 0, timings: {} } });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(worker.runs().length, 0, "a moment more once it is ready");
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(worker.runs().length, 1, "then the worker computes it");
   } finally {
     cache().slow = 0;
   }

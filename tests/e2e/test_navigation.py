@@ -138,10 +138,16 @@ def test_search_result_opens_in_place(root_server, new_page):
     watch.assert_clean()
 
 
-# Whether the client holds prepared answers (computed while the reader reads), none still to compute.
-PREPARED = """async (root) => { const { getClient } = await import(root + 'js/client.js');
-    const prepared = [...getClient().prepared.values()];
-    return prepared.length > 0 && prepared.every((p) => p.result); }"""
+# Whether the client holds a computed answer for each of these requests (as JSON).
+PREPARED = """async ([root, wanted]) => { const { getClient } = await import(root + 'js/client.js');
+    const prepared = getClient().prepared;
+    return wanted.every((key) => prepared.has(key) && prepared.get(key).result); }"""
+# Every request the page's own widgets send its worker (not those it prepares for the pages after
+# it), as JSON (an init script: from the page's first request on).
+ALL_RUNS = """window.__allRuns = []; const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (m, ...rest) {
+        if (m && m.type === 'run' && !m.ahead) window.__allRuns.push(JSON.stringify(m.request));
+        return post.call(this, m, ...rest); };"""
 # From now until every widget of the next page has drawn: the requests the page sends its worker.
 RECORD_RUNS = """() => { window.__runs = []; const post = Worker.prototype.postMessage;
     const drawn = () => { const hosts = [...document.querySelectorAll('[data-attnviz]:not([data-left])')];
@@ -156,24 +162,29 @@ CANVASES = "() => [...document.querySelectorAll('.av-heatmap__cells')].map((c) =
 def test_the_next_page_is_prepared_while_the_reader_reads(server, new_page):
     """While the reader reads a page, its footer's next page gets its widgets' answers computed:
     following the link draws them without asking Python, and they are what a direct load draws."""
+    # What article 3 asks Python for when it is loaded directly, and what it draws then.
+    direct, _ = new_page(server.origin)
+    direct.add_init_script(ALL_RUNS)
+    open_painted(direct, server.url + "learn/03-scaled-dot-product/")
+    wanted, direct_drawn = direct.evaluate("window.__allRuns"), direct.evaluate(CANVASES)
+    assert wanted
+
     page, watch = new_page(server.origin)
     open_painted(page, server.url + "learn/02-queries-keys-values/")
-    for _ in range(100):
-        if page.evaluate(PREPARED, server.url):
+    for _ in range(100):  # the previous page's answers may be ready before the next page's
+        if page.evaluate(PREPARED, [server.url, wanted]):
             break
         page.wait_for_timeout(100)
     else:
-        raise AssertionError("no answer of the next page was prepared while the reader read")
+        prepared = page.evaluate("(root) => import(root + 'js/client.js').then((m) => [...m.getClient().prepared.keys()])",
+                                 server.url)
+        raise AssertionError(f"the next page's answers were not all prepared while the reader read: {prepared}")
     page.evaluate(RECORD_RUNS)
     leave_by(page, "a.md-footer__link--next")  # 3. Scores, scaling, softmax: three widgets
     assert page.url.endswith("/learn/03-scaled-dot-product/")
     assert page.evaluate("window.__runs") == [], "the next page asked Python for answers it had ready"
     assert_painted(page)
-    shown = page.evaluate(CANVASES)
-
-    direct, _ = new_page(server.origin)
-    open_painted(direct, server.url + "learn/03-scaled-dot-product/")
-    assert direct.evaluate(CANVASES) == shown, "a prepared answer draws what a direct load draws"
+    assert page.evaluate(CANVASES) == direct_drawn, "a prepared answer draws what a direct load draws"
     watch.assert_clean()
 
 

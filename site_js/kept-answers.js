@@ -17,7 +17,7 @@ export const ANSWERS_BUILD = "__ANSWERS_BUILD__";
 const PREFIX = "attnviz-answers-";
 /** Answers kept at most; the oldest go first. */
 export const MAX_ANSWERS = 200;
-/** An answer bigger than this is not kept (e.g. SmolLM2's every attention at 128 tokens, 18 MB). */
+/** An answer bigger than this is not kept (a deep model's every attention over a long text: tens of MB). */
 export const MAX_ANSWER_BYTES = 2 ** 21;
 /** The cache keys' address space: never fetched, only a key (the Cache API wants an http URL). */
 const KEY_BASE = new URL("./__answers/", import.meta.url).href;

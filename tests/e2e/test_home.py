@@ -45,8 +45,9 @@ def test_head_picker_redraws(root_server, new_page):
     watch.assert_clean()
 
 
-def test_missing_runtime_file_shows_error_and_retry_recovers(root_server, new_page):
-    page, watch = new_page(root_server.origin)
+def open_with_a_missing_runtime_file(page, url: str) -> dict:
+    """Open the page while Python's standard library answers 404; returns the switch that mends it
+    ({"on": False}: later requests get the file)."""
     broken = {"on": True}
 
     def maybe_break(route):
@@ -56,7 +57,13 @@ def test_missing_runtime_file_shows_error_and_retry_recovers(root_server, new_pa
             route.continue_()
 
     page.context.route("**/pyodide/python_stdlib.zip", maybe_break)
-    page.goto(root_server.url)
+    page.goto(url)
+    return broken
+
+
+def test_missing_runtime_file_shows_error_and_retry_recovers(root_server, new_page):
+    page, watch = new_page(root_server.origin)
+    broken = open_with_a_missing_runtime_file(page, root_server.url)
     page.wait_for_selector(".av-status--error", timeout=60_000)
     assert "python_stdlib.zip" in page.text_content(".av-status")
     broken["on"] = False
@@ -71,16 +78,7 @@ def test_retry_on_one_widget_clears_the_failure_from_every_widget(root_server, n
     as when the model view mounted after the failure) takes it off the model view's too, at once,
     and both widgets then draw."""
     page, watch = new_page(root_server.origin)
-    broken = {"on": True}
-
-    def maybe_break(route):
-        if broken["on"]:
-            route.fulfill(status=404, body="gone")
-        else:
-            route.continue_()
-
-    page.context.route("**/pyodide/python_stdlib.zip", maybe_break)
-    page.goto(root_server.url)
+    broken = open_with_a_missing_runtime_file(page, root_server.url)
     page.wait_for_function("() => document.querySelectorAll('[data-attnviz] .av-status--error').length === 2", timeout=60_000)
     for widget in (MODEL_VIEW, HEATMAP):
         assert "python_stdlib.zip" in page.text_content(widget + " .av-status")

@@ -76,6 +76,9 @@ export function keepAnswer(request, meta, buffers, ms) {
   })().catch(() => {});
 }
 
+/** Where the floats start after a header of this many bytes (and its 4-byte length): aligned to 4. @param {number} length */
+const dataStart = (length) => 4 + length + ((4 - (length % 4)) % 4);
+
 /**
  * One answer as bytes: a 4-byte length, the header's JSON ({meta, ms, lengths}), padding to 4
  * bytes, then each array's floats. Null when it is bigger than MAX_ANSWER_BYTES.
@@ -83,7 +86,7 @@ export function keepAnswer(request, meta, buffers, ms) {
  */
 export function pack(meta, buffers, ms) {
   const header = new TextEncoder().encode(JSON.stringify({ meta, ms, lengths: buffers.map((b) => b.length) }));
-  const start = 4 + header.length + ((4 - (header.length % 4)) % 4);
+  const start = dataStart(header.length);
   const size = start + buffers.reduce((n, b) => n + b.byteLength, 0);
   if (size > MAX_ANSWER_BYTES) return null;
   const head = new Uint8Array(start);
@@ -96,7 +99,7 @@ export function pack(meta, buffers, ms) {
 export function unpack(bytes) {
   const length = new DataView(bytes).getUint32(0, true);
   const { meta, ms, lengths } = JSON.parse(new TextDecoder().decode(new Uint8Array(bytes, 4, length)));
-  let at = 4 + length + ((4 - (length % 4)) % 4);
+  let at = dataStart(length);
   const buffers = lengths.map((n) => {
     const view = new Float32Array(bytes, at, n); // throws past the end: a cut answer is none
     at += 4 * n;

@@ -52,14 +52,11 @@ export class StatusLine {
       this.fatalShown = true;
       return;
     }
-    // The client's failure is over (a Retry, on this line or another widget's, started a new worker):
-    // it goes from every line, not only the one clicked. A widget's own error stays until its next result.
-    if (this.fatalShown) {
+    // An error goes once what caused it is over: the client's failure when a Retry (on this line or
+    // another widget's) started a new worker, an older request's when a download is under way.
+    // A widget's own error otherwise stays until its next result.
+    if (this.fatalShown || (s.ready && s.model && this.errorText)) {
       this.fatalShown = false;
-      this.errorText = null;
-      this.offerButton.hidden = true;
-    }
-    if (s.ready && s.model && this.errorText) { // a download under way replaces an older request's error
       this.errorText = null;
       this.offerButton.hidden = true;
     }

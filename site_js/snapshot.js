@@ -127,21 +127,20 @@ function answerBytes(handle, request) {
 }
 
 /**
- * @typedef {{heap: Uint8Array, check: Uint8Array, checkMs: number, copyMs: number, dynlibs: DynlibRecord[],
- *   handles: [number, string][], sitePackages: string, packages: object, version: string}} Capture
+ * @typedef {{heap: Uint8Array, copyMs: number, dynlibs: DynlibRecord[], handles: [number, string][],
+ *   sitePackages: string, packages: object, version: string}} Capture
  *   a copy of Python's memory and what a restore needs to know about it, before any hashing
  */
 
 /**
- * Copy the memory of a runtime booted with `_makeSnapshot: true` and `recordDynlibs`, in two
- * short synchronous steps with a pause between them, so a reader's request waits for one at most:
- * CHECK_REQUEST's answer (it goes into the snapshot's description), then the copy of the memory.
- * `stillIdle()` is asked before the copy; when a request came meanwhile, nothing is taken.
- * @param {any} pyodide @param {DynlibRecord[]} dynlibs @param {Function} handle attnviz.bridge.handle
- * @param {() => boolean} [stillIdle]
- * @returns {Promise<Capture|null>} null when a request came in between
+ * Copy the memory of a runtime booted with `_makeSnapshot: true` and `recordDynlibs`: one
+ * synchronous step. CHECK_REQUEST's answer, which goes into the snapshot's description, is
+ * computed apart (checkAnswer), when the worker is idle: a request waiting for this copy (a
+ * model about to load) does not wait for the check too (~100 ms of a first visit).
+ * @param {any} pyodide @param {DynlibRecord[]} dynlibs
+ * @returns {Capture}
  */
-async function captureSnapshot(pyodide, dynlibs, handle, stillIdle = () => true) {
+function captureSnapshot(pyodide, dynlibs) {
   checkVersion(pyodide.version);
   const Module = pyodide._module;
   if (Module.HEAP8.length > MAX_HEAP_BYTES) {
@@ -151,12 +150,7 @@ async function captureSnapshot(pyodide, dynlibs, handle, stillIdle = () => true)
   if (Module.__hiwire_get(LOADED_PACKAGES_REF) !== pyodide.loadedPackages) {
     throw new Error("Pyodide's reference table is not laid out as expected");
   }
-  let t0 = performance.now();
-  const check = answerBytes(handle, CHECK_REQUEST);
-  const checkMs = performance.now() - t0;
-  await new Promise((resolve) => setTimeout(resolve, 0)); // a request that came meanwhile runs now
-  if (!stillIdle()) return null;
-  t0 = performance.now();
+  const t0 = performance.now();
   // The reader's last forward pass stays out of the snapshot (and the check recomputes after a
   // restore); the collector stays off until a restore has numpy's code back.
   pyodide.runPython("import gc, attnviz.api\nattnviz.api.forget()\ngc.disable()");
@@ -174,17 +168,29 @@ async function captureSnapshot(pyodide, dynlibs, handle, stillIdle = () => true)
     .filter(([h]) => Number(h) !== 0)
     .map(([h, dso]) => [Number(h), dso.name]);
   const sitePackages = pyodide.runPython("import site; site.getsitepackages()[0]");
-  return { heap, check, checkMs, copyMs, dynlibs: dynlibs.map((d) => ({ ...d })), handles, sitePackages, packages,
+  return { heap, copyMs, dynlibs: dynlibs.map((d) => ({ ...d })), handles, sitePackages, packages,
     version: pyodide.version };
+}
+
+/**
+ * CHECK_REQUEST's answer from the runtime a capture was taken of (any time after it: the
+ * answer depends on the request alone, which is seeded). Synchronous.
+ * @param {Function} handle attnviz.bridge.handle @returns {{check: Uint8Array, checkMs: number}}
+ */
+function checkAnswer(handle) {
+  const t0 = performance.now();
+  const check = answerBytes(handle, CHECK_REQUEST);
+  return { check, checkMs: performance.now() - t0 };
 }
 
 /**
  * The container to store for a capture: header, description (with the checksums), Pyodide's
  * snapshot. Python may run meanwhile: the capture is a copy.
- * @param {Capture} capture @returns {Promise<Uint8Array>}
+ * @param {Capture} capture @param {{check: Uint8Array, checkMs: number}} checked its checkAnswer
+ * @returns {Promise<Uint8Array>}
  */
-async function packSnapshot(capture) {
-  const { heap, check, checkMs, copyMs, dynlibs, handles, sitePackages, packages, version } = capture;
+async function packSnapshot(capture, { check, checkMs }) {
+  const { heap, copyMs, dynlibs, handles, sitePackages, packages, version } = capture;
   /** @type {SnapshotMeta} */
   const meta = { format: FORMAT, build: BUILD_HASH, pyodide: version, heapSha256: await sha256(heap),
     dynlibs, handles, sitePackages, packages, check: await sha256(check),
@@ -193,13 +199,13 @@ async function packSnapshot(capture) {
 }
 
 /**
- * Capture and pack a snapshot (see captureSnapshot).
- * @param {any} pyodide @param {DynlibRecord[]} dynlibs @param {Function} handle @param {() => boolean} [stillIdle]
- * @returns {Promise<Uint8Array|null>} the container to store, or null when a request came in between
+ * Capture, check and pack a snapshot at once (see captureSnapshot and checkAnswer).
+ * @param {any} pyodide @param {DynlibRecord[]} dynlibs @param {Function} handle
+ * @returns {Promise<Uint8Array>} the container to store
  */
-export async function takeSnapshot(pyodide, dynlibs, handle, stillIdle = () => true) {
-  const capture = await captureSnapshot(pyodide, dynlibs, handle, stillIdle);
-  return capture && packSnapshot(capture);
+export async function takeSnapshot(pyodide, dynlibs, handle) {
+  const capture = captureSnapshot(pyodide, dynlibs);
+  return packSnapshot(capture, checkAnswer(handle));
 }
 
 /** @param {SnapshotMeta} meta @param {Uint8Array} heap @returns {Uint8Array} */
@@ -445,8 +451,9 @@ const IDLE_MS = 1000;
  * Takes this build's snapshot once, when the worker has had no request for IDLE_MS after a result
  * (the page has long painted it by then), or just before a request loads a model's weights into
  * Python's memory (a page that opens with a real model, like the home page): past that the heap
- * is too big to keep, and meanwhile the weights are still on their way. A runtime that cannot
- * answer the check request (a crashed one) takes none.
+ * is too big to keep, and meanwhile the weights are still on their way. The copy is taken then;
+ * the check request's answer, when the worker is next idle, and only then is the snapshot stored.
+ * A runtime that cannot answer the check request (a crashed one) stores none.
  */
 export class SnapshotTaker {
   /** @param {(report: {bytes?: number, ms?: number, blockedMs?: number, error?: string}) => void} report */
@@ -456,6 +463,8 @@ export class SnapshotTaker {
     this.busy = 0;
     this.timer = 0;
     this.done = false;
+    /** @type {(() => void)|null} what is left of a snapshot taken: its check, packing and storing */
+    this.finish = null;
   }
 
   /** A normal boot is done: its runtime may be snapshotted. @param {any} pyodide @param {DynlibRecord[]} dynlibs @param {Function} handle */
@@ -470,40 +479,58 @@ export class SnapshotTaker {
 
   requestFinished() {
     this.busy--;
-    if (!this.done && !this.busy) this.timer = setTimeout(() => this.take(), IDLE_MS);
+    if (this.busy) return;
+    if (!this.done) this.timer = setTimeout(() => this.take(), IDLE_MS);
+    else if (this.finish) this.timer = setTimeout(() => this.finishWhenIdle(), IDLE_MS);
   }
 
   /** The request under way is about to load a model's weights: the last moment to take the snapshot. */
-  async beforeModelLoads() {
+  beforeModelLoads() {
     clearTimeout(this.timer);
-    await this.take(1);
+    this.take(1);
   }
 
   /**
-   * Capture Python's memory; its checksums and storing go on in the background (resolves once
-   * Python may run again).
+   * Copy Python's memory (only while no request runs but the `running` ones that wait for it);
+   * the rest follows when the worker is idle.
    * @param {number} [running] the requests under way that wait for this (not a reason to wait)
    */
-  async take(running = 0) {
+  take(running = 0) {
     if (this.done || this.busy > running || !this.runtime) return;
     this.done = true;
     const t0 = performance.now();
     const failed = (err) => this.report({ error: err && err.message ? err.message : String(err) });
+    const { pyodide, dynlibs, handle } = this.runtime;
     let capture;
     try {
-      const { pyodide, dynlibs, handle } = this.runtime;
-      capture = await captureSnapshot(pyodide, dynlibs, handle, () => this.busy <= running);
+      capture = captureSnapshot(pyodide, dynlibs);
     } catch (err) {
       failed(err);
       return;
     }
-    if (!capture) { // a request came between the two steps: try again when idle
-      this.done = false;
-      return;
-    }
-    packSnapshot(capture).then(async (bytes) => {
-      await store(bytes);
-      this.report({ bytes: bytes.length, ms: performance.now() - t0, blockedMs: unpack(bytes).meta.blockedMs });
-    }).catch(failed);
+    this.finish = () => {
+      let checked;
+      try {
+        checked = checkAnswer(handle);
+      } catch (err) {
+        failed(err);
+        return;
+      }
+      packSnapshot(capture, checked).then(async (bytes) => {
+        await store(bytes);
+        this.report({ bytes: bytes.length, ms: performance.now() - t0, blockedMs: unpack(bytes).meta.blockedMs });
+      }).catch(failed);
+    };
+    // Taken while idle: the check follows on the next turn, so a request that came meanwhile
+    // waits for one step at most.
+    if (!this.busy) this.timer = setTimeout(() => this.finishWhenIdle(), 0);
+  }
+
+  /** The check and the storing of a snapshot taken, unless a request runs (then after it). */
+  finishWhenIdle() {
+    if (this.busy || !this.finish) return;
+    const finish = this.finish;
+    this.finish = null;
+    finish();
   }
 }

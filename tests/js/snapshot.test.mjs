@@ -111,4 +111,33 @@ describe("a real snapshot", { skip: existsSync(join(RUNTIME, "pyodide.mjs")) ? f
     }
     assert.notDeepEqual(draws[0], draws[1], "two restores drew the same random numbers");
   });
+
+  test("a snapshot taken as a model is about to load leaves its check for when the worker is idle", async () => {
+    const { loadPyodide } = await import(join(RUNTIME, "pyodide.mjs"));
+    const booted = await loadPyodide({ indexURL: RUNTIME + "/", _makeSnapshot: true });
+    const dynlibs = snapshot.recordDynlibs(booted);
+    await booted.loadPackage(["numpy", "attnviz"], { messageCallback: () => {} });
+    const handle = booted.pyimport("attnviz.bridge").handle;
+    const checks = [];
+    const counted = (json) => { checks.push(JSON.parse(json)); return handle(json); };
+    const reports = [];
+    globalThis.self ??= globalThis; // the worker's global; Node has no Cache API, so nothing is stored
+    const stored = new Promise((resolve) => {
+      const taker = new snapshot.SnapshotTaker((r) => { reports.push(r); resolve(); });
+      taker.arm(booted, dynlibs, counted);
+      taker.requestStarted(); // the request that will load the model
+      taker.beforeModelLoads();
+      assert.equal(checks.length, 0, "the request waits for the copy, not for the check too");
+      taker.requestStarted(); // a second request: still not idle
+      taker.requestFinished();
+      setTimeout(() => {
+        assert.equal(checks.length, 0, "no check while a request runs");
+        taker.requestFinished();
+      }, 1500);
+    });
+    await stored;
+    assert.deepEqual(checks, [snapshot.CHECK_REQUEST], "checked once, when idle");
+    assert.equal(reports.length, 1);
+    assert.ok(reports[0].bytes > 20 * 2 ** 20 && !reports[0].error, JSON.stringify(reports[0]));
+  });
 });

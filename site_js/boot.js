@@ -1,7 +1,7 @@
 /**
- * Loaded `async` from <head> on pages that have widgets (the MkDocs hook adds it): starts the
- * computation worker while the rest of the page is still parsing, so Pyodide boots in parallel
- * with the page instead of after it. mount.js later gets the same client (same module URL).
+ * Loaded `async` from <head> on pages that have widgets (the MkDocs hook adds it): makes the
+ * page's client, which takes over the worker start-worker.js started, while the rest of the page
+ * is still parsing. mount.js later gets the same client (same module URL).
  * When the page's widgets will need a model (the hook names them in a meta tag), its weights
  * start downloading now too, beside the runtime.
  */

@@ -41,6 +41,17 @@ function attachArrays(value, buffers) {
   return value;
 }
 
+/**
+ * The worker the page started from its <head> (start-worker.js), once, when it runs this script.
+ * @param {string} url @returns {import("./start-worker.js").StartedWorker|null}
+ */
+function takeStartedWorker(url) {
+  const key = Symbol.for("attnviz.startedWorker");
+  const started = globalThis[key];
+  globalThis[key] = null; // claimed: a later start-worker.js starts none, a Retry's worker is a new one
+  return started && started.url === url ? started : null;
+}
+
 /** Prepared answers kept at most (the oldest go first): the built-in model's, a few kB each. */
 const PREPARED_MAX = 12;
 
@@ -79,7 +90,8 @@ export class AttnvizClient {
     this.status = { stage: "start", loaded: 0 };
     /** @type {Promise<void>} resolves when this worker's Python is ready */
     this.whenReady = new Promise((resolve) => { this.becameReady = resolve; });
-    const worker = (this.worker = new Worker(scriptURL(this.workerURL), { type: "module" }));
+    const started = takeStartedWorker(this.workerURL);
+    const worker = (this.worker = started ? started.worker : new Worker(scriptURL(this.workerURL), { type: "module" }));
     // Messages from a worker that has since been replaced are ignored.
     worker.onmessage = (e) => worker === this.worker && this.onMessage(e.data);
     worker.onerror = (e) => {
@@ -87,6 +99,10 @@ export class AttnvizClient {
       if (worker === this.worker) this.crash(e.message || "it could not start");
     };
     this.emit();
+    if (started) { // what it said before this client listened, in order
+      for (const e of started.said) worker.onmessage(e);
+      for (const e of started.failed) worker.onerror(e);
+    }
   }
 
   /** The worker died or Python failed beyond repair: stop it; Retry starts a new one. @param {string} why */

@@ -28,6 +28,11 @@ import { ensureModel, expectFiles, receiveFile } from "./model-files.js";
 import { findModel, modelIndex } from "./models.js";
 import * as health from "./worker-health.js";
 import * as snapshot from "./snapshot.js";
+// What the modules above import, named here too: a worker has no modulepreload, and otherwise the
+// browser fetches them only once it has read those modules, a round trip later.
+import "./bytes.js";
+import "./worker-recovery.js";
+import "./zip.js";
 
 const RUNTIME_URL = new URL("../pyodide/", import.meta.url).href;
 const realFetch = self.fetch.bind(self);
@@ -280,7 +285,7 @@ async function prepareModel(pyodide, request, id) {
   try {
     entry = request.model ? findModel(await modelIndex(), request.model) : null;
     // A model with weight files grows Python's memory past what a snapshot keeps: the last moment.
-    if (entry && entry.manifest) await snapshotTaker.beforeModelLoads();
+    if (entry && entry.manifest) snapshotTaker.beforeModelLoads();
     const noRoom = entry ? health.makeRoom(pyodide, entry) : null;
     if (noRoom) return noRoom;
     return await ensureModel(pyodide, request, {

@@ -83,6 +83,17 @@ def test_a_page_without_policy_gets_one_with_its_hashes():
     assert hooks.with_policy(out) == out, "a page with a policy keeps it"
 
 
+def test_the_charset_goes_first_in_head_however_long_the_tags_before_it():
+    policy = '<meta http-equiv="Content-Security-Policy" content="script-src ' + "'sha256-x' " * 60 + '">'
+    html = f'<!doctype html><html lang="en">\n  <head>\n    {policy}<script src="a.js"></script>\n  <meta charset="utf-8">\n  <title>t</title></head><body></body></html>'
+    out = hooks.charset_first(html)
+    assert out.index('<meta charset="utf-8">') < 64
+    assert out.count("<meta charset") == 1
+    assert out.replace('<meta charset="utf-8">\n  ', "", 1) == html.replace('<meta charset="utf-8">\n  ', "", 1), "nothing else moves"
+    assert hooks.charset_first(out) == out
+    assert hooks.charset_first("<p>a fragment</p>") == "<p>a fragment</p>"
+
+
 def test_browser_wheel_is_the_package_python_files(tmp_path, monkeypatch):
     monkeypatch.setattr(runtime, "pyodide_bin", lambda: None)  # the pure wheel, uncompiled
     (tmp_path / "a").mkdir()

@@ -5,9 +5,10 @@
 - after the build: copy the runtime to site/pyodide/, the models to site/models/, the browser
   modules (attnviz/web, site_js/ of the source) to site/js/ and KaTeX (when the site uses it) to
   site/vendor/katex/, all under relative URLs so the site works from any sub-path;
-- on pages with widgets: start the worker from <head> (site_js/boot.js), before the page has
-  finished parsing, so Pyodide boots in parallel with the page; a page whose widgets name a model
-  says which in a meta tag, so the model's weights download alongside the runtime;
+- on pages with widgets: start the worker from <head> (site_js/start-worker.js), before the page
+  has finished parsing, so Pyodide boots in parallel with the page; a page whose widgets name a
+  model says which in a meta tag, so the model's weights download alongside the runtime
+  (site_js/boot.js); the character set goes first in <head>, ahead of these tags and the policy;
 - on every page: name Material's search dialog and its page-loading progress bar, which its
   templates leave unnamed;
 - on every page: fill the Content-Security-Policy (the theme's, e.g. overrides/main.html, or the
@@ -217,12 +218,15 @@ def with_boot_script(html: str, page_url: str) -> str:
     name go in a meta tag before it, for boot.js to start their downloads too."""
     if "data-attnviz=" not in html:
         return html
-    boot = get_relative_url("js/boot.js", page_url)
-    client = get_relative_url("js/client.js", page_url)
+    js = {name: get_relative_url(f"js/{name}.js", page_url) for name in ("start-worker", "script-url", "boot", "client")}
     models = widget_models(html)
+    # start-worker.js and its one import start the worker; boot.js, with the client's larger module
+    # graph, takes it over and starts the models' downloads.
     tags = ((f'<meta name="attnviz-models" content="{escape(" ".join(models))}">' if models else "")
-            + f'<script type="module" async src="{boot}"></script>'
-            f'<link rel="modulepreload" href="{client}">')
+            + f'<script type="module" async src="{js["start-worker"]}"></script>'
+            f'<link rel="modulepreload" href="{js["script-url"]}">'
+            f'<script type="module" async src="{js["boot"]}"></script>'
+            f'<link rel="modulepreload" href="{js["client"]}">')
     policy_end = html.index(">", html.index(CSP_META)) + 1
     return html[:policy_end] + tags + html[policy_end:]
 
@@ -238,5 +242,19 @@ def name_search_dialog(output: str) -> str:
     return output.replace(PROGRESS_BAR, PROGRESS_BAR.replace('role="progressbar"', 'role="progressbar" aria-label="Loading the page"'), 1)
 
 
+CHARSET = re.compile(r"<meta charset=[^>]*>\s*", re.I)
+
+
+def charset_first(html: str) -> str:
+    """Browsers look for the character set in the first 1024 bytes, and the policy (with a hash of
+    every inline script) and the tags that start the worker come early in <head>: the charset goes
+    before them all (a policy only governs what follows it, and a charset loads nothing)."""
+    head = re.search(r"<head[^>]*>\s*", html, re.I)
+    charset = CHARSET.search(html)
+    if head is None or charset is None or charset.start() <= head.end():
+        return html
+    return html[:head.end()] + charset.group(0) + html[head.end():charset.start()] + html[charset.end():]
+
+
 def post_page(output: str, page_url: str) -> str:
-    return with_csp_hashes(with_boot_script(with_policy(name_search_dialog(output)), page_url))
+    return charset_first(with_csp_hashes(with_boot_script(with_policy(name_search_dialog(output)), page_url)))

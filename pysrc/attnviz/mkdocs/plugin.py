@@ -125,7 +125,7 @@ class AttnvizPlugin(BasePlugin[AttnvizConfig]):
     def on_post_template(self, output_content: str, *, template_name: str, config) -> str:
         if not template_name.endswith(".html"):
             return output_content
-        return hooks.with_csp_hashes(hooks.with_policy(output_content))
+        return hooks.charset_first(hooks.with_csp_hashes(hooks.with_policy(output_content)))
 
     def on_post_build(self, *, config) -> None:
         site = Path(config.site_dir)

@@ -120,6 +120,20 @@ async function registerServiceWorker(page) {
   }
 }
 
+/** Where Material's search worker (search-later.js) waits to hear that the widgets have drawn. */
+const WIDGETS_DRAWN = "attnviz-widgets-drawn";
+
+/**
+ * Let the search index be built now that the first page's widgets have drawn (or given up),
+ * and tell a search worker that starts later, when it asks.
+ */
+function letSearchStart() {
+  if (!("BroadcastChannel" in window)) return;
+  const channel = new BroadcastChannel(WIDGETS_DRAWN);
+  channel.onmessage = (e) => { if (e.data === "asking") channel.postMessage("drawn"); };
+  channel.postMessage("drawn");
+}
+
 /** Load every widget module while the reader reads, so the next page's widgets mount at once. */
 function preloadWidgets() {
   for (const name of Object.keys(WIDGETS)) loadWidget(name).catch(() => {}); // a failure shows when used
@@ -132,7 +146,10 @@ function showPage() {
   const page = nextPage();
   prefetchModels(modelsOfPage()).catch(() => {}); // a failure shows when a widget asks for the model
   const mounted = mountAll(page);
-  if (++pagesShown === 1) mounted.then(() => registerServiceWorker(page)).then(preloadWidgets);
+  if (++pagesShown === 1) {
+    mounted.then(() => widgetsSettled(page)).then(letSearchStart);
+    mounted.then(() => registerServiceWorker(page)).then(preloadWidgets);
+  }
   // The pages the reader will likely open next get their answers ready once this one has drawn.
   if (window.document$) mounted.then(() => widgetsSettled(page)).then(() => prepareNeighbours(page, loadWidget));
 }

@@ -94,6 +94,25 @@ def test_the_charset_goes_first_in_head_however_long_the_tags_before_it():
     assert hooks.charset_first("<p>a fragment</p>") == "<p>a fragment</p>"
 
 
+def test_search_waits_for_the_widgets_only_on_pages_that_have_them():
+    def page(search: str, body: str) -> str:
+        config = json.dumps({"base": "../..", "search": search, "features": []})
+        return f'<html><head><script id="__config" type="application/json">{config}</script></head><body>{body}</body></html>'
+
+    def search_of(html: str) -> str:
+        return json.loads(re.search(r'<script id="__config" type="application/json">(.*?)</script>', html).group(1))["search"]
+
+    nested = page("../../assets/javascripts/workers/search.x.min.js", '<div data-attnviz="heatmap"></div>')
+    assert search_of(hooks.with_search_after_widgets(nested, "learn/08-real-models/")) == "../../js/search-later.js"
+    home = page("assets/javascripts/workers/search.x.min.js", '<div data-attnviz="heatmap"></div>')
+    assert search_of(hooks.with_search_after_widgets(home, "")) == "js/search-later.js"
+    elsewhere = page("../../vendor/search.js", '<div data-attnviz="heatmap"></div>')  # not Material's: left alone
+    assert hooks.with_search_after_widgets(elsewhere, "learn/08-real-models/") == elsewhere
+    plain = page("../assets/javascripts/workers/search.x.min.js", "<p>no widget</p>")
+    assert hooks.with_search_after_widgets(plain, "references/") == plain
+    assert hooks.with_search_after_widgets('<div data-attnviz="heatmap"></div>', "") == '<div data-attnviz="heatmap"></div>'
+
+
 def test_browser_wheel_is_the_package_python_files(tmp_path, monkeypatch):
     monkeypatch.setattr(runtime, "pyodide_bin", lambda: None)  # the pure wheel, uncompiled
     (tmp_path / "a").mkdir()

@@ -27,6 +27,7 @@ import base64
 import fnmatch
 import hashlib
 import json
+import posixpath
 import re
 import shutil
 from html import escape, unescape
@@ -114,6 +115,11 @@ def copy_runtime(site: Path, served: Path, models: Path, index: Path, boot_bytes
     status.write_text(status.read_text().replace("__RUNTIME_BYTES__", str(boot_bytes), 1))
     snapshot = site / "js" / "snapshot.js"
     snapshot.write_text(snapshot.read_text().replace("__SNAPSHOT_BUILD__", snapshot_build_hash(served), 1))
+    theirs = sorted(site.glob(THEIR_SEARCH_WORKER))
+    if len(theirs) == 1:  # Material's search, which pages with widgets start through search-later.js
+        later = site / "js" / "search-later.js"
+        path = "../" + theirs[0].relative_to(site).as_posix()
+        later.write_text(later.read_text().replace('"__THEIR_SEARCH_WORKER__"', json.dumps(path), 1))
     answers = site / "js" / "kept-answers.js"
     answers.write_text(answers.read_text().replace("__ANSWERS_BUILD__", answers_build_hash(served, index), 1))
     if katex is not None:
@@ -211,6 +217,27 @@ def widget_models(html: str) -> list[str]:
     return names
 
 
+THEIR_SEARCH_WORKER = "assets/javascripts/workers/search.*.js"  # Material's, from the site's root
+MATERIAL_CONFIG = re.compile(r'<script id="__config" type="application/json">(.*?)</script>', re.S)
+
+
+def with_search_after_widgets(html: str, page_url: str) -> str:
+    """On a page with widgets, Material's search worker builds its index only once they have drawn
+    (site_js/search-later.js, which loads the theme's worker: copy_runtime writes in which)."""
+    config = MATERIAL_CONFIG.search(html)
+    if "data-attnviz=" not in html or config is None:
+        return html
+    theirs = json.loads(unescape(config.group(1))).get("search")
+    if not isinstance(theirs, str) or not theirs.endswith(".js"):
+        return html
+    from_root = posixpath.normpath(posixpath.join(page_url, theirs))  # page_url is the page's folder
+    if not fnmatch.fnmatch(from_root, THEIR_SEARCH_WORKER):
+        return html
+    ours = get_relative_url("js/search-later.js", page_url)
+    body = config.group(1).replace(json.dumps(theirs), json.dumps(ours), 1)
+    return html[:config.start(1)] + body + html[config.end(1):]
+
+
 def with_boot_script(html: str, page_url: str) -> str:
     """Start the worker from the top of <head> on pages that have widgets: right after the CSP,
     before the stylesheets, so the parser reaches it before Material's inline scripts (which
@@ -257,4 +284,5 @@ def charset_first(html: str) -> str:
 
 
 def post_page(output: str, page_url: str) -> str:
-    return charset_first(with_csp_hashes(with_boot_script(with_policy(name_search_dialog(output)), page_url)))
+    page = with_search_after_widgets(with_boot_script(with_policy(name_search_dialog(output)), page_url), page_url)
+    return charset_first(with_csp_hashes(page))

@@ -24,9 +24,10 @@ Prints a table of medians and p95 over several runs and writes it as JSON (build
                and as a full page load (a new document: the worker, Pyodide and numpy start
                again, files from the HTTP cache), and the Pyodide starts in a walk of five pages
                (the page's own pyodide.asm.wasm loads, the service worker's copy apart);
-- first visit  a page whose widgets use a real model (article 8, MiniLM), opened cold: to its first
-               heatmap, and over the served floor measured in the same run (its weights download
-               beside the runtime);
+- first visit  the home page (MiniLM live), an article (the built-in model) and the model page
+               (article 8, all of MiniLM's heads), each opened cold: to its first heatmap, and over
+               the served floor measured just before it (a model's weights download beside the
+               runtime);
 - minilm       choosing the real model in the Explorer -> its first heatmap for a 12-word sentence,
                cold and cached, the model bytes each needed, and the forward pass in the browser
                for 16, 128 and 512 tokens (attnviz's own timing; "request" adds metrics and
@@ -427,20 +428,29 @@ def bench_navigation(browser, server, runs: int) -> dict:
 
 
 MODEL_PAGE = "learn/08-real-models/"
+# The kinds of page a first visit opens with: the home page (a real model, live), an article (the
+# built-in model only) and the model page (all of MiniLM's heads).
+FIRST_VISIT_PAGES = {"home_page": "", "article": "learn/03-scaled-dot-product/", "model_page": MODEL_PAGE}
 
 
 def bench_first_visit(browser, server, runs: int) -> dict:
-    """A model page opened cold (empty caches): ms to its first heatmap, and over the floor."""
-    cold, ratio = [], []
+    """Each kind of page opened cold (empty caches): ms to its first heatmap, and over the floor
+    measured just before it."""
+    cold = {kind: [] for kind in FIRST_VISIT_PAGES}
+    ratio = {kind: [] for kind in FIRST_VISIT_PAGES}
     for _ in range(runs):
-        floor = floor_ms(browser, server)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        cold.append(first_heatmap_ms(page, server.url + MODEL_PAGE, FIRST_READY))
-        context.close()
-        ratio.append(cold[-1] / floor)
-    return {"first_visit_model_page_first_heatmap_ms": quantiles(cold),
-            "first_visit_model_page_over_floor": quantiles(ratio)}
+        for kind, path in FIRST_VISIT_PAGES.items():
+            floor = floor_ms(browser, server)
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            cold[kind].append(first_heatmap_ms(page, server.url + path, FIRST_READY))
+            context.close()
+            ratio[kind].append(cold[kind][-1] / floor)
+    out = {}
+    for kind in FIRST_VISIT_PAGES:
+        out[f"first_visit_{kind}_first_heatmap_ms"] = quantiles(cold[kind])
+        out[f"first_visit_{kind}_over_floor"] = quantiles(ratio[kind])
+    return out
 
 
 MINILM_SENTENCE = "The doctor asked the nurse a question because she was unsure of the answer."  # 14 words
@@ -774,7 +784,7 @@ def main() -> int:
     parser.add_argument("--only", choices=("models", "snapshot", "analyses", "session", "navigation", "first-visit"),
                         help="models: only the real models' figures; snapshot: only revisits from a memory "
                              "snapshot; analyses: only the analyses' times; session: only the long sessions; "
-                             "navigation: only page to page; first-visit: only a model page opened cold")
+                             "navigation: only page to page; first-visit: only the home page, an article and a model page opened cold")
     parser.add_argument("--site", type=Path, default=SITE,
                         help="the built site to measure (default: site/; another build, to compare)")
     args = parser.parse_args()

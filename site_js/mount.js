@@ -107,12 +107,12 @@ function widgetsSettled(page, limit = 20000) {
  * Register the service worker (site root, so it covers every page, at any sub-path) once the
  * first page's widgets have drawn, so that its precache revalidates what the page downloaded
  * instead of competing with the first heatmap for bandwidth. (`mkdocs serve` builds have no sw.js.)
- * @param {AbortSignal} page
+ * @param {Promise<void>} settled resolves when the page's widgets have drawn (widgetsSettled)
  */
-async function registerServiceWorker(page) {
+async function registerServiceWorker(settled) {
   if (!("serviceWorker" in navigator)) return;
   if (document.readyState !== "complete") await new Promise((r) => addEventListener("load", r, { once: true }));
-  if (document.querySelector("[data-attnviz]")) await widgetsSettled(page);
+  await settled;
   try {
     await navigator.serviceWorker.register(scriptURL(new URL("../sw.js", import.meta.url)));
   } catch (err) {
@@ -145,13 +145,13 @@ let pagesShown = 0;
 function showPage() {
   const page = nextPage();
   prefetchModels(modelsOfPage()).catch(() => {}); // a failure shows when a widget asks for the model
-  const mounted = mountAll(page);
+  const settled = mountAll(page).then(() => widgetsSettled(page));
   if (++pagesShown === 1) {
-    mounted.then(() => widgetsSettled(page)).then(letSearchStart);
-    mounted.then(() => registerServiceWorker(page)).then(preloadWidgets);
+    settled.then(letSearchStart);
+    registerServiceWorker(settled).then(preloadWidgets);
   }
   // The pages the reader will likely open next get their answers ready once this one has drawn.
-  if (window.document$) mounted.then(() => widgetsSettled(page)).then(() => prepareNeighbours(page, loadWidget));
+  if (window.document$) settled.then(() => prepareNeighbours(page, loadWidget));
 }
 
 if (window.document$) {

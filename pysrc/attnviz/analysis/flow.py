@@ -90,17 +90,30 @@ def _relabel(caps, room, sink_room) -> np.ndarray:
     labels[:, last] = np.where(sink_room > EPS, 1, INF)
     open_down = [r > EPS for r in room]                     # (B, n, n) each: down edges with room
     open_up = [c - r > EPS for c, r in zip(caps, room)]     # and the reverse of edges with flow
-    changed, upward = True, True
+    # a layer's labels are recomputed only when the layer it reads has changed since it last read
+    # it: the later sweeps mostly confirm, and most layers have nothing new to read
+    changed_at = [0] * (last + 1)          # the step at which each layer's labels last changed
+    read_below = [-1] * (last + 1)         # ... at which it last read the layer below (up sweep)
+    read_above = [-1] * (last + 1)         # ... and the layer above (down sweep)
+    step, changed, upward = 0, True, True
     while changed:
         changed = False
         for a in (range(last - 1, -1, -1) if upward else range(1, last + 1)):
+            step += 1
             if upward:  # down: (a, k) -> (a + 1, k') with room on the edge
+                if changed_at[a + 1] < read_below[a]:
+                    continue
+                read_below[a] = step
                 best = np.where(open_down[a], labels[:, a + 1][:, None, :], INF).min(axis=-1)
             else:  # up: (a, k') -> (a − 1, k) along the reverse of an edge with flow
+                if changed_at[a - 1] < read_above[a]:
+                    continue
+                read_above[a] = step
                 best = np.where(open_up[a - 1], labels[:, a - 1][:, :, None], INF).min(axis=1)
             np.minimum(best + 1, labels[:, a], out=best)
             if (best != labels[:, a]).any():
                 labels[:, a] = best
+                changed_at[a] = step
                 changed = True
         upward = not upward
     return labels

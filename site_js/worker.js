@@ -26,6 +26,7 @@ import { loadPyodide } from "../pyodide/pyodide.mjs";
 import { DownloadCancelled, sha256 } from "./download-resume.js";
 import { ensureModel, expectFiles, receiveFile } from "./model-files.js";
 import { findModel, modelIndex } from "./models.js";
+import { maxFlowsFromPython } from "./flow-kernel.js";
 import * as health from "./worker-health.js";
 import * as snapshot from "./snapshot.js";
 // What the modules above import, named here too: a worker has no modulepreload, and otherwise the
@@ -50,6 +51,9 @@ const bootAborted = new Promise((_, reject) => { abortBoot = reject; });
 let wasmMemory = () => 0;
 /** @type {(() => void)|null} work a restore left for after the first answer (snapshot.js unpackRest) */
 let afterFirstAnswer = null;
+
+// attnviz's attention flow solves its maximum flows here when the worker offers this (flow.py).
+self.attnvizMaxFlows = maxFlowsFromPython;
 
 /** Takes a memory snapshot once a normal boot has answered and the worker is idle. */
 const snapshotTaker = new snapshot.SnapshotTaker((r) => self.postMessage({ type: "snapshot", ...r }));

@@ -27,6 +27,9 @@ GOLDEN_REQUESTS: list[dict] = [
     {"text": "O gato sentou no tapete.", "model": "marian-pt-en", "target": "The cat sat on the carpet."},
     {"text": "When Mary and John went to the store, John gave a drink to", "model": "smollm2", "generate": 3,
      "intermediates": True, "layer": 18, "head": 6},
+    # attention flow: the browser's kernel (Pyodide) against numpy's solver (CPython)
+    {"text": "The doctor asked the nurse a question because she was unsure.", "model": "minilm", "analysis": "flow"},
+    {"text": "When Mary and John went to the store, John gave a drink to", "model": "smollm2", "analysis": "flow"},
 ]
 
 # Largest allowed difference per model: (absolute, relative), as in math.isclose. The synthetic

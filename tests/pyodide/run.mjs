@@ -5,12 +5,18 @@
  * model bundles (MODELS_DIR, build/models from tools/export_models.py) are mounted at /models, where
  * the worker writes them in the browser, so MiniLM reads /models/minilm as the site does.
  *
+ * The worker's attention-flow kernel (site_js/flow-kernel.js) is offered as the worker offers it,
+ * so flow runs here as in the browser.
+ *
  * usage: node tests/pyodide/run.mjs RUNTIME_DIR TEST_WHEELS_DIR MODELS_DIR OUT_JSON
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { maxFlowsFromPython } from "../../site_js/flow-kernel.js";
+
+globalThis.attnvizMaxFlows = maxFlowsFromPython; // as worker.js does
 const [runtimeDir, wheelsDir, modelsDir, outJson] = process.argv.slice(2).map((p) => resolve(p));
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const { loadPyodide } = await import(join(runtimeDir, "pyodide.mjs"));

@@ -1,5 +1,7 @@
 """Attention flow against a general maximum-flow solver (networkx, a test-only dependency: these
-tests are skipped where it is missing, as inside Pyodide) on the same graph, and its size limit."""
+tests are skipped where it is missing, as inside Pyodide) on the same graph, its size limits, and
+inside Pyodide the browser worker's kernel (offered there by tests/pyodide/run.mjs) against numpy's
+solver."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +11,7 @@ from hypothesis import strategies as st
 
 from attnviz import api
 from attnviz.analysis import flow as flow_module
-from attnviz.analysis.flow import MAX_WORK, attention_flow, max_flows_from, work
+from attnviz.analysis.flow import KERNEL_MAX_WORK, MAX_WORK, attention_flow, kernel_work, max_flows_from, work
 from attnviz.analysis.rollout import mixed, rollout
 
 
@@ -112,17 +114,46 @@ def test_flow_through_the_api_and_its_limit(monkeypatch):
 
 
 def test_past_the_limit_a_clear_error(monkeypatch):
-    monkeypatch.setattr(flow_module, "MAX_WORK", work(4, 6))
-    monkeypatch.setattr(flow_module, "work", lambda layers, tokens: work(4, tokens))  # as if 4 layers
+    monkeypatch.setattr(flow_module, "max_tokens", lambda layers: 6)  # whichever solver runs here
     r = api.run({"text": "The cat sat on the mat.", "analysis": "flow"})
     assert not r["ok"] and r["error"]["field"] == "analysis"
     assert "at most 6 tokens" in r["error"]["message"] and "has 7" in r["error"]["message"]
 
 
-@pytest.mark.cpython_only
-def test_the_limit_is_34_tokens_for_six_layers_and_23_for_thirty():
-    assert work(6, 34) <= MAX_WORK < work(6, 35)
-    assert work(30, 23) <= MAX_WORK < work(30, 24)
+def test_the_limits_of_each_solver():
+    # numpy's (CPython): 34 tokens for six layers, 23 for thirty; the browser's kernel: 50 and 40
+    assert work(6, 34) <= MAX_WORK < work(6, 35) and work(30, 23) <= MAX_WORK < work(30, 24)
+    assert kernel_work(6, 50) <= KERNEL_MAX_WORK < kernel_work(6, 51)
+    assert kernel_work(30, 40) <= KERNEL_MAX_WORK < kernel_work(30, 41)
+    assert [flow_module.max_tokens(layers, kernel=False) for layers in (6, 30)] == [34, 23]
+    assert [flow_module.max_tokens(layers, kernel=True) for layers in (6, 30)] == [50, 40]
+    assert flow_module.max_tokens(6) == (50 if flow_module.browser_kernel() else 34)  # the solver here
+
+
+def browser_kernel_or_skip():
+    if flow_module.browser_kernel() is None:
+        pytest.skip("no browser kernel here (CPython, or a Pyodide that offers none)")
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_the_browser_kernel_gives_numpys_flows(monkeypatch, causal):
+    browser_kernel_or_skip()
+    a = softmax_attention(3, 6, 3, 14, causal, 3.0)
+    fast = attention_flow(a)
+    monkeypatch.setattr(flow_module, "browser_kernel", lambda: None)  # numpy's solver
+    np.testing.assert_allclose(fast, attention_flow(a), atol=1e-6)
+
+
+def test_the_browser_kernel_on_batches_of_random_networks():
+    browser_kernel_or_skip()
+    rng = np.random.default_rng(5)
+    for layers, n, batch in ((1, 3, 4), (2, 1, 3), (4, 5, 7), (7, 6, 5)):
+        # sparse random capacities (a zero edge is no edge), some problems with nothing to send
+        graph = [rng.random((batch, n, n)) * (rng.random((batch, n, n)) < 0.6) for _ in range(layers - 1)]
+        sink_caps = rng.random((batch, n)) * (rng.random((batch, n)) < 0.7)
+        supply = rng.random((batch, n)) * (rng.random((batch, 1)) < 0.8)
+        np.testing.assert_allclose(flow_module._solve(graph, sink_caps, supply),
+                                   max_flows_from(graph, sink_caps, supply), atol=1e-12)
 
 
 @pytest.mark.cpython_only

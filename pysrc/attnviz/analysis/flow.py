@@ -23,12 +23,20 @@ labels are recomputed, until no node that can still reach the sink holds excess.
 reached the sink is then the maximum flow (a maximum preflow's value). A flow from layer 1 is its
 one edge, Â_1[i, j].
 
-Cost grows as about layers^0.85 × tokens^3.5 on real models' attention (see `work`): each of the
-tokens² problems of a layer has up to ~layers × tokens² edges and needs a few sweeps. Past
-MAX_WORK (what runs in about 5 CPU seconds in CPython, 2-3 times that in the browser) a request
-gets a clear error naming the limit instead of a page that does not answer.
+In the browser the worker offers a JavaScript kernel (site_js/flow-kernel.js) that solves the
+same problems one at a time, touching only the edges a push or a relabel needs: about ten times
+faster there than these sweeps, whose time goes to many small array operations. The answers agree
+to rounding (both are exact maximum flows).
+
+Cost grows as about layers^0.85 × tokens^3.5 on real models' attention with numpy (see `work`),
+layers^0.5 × tokens^4 with the kernel (`kernel_work`): each of the tokens² problems of a layer has
+up to ~layers × tokens² edges. Past the budget of the solver in use (about 5 seconds: MAX_WORK,
+KERNEL_MAX_WORK) a request gets a clear error naming the limit instead of a page that does not
+answer.
 """
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
@@ -229,7 +237,36 @@ def _max_flows_of(mix: np.ndarray, reach: np.ndarray, layer: int, sources: np.nd
     rows, cols = tokens[:, :, None], tokens[:, None, :]
     graph = [np.minimum(mix[m][rows, cols], head_reach[m - 1][:, None, :]) for m in range(layer - 1, 0, -1)]
     supply = np.minimum(mix[layer][sources[:, None], tokens], head_reach[layer - 1])  # (B, m)
-    return max_flows_from(graph, head_reach[0], supply)  # into the sink: Â_1[k, j], reach from layer 1
+    return _solve(graph, head_reach[0], supply)  # into the sink: Â_1[k, j], reach from layer 1
+
+
+KERNEL = "attnvizMaxFlows"  # the browser worker's global (site_js/flow-kernel.js)
+
+
+def browser_kernel():
+    """The browser worker's JavaScript solver for a batch of problems, or None (CPython, or a
+    Pyodide that offers none). Looked up at each call and never kept, so that a memory snapshot of
+    Python holds no JavaScript object."""
+    if sys.platform != "emscripten":
+        return None
+    import js  # Pyodide's view of the worker's globals
+    return getattr(js, KERNEL, None)
+
+
+def _solve(graph: list[np.ndarray], sink_caps: np.ndarray, supply: np.ndarray) -> np.ndarray:
+    """max_flows_from's answer, from the browser's kernel where there is one: the same problems,
+    one at a time in compiled JavaScript, which visits only the edges a push or relabel needs
+    instead of sweeping whole arrays (about ten times faster on real attention)."""
+    kernel = browser_kernel()
+    if kernel is None:
+        return max_flows_from(graph, sink_caps, supply)
+    batch, n = sink_caps.shape
+    caps = np.zeros((batch, len(graph), n, n))  # (B, L − 1, m, m), C order as the kernel reads it
+    for a, g in enumerate(graph):
+        caps[:, a] = g
+    values = np.zeros(batch)
+    kernel(caps, np.ascontiguousarray(sink_caps, dtype=float), np.ascontiguousarray(supply, dtype=float), values)
+    return values
 
 
 def _reachable(mix: np.ndarray, layer: int, i: int) -> np.ndarray:
@@ -244,27 +281,43 @@ def _reachable(mix: np.ndarray, layer: int, i: int) -> np.ndarray:
 
 
 def work(layers: int, tokens: int) -> float:
-    """What a flow costs, in the unit MAX_WORK counts. Measured (CPython, CPU seconds by
-    time.process_time, medians of 3 runs on a shared 2-core machine): MiniLM's 6 layers 0.34 s at
-    16 tokens, 1.4 s at 24, 4.0 s at 32, 18 s at 48 (Marian's encoder 2.4 s at 32); SmolLM2's 30
-    causal layers 0.95 s at 12 tokens, 1.95 s at 16, 5.5 s at 24, 14 s at 32: about
+    """What a flow costs numpy's solver, in the unit MAX_WORK counts. Measured (CPython, CPU
+    seconds by time.process_time, medians of 3 runs on a shared 2-core machine): MiniLM's 6 layers
+    0.34 s at 16 tokens, 1.4 s at 24, 4.0 s at 32, 18 s at 48 (Marian's encoder 2.4 s at 32);
+    SmolLM2's 30 causal layers 0.95 s at 12 tokens, 1.95 s at 16, 5.5 s at 24, 14 s at 32: about
     layers^0.85 × tokens^3.5 (one problem per source and sink, each with up to ~layers × tokens²
     edges; in a causal stack a problem (i, j) keeps only the tokens j .. i, so a deep stack costs
     less than its depth suggests). One layer needs no flow at all."""
     return 0.0 if layers <= 1 else layers ** 0.85 * tokens ** 3.5
 
 
-# The largest flow done, about 5 CPU seconds: MiniLM (or any 6-layer stack) at 34 tokens; a
-# 30-layer one (SmolLM2) at 23.
+def kernel_work(layers: int, tokens: int) -> float:
+    """What a flow costs in the browser with its kernel, in the unit KERNEL_MAX_WORK counts.
+    Measured (Pyodide 0.27.7 in Node, the V8 a Chromium worker runs; wall seconds on the shared
+    2-core machine, Python's preparation of the problems included): SmolLM2 0.36 s at 16 tokens,
+    0.71 s at 24, 1.8 s at 32, 4.0 s at 40, 9.1 s at 48; MiniLM 0.93 s at 34, 4.2 s at 48, 11 s at
+    64: about layers^0.5 × tokens^4 (3e-7 s each)."""
+    return 0.0 if layers <= 1 else layers ** 0.5 * tokens ** 4
+
+
+# The largest flows done. numpy's solver (CPython: the CLI, notebooks), about 5 CPU seconds:
+# MiniLM (or any 6-layer stack) at 34 tokens, SmolLM2's 30 layers at 23. The browser's kernel,
+# about 5 seconds: a 6-layer stack at 50 tokens, SmolLM2 at 40.
 MAX_WORK = work(6, 34)
+KERNEL_MAX_WORK = kernel_work(6, 50)
 
 
-def max_tokens(layers: int) -> int:
-    """The longest text (in tokens) whose flow over `layers` layers stays within MAX_WORK."""
-    if work(layers, 1) == 0:
+def max_tokens(layers: int, kernel: bool | None = None) -> int:
+    """The longest text (in tokens) whose flow over `layers` layers stays within the budget of
+    the solver in use: the browser's kernel (kernel True), numpy's (False), or whichever this
+    runtime has (None)."""
+    if kernel is None:
+        kernel = browser_kernel() is not None
+    cost, budget = (kernel_work, KERNEL_MAX_WORK) if kernel else (work, MAX_WORK)
+    if cost(layers, 1) == 0:
         return 1 << 30  # one layer: no flow to compute, the map is its own
     most = 1
-    while work(layers, most + 1) <= MAX_WORK:  # a few dozen steps, and no second copy of work()'s formula
+    while cost(layers, most + 1) <= budget:  # a few dozen steps, and no second copy of the formulas
         most += 1
     return most
 

@@ -85,8 +85,10 @@ def snapshot_build_hash(runtime_dir: Path) -> str:
 
 def answers_build_hash(runtime_dir: Path, index: Path) -> str:
     """What an answer kept between visits depends on (site_js/kept-answers.js): the runtime with
-    numpy and attnviz, and the model index, which names every model file by its hash."""
-    digest = hashlib.sha256(snapshot_build_hash(runtime_dir).encode() + b"\0" + index.read_bytes())
+    numpy and attnviz, the worker's attention-flow kernel, and the model index, which names every
+    model file by its hash."""
+    digest = hashlib.sha256(snapshot_build_hash(runtime_dir).encode() + b"\0" + index.read_bytes()
+                            + b"\0" + (web_dir() / "flow-kernel.js").read_bytes())
     return digest.hexdigest()[:32]
 
 

@@ -696,7 +696,7 @@ def bench_session(pw, server) -> dict:
 
 ANALYSES = ("roles", "rollout", "flow", "value_norm", "ablate", "neuron", "qk_map")
 ANALYSIS_LENGTHS = (16, 64, 128)
-FLOW_LENGTHS = (32,)  # and the longest each model's flow does (flow.max_tokens), where flow stops
+FLOW_LENGTHS = (32,)  # and the longest each model's flow does in the browser (flow.max_tokens), where it stops
 # Per analysis, the fields that make it do its work (a masked token, the last query's key).
 ANALYSIS_FIELDS = {"ablate": lambda n: {"ablate_token": n // 2}, "neuron": lambda n: {"query": n - 1, "key": 0}}
 
@@ -730,7 +730,7 @@ def bench_analyses(browser, server, runs: int, index: dict) -> tuple[dict, dict]
         model = {"model": name}
         if "encoder" in entry["stacks"]:
             model["stack"] = "encoder"  # a translator's self-attention: every analysis applies to it
-        flow_most = flow.max_tokens(entry["stack_layers"].get("encoder", entry["layers"]))
+        flow_most = flow.max_tokens(entry["stack_layers"].get("encoder", entry["layers"]), kernel=True)  # the worker's
         context = browser.new_context()
         page = context.new_page()
         page.goto(f"{server.url}faq/")

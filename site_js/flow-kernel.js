@@ -36,6 +36,13 @@ export class LayeredMaxFlow {
     this.active = new Int32Array(this.N); // a ring of the active nodes
     this.queued = new Uint8Array(this.N);
     this.order = new Int32Array(this.N); // the breadth-first search's queue
+    this.head = 0; // where the ring's next active node is
+    this.size = 0; // how many are queued
+    this.relabels = 0; // since the labels were last made exact
+    /** @type {Float64Array} the problem's capacities, (L − 1, m, m) */
+    this.caps = new Float64Array(0);
+    /** @type {Float64Array} its edges into the sink, (m,) */
+    this.sinkCaps = new Float64Array(0);
   }
 
   /**

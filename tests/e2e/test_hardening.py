@@ -276,9 +276,11 @@ def test_small_storage_and_an_evicted_model_are_explained_before_downloading(roo
 
 
 # The worker's own handler, replaced by one that dies of a RangeError on the next request.
+# The reader's next request throws; one the page prepares for the next pages (`ahead`, sent when
+# the browser is idle) must not take the failure instead, as a simulated one does not (worker.js).
 WORKER_THROWS_RANGE_ERROR = """() => { const handler = self.onmessage;
     self.onmessage = (e) => {
-        if (e.data.type !== 'run') return handler(e);
+        if (e.data.type !== 'run' || e.data.ahead) return handler(e);
         self.onmessage = handler;
         throw new RangeError('Array buffer allocation failed');
     }; }"""

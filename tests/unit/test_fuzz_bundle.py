@@ -9,9 +9,11 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from attnviz.errors import ModelFileError
 from attnviz.formats import bundle
 from tests.support.fuzzing import fuzz_settings, mutated, mutated_json, outcome
 
@@ -66,6 +68,17 @@ def test_a_damaged_manifest_reads_or_is_named(manifest):
     text = json.dumps(manifest)
     folder = fresh({bundle.MANIFEST: text.encode()})
     outcome(lambda _: read_everything(folder), text.encode(), frozenset({bundle.MANIFEST, *file_names(manifest)}))
+
+
+def test_an_expanded_size_past_what_python_can_hold_is_refused():
+    """Found by the fuzzer: zlib's output limit (raw_bytes + 1) overflowed C's ssize_t."""
+    damaged = json.loads(json.dumps(MANIFEST))
+    entry = next(e for e in damaged["files"].values() if e.get("zlib"))
+    entry["raw_bytes"] = 2 ** 63 - 1
+    folder = fresh({bundle.MANIFEST: json.dumps(damaged).encode()})
+    with pytest.raises(ModelFileError, match="more than this Python can hold") as caught:
+        read_everything(folder)
+    assert caught.value.file == bundle.MANIFEST
 
 
 def file_names(doc) -> set[str]:

@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import zlib
 from pathlib import Path
 
@@ -218,7 +219,9 @@ def _file_entry(entry: object, what: str) -> dict:
     if not isinstance(entry.get("sha256"), str) or not SHA256.fullmatch(entry["sha256"]):
         raise _fail(f"the sha256 of {name} is not 64 lower-case hex digits")
     if entry.get("zlib"):
-        _count(entry.get("raw_bytes"), f"the expanded size of {name}")
+        size = _count(entry.get("raw_bytes"), f"the expanded size of {name}")
+        if size >= sys.maxsize:  # zlib's output limit (size + 1) must fit C's ssize_t (2 GB on wasm32)
+            raise _fail(f"the expanded size of {name} is {size:,} bytes, more than this Python can hold")
     return entry
 
 

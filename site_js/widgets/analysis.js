@@ -14,10 +14,27 @@ import { AnalysisPanel } from "../explorer/analysis.js";
 import { DEFAULTS, fitToModel, requestFor, toHash } from "../explorer/state.js";
 import { heatmapData, knownAs, requester, stackOf } from "./common.js";
 
+/** The request the widget opens with (the build answers it ahead: built_answers.py), for the
+ * model index's entries. @param {object} options @param {object} index */
+export function firstRequests(options, index) {
+  const state = initialState(options);
+  const entry = findModel(index, state.model);
+  if (!entry) return [];
+  fitToModel(state, entry, entry);
+  return [requestFor(state, entry)];
+}
+
+/** The Explorer's state from the options (all but `raw`, the widget's own). @param {object} options */
+function initialState(options) {
+  const state = { ...DEFAULTS, ...options };
+  delete state.raw;
+  return state;
+}
+
 /** @param {HTMLElement} host @param {object} options */
 export async function mount(host, options) {
-  const { raw = true, ...fields } = options;
-  const state = { ...DEFAULTS, ...fields };
+  const raw = options.raw ?? true;
+  const state = initialState(options);
   host.classList.add("av-widget", "av-analysis-widget");
   const controls = el("div", "av-controls", host);
   const status = new StatusLine(host, getClient());

@@ -17,10 +17,21 @@ export function mount(host, options) {
   else mountSynthetic(host, options);
 }
 
+/** The requests the widget opens with (the build answers them ahead: built_answers.py). @param {object} options */
+export function firstRequests(options) {
+  return [options.model ? realRequest(realState(options)) : syntheticRequest(syntheticState(options))];
+}
+
+/** @param {{text?: string, source?: string, heads?: number, head?: number}} options */
+const syntheticState = (options) => ({ text: options.text || "Le chat est assis sur le tapis.",
+  source: options.source || "The cat is sitting on the mat.", heads: options.heads || 8, head: options.head ?? 0 });
+
+/** @param {{text: string, source: string, heads: number}} s */
+const syntheticRequest = (s) => ({ text: s.text, source: s.source, mode: "cross", heads: s.heads });
+
 /** @param {HTMLElement} host @param {{text?: string, source?: string, heads?: number, head?: number}} options */
 function mountSynthetic(host, options) {
-  const state = { text: options.text || "Le chat est assis sur le tapis.",
-    source: options.source || "The cat is sitting on the mat.", heads: options.heads || 8, head: options.head ?? 0 };
+  const state = syntheticState(options);
   host.classList.add("av-widget", "av-cross");
   const controls = el("div", "av-controls", host);
   textBox(controls, "Decoder side (queries)", state.text, (v) => { state.text = v; compute(); });
@@ -41,7 +52,7 @@ function mountSynthetic(host, options) {
   }
 
   async function compute() {
-    const r = await request({ text: state.text, source: state.source, mode: "cross", heads: state.heads });
+    const r = await request(syntheticRequest(state));
     if (!r) return;
     result = r;
     picker.update(r.built_roles.cross);
@@ -72,10 +83,20 @@ function indexPicker(parent, label, get, set) {
   };
 }
 
+/** @param {{model: string, text?: string, target?: string, layer?: number, head?: number}} options */
+const realState = (options) => ({ model: options.model, text: options.text || "The red car is parked near the old house.",
+  target: options.target || "", layer: options.layer ?? 1, head: options.head ?? 0 });
+
+/** The translator's request: its own translation, or the reader's. @param {ReturnType<typeof realState>} s */
+function realRequest(s) {
+  const req = { model: s.model, text: s.text, stack: "cross", layer: s.layer, head: s.head };
+  if (s.target.trim()) req.target = s.target;
+  return req;
+}
+
 /** @param {HTMLElement} host @param {{model: string, text?: string, target?: string, layer?: number, head?: number}} options */
 function mountReal(host, options) {
-  const state = { model: options.model, text: options.text || "The red car is parked near the old house.",
-    target: options.target || "", layer: options.layer ?? 1, head: options.head ?? 0 };
+  const state = realState(options);
   host.classList.add("av-widget", "av-cross");
   const controls = el("div", "av-controls", host);
   textBox(controls, "Source", state.text, (v) => { state.text = v; compute(); });
@@ -89,9 +110,7 @@ function mountReal(host, options) {
   const request = requester(host, status);
 
   async function compute() {
-    const req = { model: state.model, text: state.text, stack: "cross", layer: state.layer, head: state.head };
-    if (state.target.trim()) req.target = state.target;
-    const r = await request(req);
+    const r = await request(realRequest(state));
     if (!r) return;
     const [nLayers, nHeads] = stackOf(r).weights.shape;
     layers.update(nLayers);

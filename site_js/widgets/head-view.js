@@ -19,10 +19,19 @@ export const HEAD_COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14
 const ROW = 22;
 const FONT = "13px system-ui, sans-serif";
 
+/** @param {object} options */
+const initialState = (options) => ({ text: "The doctor asked the nurse a question because she was unsure.", model: "synthetic",
+  layer: 2, heads: [0, 1, 2], ...options });
+
+/** Every layer's attention (the layer and heads shown are the page's choice). @param {Record<string, any>} s */
+const requestOf = (s) => ({ text: s.text, model: s.model, ...viewOptions(s), ...(s.stack ? { stack: s.stack } : {}) });
+
+/** The requests the widget opens with (the build answers them ahead: built_answers.py). @param {object} options */
+export const firstRequests = (options) => [requestOf(initialState(options))];
+
 /** @param {HTMLElement} host @param {object} options */
 export function mount(host, options) {
-  const state = { text: "The doctor asked the nurse a question because she was unsure.", model: "synthetic",
-    layer: 2, heads: [0, 1, 2], ...options };
+  const state = initialState(options);
   host.classList.add("av-widget", "av-head-view");
   const controls = el("div", "av-controls", host);
   textBox(controls, "Sentence", state.text, (v) => { state.text = v; compute(); });
@@ -171,8 +180,7 @@ export function mount(host, options) {
   }
 
   async function compute() {
-    const r = await request({ text: state.text, model: state.model, ...viewOptions(state),
-      ...(state.stack ? { stack: state.stack } : {}) });
+    const r = await request(requestOf(state));
     if (!r) return;
     result = r;
     notes.textContent = notesLine(r);

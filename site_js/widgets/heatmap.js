@@ -10,6 +10,12 @@ import { headPicker, heatmapData, requester, roleOf } from "./common.js";
 const DEFAULTS = { text: "The cat sat on the mat because it was tired.", heads: 8, head: 1,
   temperature: 1, causal: false, control: "head" };
 
+/** What the widget asks Python for its state. @param {typeof DEFAULTS} s */
+const requestOf = (s) => ({ text: s.text, heads: s.heads, causal: s.causal, temperature: s.temperature });
+
+/** The requests the widget opens with (the build answers them ahead: built_answers.py). @param {object} options */
+export const firstRequests = (options) => [requestOf({ ...DEFAULTS, ...options })];
+
 /** @param {HTMLElement} host @param {object} options */
 export function mount(host, options) {
   const state = { ...DEFAULTS, ...options };
@@ -32,7 +38,7 @@ export function mount(host, options) {
   }
 
   async function compute() {
-    const r = await request({ text: state.text, heads: state.heads, causal: state.causal, temperature: state.temperature });
+    const r = await request(requestOf(state));
     if (!r) return;
     result = r;
     control.update(result.built_roles[result.request.stack]);

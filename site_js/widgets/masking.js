@@ -7,10 +7,19 @@ import { Heatmap, el } from "../heatmap.js";
 import { StatusLine } from "../status.js";
 import { headPicker, heatmapData, requester, textBox } from "./common.js";
 
+/** @param {{text?: string, heads?: number, head?: number}} options */
+const initialState = (options) => ({ text: options.text || "The robot picked up the ball because it was light.",
+  heads: options.heads || 8, head: options.head ?? 4 });
+
+/** The two requests of a state: without a mask and with the causal one. @param {{text: string, heads: number}} s */
+const requestsOf = (s) => [{ text: s.text, heads: s.heads }, { text: s.text, heads: s.heads, causal: true }];
+
+/** The requests the widget opens with (the build answers them ahead: built_answers.py). @param {object} options */
+export const firstRequests = (options) => requestsOf(initialState(options));
+
 /** @param {HTMLElement} host @param {{text?: string, heads?: number, head?: number}} options */
 export function mount(host, options) {
-  const state = { text: options.text || "The robot picked up the ball because it was light.",
-    heads: options.heads || 8, head: options.head ?? 4 };
+  const state = initialState(options);
   host.classList.add("av-widget", "av-masking");
   const controls = el("div", "av-controls", host);
   textBox(controls, "Sentence", state.text, (v) => { state.text = v; compute(); });
@@ -32,8 +41,8 @@ export function mount(host, options) {
   }
 
   async function compute() {
-    const base = { text: state.text, heads: state.heads };
-    const [open, causal] = await Promise.all([request(base, "open"), request({ ...base, causal: true }, "causal")]);
+    const [plain, masked] = requestsOf(state);
+    const [open, causal] = await Promise.all([request(plain, "open"), request(masked, "causal")]);
     if (!open || !causal) return;
     results = [open, causal];
     picker.update(open.built_roles.self);

@@ -9,9 +9,18 @@ import { el } from "../heatmap.js";
 import { StatusLine } from "../status.js";
 import { requester } from "./common.js";
 
+/** @param {{scores?: number[], temperature?: number}} options */
+const initialState = (options) => ({ scores: options.scores || [2.0, 1.0, 0.1, -1.0], temperature: options.temperature ?? 1.0 });
+
+/** @param {{scores: number[], temperature: number}} s */
+const requestOf = (s) => ({ kind: "softmax", scores: s.scores, temperature: s.temperature });
+
+/** The requests the widget opens with (the build answers them ahead: built_answers.py). @param {object} options */
+export const firstRequests = (options) => [requestOf(initialState(options))];
+
 /** @param {HTMLElement} host @param {{scores?: number[], temperature?: number}} options */
 export function mount(host, options) {
-  const state = { scores: options.scores || [2.0, 1.0, 0.1, -1.0], temperature: options.temperature ?? 1.0 };
+  const state = initialState(options);
   host.classList.add("av-widget", "av-softmax");
   const controls = el("div", "av-controls", host);
   const inputs = state.scores.map((s, i) => {
@@ -42,7 +51,7 @@ export function mount(host, options) {
       status.error("Every score must be a number.", false);
       return;
     }
-    const r = await request({ kind: "softmax", scores, temperature: state.temperature });
+    const r = await request(requestOf({ scores, temperature: state.temperature }));
     if (!r) return;
     drawBars(canvas, r.weights.map((w, i) => ({ label: `p${i + 1}`, value: w })), { max: 1 });
     const rows = [["", ...scores.map((_, i) => `token ${i + 1}`)],

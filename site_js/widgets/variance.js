@@ -9,9 +9,18 @@ import { el } from "../heatmap.js";
 import { StatusLine } from "../status.js";
 import { requester } from "./common.js";
 
+/** @param {{dims?: number[], samples?: number}} options */
+const initialState = (options) => ({ dims: options.dims || [4, 16, 64, 256], samples: options.samples || 2000, seed: 0 });
+
+/** @param {{dims: number[], samples: number, seed: number}} s */
+const requestOf = (s) => ({ kind: "variance", dims: s.dims, samples: s.samples, seed: s.seed });
+
+/** The requests the widget opens with (the build answers them ahead: built_answers.py). @param {object} options */
+export const firstRequests = (options) => [requestOf(initialState(options))];
+
 /** @param {HTMLElement} host @param {{dims?: number[], samples?: number}} options */
 export function mount(host, options) {
-  const state = { dims: options.dims || [4, 16, 64, 256], samples: options.samples || 2000, seed: 0 };
+  const state = initialState(options);
   host.classList.add("av-widget", "av-variance");
   const controls = el("div", "av-controls", host);
   const again = el("button", "md-button av-button", controls);
@@ -30,7 +39,7 @@ export function mount(host, options) {
   const request = requester(host, status);
 
   async function compute() {
-    const r = await request({ kind: "variance", dims: state.dims, samples: state.samples, seed: state.seed });
+    const r = await request(requestOf(state));
     if (!r) return;
     drawBars(rawCanvas, r.rows.map((row) => ({ label: `d=${row.d}`, value: row.var_raw })), { format: (v) => v.toFixed(1) });
     drawBars(scaledCanvas, r.rows.map((row) => ({ label: `d=${row.d}`, value: row.var_scaled })),

@@ -16,7 +16,7 @@ WEB = ["attnviz.web"] + sorted("attnviz.web." + p.relative_to(WEB_DIR).as_posix(
 setup(
     packages=find_packages("pysrc") + WEB + ["attnviz.pins", "attnviz.licenses"],
     package_dir={"": "pysrc", "attnviz.web": str(WEB_DIR), "attnviz.pins": "requirements", "attnviz.licenses": "licenses"},
-    package_data={**{name: ["*.js", "*.css"] for name in WEB}, "attnviz.mkdocs": ["*.cjs"],
+    package_data={**{name: ["*.js", "*.css"] for name in WEB}, "attnviz.mkdocs": ["*.cjs", "*.mjs"],
                   "attnviz.pins": ["numpy-wheel-source.txt"],
                   "attnviz.licenses": ["*.txt"]},
 )

@@ -9,6 +9,10 @@
  * everything an answer depends on (Pyodide, numpy, attnviz and the model index, which names each
  * model's files by their hashes), so another build never reads this one's answers. A kept answer
  * that cannot be read is treated as none: the worker computes it.
+ *
+ * A first visit has answers too: the build computes each widget's first requests with attnviz in
+ * CPython (attnviz/mkdocs/built_answers.py) and serves them as answers/<hash of the request>, in
+ * the same form. They are looked up after this browser's own.
  */
 import { sha256 } from "./download-resume.js";
 
@@ -21,6 +25,10 @@ export const MAX_ANSWERS = 200;
 export const MAX_ANSWER_BYTES = 2 ** 21;
 /** The cache keys' address space: never fetched, only a key (the Cache API wants an http URL). */
 const KEY_BASE = new URL("./__answers/", import.meta.url).href;
+/** Replaced by the build (attnviz/mkdocs/hooks.py): the hashes of the requests it answered. */
+const BUILT = new Set(/*__BUILT_ANSWERS__*/ []);
+/** Where the build's answers are served, as <hash>.bin (the site's answers/ folder; this file is in js/). */
+const BUILT_BASE = new URL("../answers/", import.meta.url).href;
 
 /** @type {Promise<Cache|null>|null} this build's cache, older builds' deleted on first use */
 let opened = null;
@@ -40,20 +48,36 @@ function openAnswers() {
   return opened;
 }
 
+/** A request's name among answers: the sha256 of its JSON. The build names its answers by the
+ * same function. @param {object} request @returns {Promise<string>} */
+export function requestHash(request) {
+  return sha256(new TextEncoder().encode(JSON.stringify(request)));
+}
+
 /** @param {object} request @returns {Promise<string>} the cache key of a request */
 async function keyOf(request) {
-  return KEY_BASE + (await sha256(new TextEncoder().encode(JSON.stringify(request))));
+  return KEY_BASE + (await requestHash(request));
 }
 
 /**
- * The kept answer of a request, as the worker sent it (its JSON and its arrays), or null.
- * @param {object} request @returns {Promise<{meta: string, buffers: Float32Array[], ms: number}|null>}
+ * @typedef {{meta: string, buffers: Float32Array[], ms: number, built?: boolean}} Answer as the
+ * worker sent it (its JSON and its arrays); built: computed when the site was built
+ */
+
+/**
+ * The answer to a request kept by this browser, else the build's, else null.
+ * @param {object} request @returns {Promise<Answer|null>}
  */
 export async function findAnswer(request) {
   try {
     const cache = await openAnswers();
-    const response = cache && (await cache.match(await keyOf(request)));
-    return response ? unpack(await response.arrayBuffer()) : null;
+    if (!cache && !BUILT.size) return null; // nowhere to look
+    const hash = await requestHash(request);
+    const kept = cache && (await cache.match(KEY_BASE + hash));
+    if (kept) return unpack(await kept.arrayBuffer());
+    if (!BUILT.has(hash)) return null;
+    const built = await fetch(`${BUILT_BASE}${hash}.bin`);
+    return built.ok ? { ...unpack(await built.arrayBuffer()), built: true } : null;
   } catch {
     return null; // unreadable: the worker computes it
   }

@@ -5,6 +5,7 @@ forward and search work, and a page loaded directly still works alone."""
 from __future__ import annotations
 
 from tests.e2e.conftest import heatmap_pixels
+from tests.support.browser import without_built_answers
 
 READY = "[data-attnviz][data-ready='true']"
 # Every widget host of the page on screen has drawn (hosts of a page being swapped in are new).
@@ -161,15 +162,18 @@ CANVASES = "() => [...document.querySelectorAll('.av-heatmap__cells')].map((c) =
 
 def test_the_next_page_is_prepared_while_the_reader_reads(server, new_page):
     """While the reader reads a page, its footer's next page gets its widgets' answers computed:
-    following the link draws them without asking Python, and they are what a direct load draws."""
+    following the link draws them without asking Python, and they are what a direct load draws.
+    (Without the build's answers, which would answer them first: as on a site built without node.)"""
     # What article 3 asks Python for when it is loaded directly, and what it draws then.
     direct, _ = new_page(server.origin)
+    without_built_answers(direct.context)
     direct.add_init_script(ALL_RUNS)
     open_painted(direct, server.url + "learn/03-scaled-dot-product/")
     wanted, direct_drawn = direct.evaluate("window.__allRuns"), direct.evaluate(CANVASES)
     assert wanted
 
     page, watch = new_page(server.origin)
+    without_built_answers(page.context)
     open_painted(page, server.url + "learn/02-queries-keys-values/")
     for _ in range(100):  # the previous page's answers may be ready before the next page's
         if page.evaluate(PREPARED, [server.url, wanted]):

@@ -2,7 +2,8 @@
 
 - before the build: assemble Pyodide + numpy + the attnviz wheel (runtime.py, cached) and the
   model index, with the browser bundle of each model the site asks for (the model exporter, cached);
-- after the build: copy the runtime to site/pyodide/, the models to site/models/, the browser
+- after the build: the answers of the widgets' first requests to site/answers/ (built_answers.py);
+  copy the runtime to site/pyodide/, the models to site/models/, the browser
   modules (attnviz/web, site_js/ of the source) to site/js/ and KaTeX (when the site uses it) to
   site/vendor/katex/, all under relative URLs so the site works from any sub-path;
 - on pages with widgets: start the worker from <head> (site_js/start-worker.js), before the page
@@ -49,7 +50,7 @@ def copy_tree(src: Path, dest: Path, *, skip: tuple[str, ...] = (), merge: bool 
 # Patterns match paths relative to site/; model bundles have caches of their own
 # (site_js/model-files.js), and the model index is written into js/models.js. (sitemap.xml is
 # precached: instant navigation asks for it on every page, offline too.)
-LAZY = ("assets/javascripts/lunr/*", "vendor/katex/fonts/*.woff", "vendor/katex/fonts/*.ttf",
+LAZY = ("assets/javascripts/lunr/*", "answers/*", "vendor/katex/fonts/*.woff", "vendor/katex/fonts/*.ttf",
         "pyodide/pyodide.js", "*.map", "*.gz")
 NOT_CACHED = ("sw.js", "models/*")
 
@@ -104,8 +105,10 @@ def write_service_worker(site: Path) -> str:
 NOT_SERVED_JS = ("sw.js", "notebook")
 
 
-def copy_runtime(site: Path, served: Path, models: Path, index: Path, boot_bytes: int, katex: Path | None) -> None:
-    """Everything the widgets need into the built site (after MkDocs wrote the pages)."""
+def copy_runtime(site: Path, served: Path, models: Path, index: Path, boot_bytes: int, katex: Path | None,
+                 answered: list[str]) -> None:
+    """Everything the widgets need into the built site (after MkDocs wrote the pages); answered:
+    the hashes of the requests the build answered (built_answers.py)."""
     copy_tree(served, site / "pyodide", skip=("package.json",))
     copy_tree(web_dir(), site / "js", skip=NOT_SERVED_JS, merge=True)
     copy_tree(models, site / "models", skip=("*.tmp", "*.raw"))  # .raw: compressed files a test expanded
@@ -123,7 +126,8 @@ def copy_runtime(site: Path, served: Path, models: Path, index: Path, boot_bytes
         path = "../" + theirs[0].relative_to(site).as_posix()
         later.write_text(later.read_text().replace('"__THEIR_SEARCH_WORKER__"', json.dumps(path), 1))
     answers = site / "js" / "kept-answers.js"
-    answers.write_text(answers.read_text().replace("__ANSWERS_BUILD__", answers_build_hash(served, index), 1))
+    answers.write_text(answers.read_text().replace("__ANSWERS_BUILD__", answers_build_hash(served, index), 1)
+                       .replace("/*__BUILT_ANSWERS__*/ []", json.dumps(answered), 1))
     if katex is not None:
         copy_tree(katex, site / "vendor" / "katex", skip=("contrib", "*.mjs", "katex.js", "katex.css", "README.md"))
 

@@ -29,7 +29,7 @@ from mkdocs.plugins import BasePlugin
 from .. import models
 from ..models import export as model_export
 from ..notebook.assets import web_dir
-from . import hooks, maths
+from . import built_answers, hooks, maths
 from .markdown import WidgetSyntaxError, replace_blocks
 from .runtime import PACKAGE, BuildError, Runtime
 
@@ -99,6 +99,7 @@ class AttnvizPlugin(BasePlugin[AttnvizConfig]):
         return config
 
     def on_pre_build(self, *, config) -> None:
+        self.widgets: list[dict] = []  # every page's, for the answers computed ahead
         try:
             self.served = self.runtime.build_served()
             self.models_dir = model_export.build(self.cache / "models", self.names)
@@ -120,6 +121,7 @@ class AttnvizPlugin(BasePlugin[AttnvizConfig]):
             raise PluginError(f"attnviz: {page.file.src_uri}: {err}") from err
 
     def on_post_page(self, output: str, *, page, config) -> str:
+        self.widgets += built_answers.widgets_of(output)
         return hooks.post_page(output, page.url)
 
     def on_post_template(self, output_content: str, *, template_name: str, config) -> str:
@@ -129,8 +131,10 @@ class AttnvizPlugin(BasePlugin[AttnvizConfig]):
 
     def on_post_build(self, *, config) -> None:
         site = Path(config.site_dir)
-        hooks.copy_runtime(site, self.served, self.models_dir, self.models_dir / model_export.INDEX,
-                           self.runtime.boot_bytes(), self.katex)
+        index = self.models_dir / model_export.INDEX
+        answers_hash = hooks.answers_build_hash(self.served, index)
+        answered = built_answers.build(site, self.widgets, self.models_dir, index, self.cache / "answers" / answers_hash)
+        hooks.copy_runtime(site, self.served, self.models_dir, index, self.runtime.boot_bytes(), self.katex, answered)
         if self.katex is not None:
             self.formulas.close()
             maths.write_stylesheet(site, self.formula_styles)

@@ -228,17 +228,21 @@ export class AttnvizClient {
    * Compute a request. Rejects with Superseded when a newer request on the same channel replaces it.
    * Also rejects with Superseded once the reader has left the page the request belongs to.
    * onPartial(result so far) is called between the steps of a model that writes step by step.
+   * answeredOnly: answer only from an answer kept or computed by the build, else resolve null (the
+   * worker would download a model the reader has not agreed to).
    * @param {object} request @param {string} [channel] @param {((r: object) => void)|null} [onPartial]
    * @param {AbortSignal} [page] the page whose widget asks (by default the page on screen)
+   * @param {{answeredOnly?: boolean}} [options]
    * @returns {Promise<{ok: boolean, error?: {field: string|null, message: string}, ms?: number} & Record<string, any>>}
    */
-  run(request, channel = "default", onPartial = null, page = currentPage()) {
+  run(request, channel = "default", onPartial = null, page = currentPage(), { answeredOnly = false } = {}) {
     return new Promise((resolve, reject) => {
       if (isRehearsal(page)) { this.prepare(request); reject(new Superseded()); return; }
       if (page.aborted) { reject(new Superseded()); return; }
       const old = this.waiting.get(channel);
       if (old) { this.waiting.delete(channel); old.reject(new Superseded()); }
-      const job = { request, resolve, reject, channel, onPartial, page, opening: this.firstAsk(page, channel) };
+      const job = { request, resolve, reject, channel, onPartial, page, opening: this.firstAsk(page, channel), answeredOnly };
+      if (answeredOnly && !job.opening) { resolve(null); return; } // only a first request has an answer ahead
       if (this.takePrepared(job)) return;
       const current = this.inFlight;
       if (current && current.channel === channel && this.status.model && current.request.model !== request.model) {
@@ -261,8 +265,8 @@ export class AttnvizClient {
   }
 
   /**
-   * A widget's first request waits (briefly) for its answer kept from an earlier visit: found, it
-   * is answered with it and never computed; otherwise it goes to the worker.
+   * A widget's first request waits (briefly) for its answer kept from an earlier visit or computed
+   * by the build: found, it is answered with it and never computed; otherwise it goes to the worker.
    * @param {{request: object, resolve: Function, channel: string, page: AbortSignal}} job
    */
   async answerFromKept(job) {
@@ -271,12 +275,15 @@ export class AttnvizClient {
     const cap = new Promise((resolve) => setTimeout(() => resolve(null), KEPT_LOOKUP_MAX_MS));
     const kept = await Promise.race([findAnswer(job.request), deadline, cap]);
     job.lookingUp = false;
-    if (kept && this.waiting.get(job.channel) === job && !job.page.aborted) {
+    if (this.waiting.get(job.channel) === job && !job.page.aborted && (kept || job.answeredOnly)) {
       this.waiting.delete(job.channel);
-      const result = attachArrays(JSON.parse(kept.meta), kept.buffers);
-      result.ms = kept.ms;
-      result.kept = true; // from an earlier visit: not computed now
-      job.resolve(result);
+      if (kept) {
+        const result = attachArrays(JSON.parse(kept.meta), kept.buffers);
+        result.ms = kept.ms;
+        result.kept = true; // from an earlier visit, or the build: not computed now
+        if (kept.built) result.built = true;
+        job.resolve(result);
+      } else job.resolve(null);
     }
     this.pump();
   }

@@ -2,6 +2,7 @@
  * Pieces the small article widgets share: a debounced text box, a head picker, slicing one head
  * out of the (layers, heads, q, k) weights, and running a request with status and error display.
  */
+import { formatBytes } from "../bytes.js";
 import { getClient, Superseded } from "../client.js";
 import { askConsent, needsConsent } from "../download-consent.js";
 import { noteKept } from "../download-storage.js";
@@ -132,9 +133,12 @@ function estimate(request) {
 }
 
 /**
- * Bind a widget to the page's worker: `request(req, key, onPartial)` resolves with the result, or
- * shows the error in the status line and resolves null (a superseded request also resolves null);
- * onPartial gets the result so far between the steps of a model that writes step by step.
+ * Bind a widget to the page's worker: `request(req, key, onPartial, {ask})` resolves with the
+ * result, or shows the error in the status line and resolves null (a superseded request also
+ * resolves null); onPartial gets the result so far between the steps of a model that writes step
+ * by step. A model whose download is the reader's choice is asked for first, unless the request's
+ * answer is here already (kept from a visit, or computed by the build: a widget's first view of a
+ * big model costs no download); ask: false never asks, and resolves null instead.
  * onRefused(error) hears of each request attnviz refused ({field, message, too_long?}). Without
  * it, text past the model's limit is offered its first tokens: the refused request waits for the
  * reader, and resolves with the result of reading the first tokens (from then on, every request
@@ -149,12 +153,14 @@ export function requester(host, status, onRefused = null) {
   host.dataset.avId = id;
   /** @type {Set<object>} models downloaded on the reader's word: noted once they are kept (download-storage.js) */
   const remember = new Set();
-  /** Whether the request's model may run: a big first download is the reader's choice (the
-   * question is asked once per page: askConsent shares it among requests and widgets). */
-  async function allowed(request) {
-    if (!request.model) return true;
+  /** The request's model when its download is the reader's choice and they have not made it yet. */
+  async function unagreed(request) {
+    if (!request.model) return null;
     const entry = findModel(await modelIndex(), request.model);
-    if (!entry || !(await needsConsent(entry))) return true;
+    return entry && (await needsConsent(entry)) ? entry : null;
+  }
+  /** Ask the reader (once per page: askConsent shares the question among requests and widgets). */
+  async function agrees(entry) {
     const box = el("div", "av-consent-host");
     status.root.before(box);
     host.dataset.waiting = "consent"; // for anyone waiting for the widget to draw: it is the reader's turn
@@ -166,7 +172,7 @@ export function requester(host, status, onRefused = null) {
       delete host.dataset.waiting;
     }
     if (agreed) { remember.add(entry); return true; }
-    status.error(`${entry.label} was not downloaded, so this view stays empty. Change anything to be asked again.`, false);
+    status.error(`${entry.label} was not downloaded, so it could not compute this view. Change anything to be asked again.`, false);
     return false;
   }
   let cutting = false; // the reader chose to read the first tokens of a long text
@@ -180,19 +186,28 @@ export function requester(host, status, onRefused = null) {
     waiting.clear();
     for (const [key, w] of all) w.resolve(run(w.request, key, w.onPartial));
   };
-  const run = async (request, key = "main", onPartial = null) => {
+  const run = async (request, key = "main", onPartial = null, { ask = true } = {}) => {
     const before = waiting.get(key);
     if (before) { waiting.delete(key); before.resolve(null); } // superseded by this one
     if (cutting && typeof request.text === "string" && !("kind" in request)) request = { ...request, truncate: true };
+    let entry;
     try {
-      if (!(await allowed(request))) return null;
+      entry = await unagreed(request);
     } catch (err) {
       status.error(String(err.message || err), false); // the model list could not be read
       return null;
     }
+    const channel = `${id}-${key}`;
     status.setBusy(true, estimate(request));
     try {
-      const result = await client.run(request, `${id}-${key}`, onPartial, page);
+      // Not agreed to: only an answer already here (the worker would download the model).
+      let result = entry ? await client.run(request, channel, onPartial, page, { answeredOnly: true }) : null;
+      if (entry && !result) {
+        status.setBusy(false);
+        if (!ask || !(await agrees(entry))) return null;
+        status.setBusy(true, estimate(request));
+      }
+      result = result || (await client.run(request, channel, onPartial, page));
       if (!result.ok) {
         status.error(result.error.message, false);
         if (onRefused) onRefused(result.error);
@@ -206,8 +221,11 @@ export function requester(host, status, onRefused = null) {
       if (request.model && request.text) pace.set(request.model, result.timings.model_ms / request.text.length);
       for (const entry of remember) if (entry.name === request.model) { remember.delete(entry); noteKept(entry); }
       status.clearError();
-      // A widget reading the first tokens says so (the note attnviz wrote), as not every widget shows notes.
+      // A widget reading the first tokens says so (the note attnviz wrote), as not every widget
+      // shows notes; one drawn from the build's answer of a model not downloaded says what a change costs.
       if (cutting && !onRefused) status.info((result.notes || []).join(" "));
+      else status.info(entry && result.built ? `Computed when this site was built; ${entry.label} is not downloaded yet. `
+        + `Changing anything asks to download it (${formatBytes(entry.base_bytes)}).` : "");
       return result;
     } catch (err) {
       if (!(err instanceof Superseded)) status.error(String(err.message || err), false);

@@ -26,10 +26,27 @@ const MIN_THUMB = 32; // below this a row scrolls sideways instead
 const ROW_LABEL = 56; // "Layer 6"
 const THUMB_EXTRA = 11; // a thumbnail's padding and border (8) and the grid gap (3)
 
+/** @param {object} options */
+const initialState = (options) => ({ text: "The doctor asked the nurse a question because she was unsure.", model: "synthetic",
+  layer: 0, head: 0, score: "", scale: "head", ...options });
+
+/** Every head's attention, with the metrics of one. @param {Record<string, any>} s @param {number} layer @param {number} head */
+function requestOf(s, layer = 0, head = 0) {
+  const req = { text: s.text, model: s.model, layer, head, ...viewOptions(s) };
+  if (s.stack) req.stack = s.stack;
+  return req;
+}
+
+/** The request the widget opens with (the build answers it ahead: built_answers.py); the opened
+ * head's description follows from its answer. @param {object} options */
+export function firstRequests(options) {
+  const state = initialState(options);
+  return [requestOf(state, state.layer, state.head)];
+}
+
 /** @param {HTMLElement} host @param {object} options */
 export function mount(host, options) {
-  const state = { text: "The doctor asked the nurse a question because she was unsure.", model: "synthetic",
-    layer: 0, head: 0, score: "", scale: "head", ...options };
+  const state = initialState(options);
   // With a score and no head of its own, the widget opens the head that scores highest.
   const openBest = Boolean(options.score) && !("layer" in options) && !("head" in options);
   host.classList.add("av-widget", "av-model-view");
@@ -80,16 +97,10 @@ export function mount(host, options) {
   /** What the opened head does: its metrics come from attnviz for the head in view (the forward
    * pass is reused there (api.forward), so this costs only the metrics). */
   async function describe(layer, head) {
-    const r = await request(requestFor(layer, head), "describe");
+    const r = await request(requestOf(state, layer, head), "describe", null, { ask: false }); // a caption: never worth a question
     if (!r || state.layer !== layer || state.head !== head) return;
     const known = knownAs(r, layer, head);
     detailCaption.textContent = `Layer ${layer + 1}, head ${head + 1}${known ? ` (${known})` : ""}: ${r.metrics.description}`;
-  }
-
-  function requestFor(layer = 0, head = 0) {
-    const req = { text: state.text, model: state.model, layer, head, ...viewOptions(state) };
-    if (state.stack) req.stack = state.stack;
-    return req;
   }
 
   /** Thumbnail size that fits every head of a layer in the widget's width. @param {number} heads */
@@ -150,7 +161,7 @@ export function mount(host, options) {
   }
 
   async function compute() {
-    const r = await request(requestFor(state.layer, state.head));
+    const r = await request(requestOf(state, state.layer, state.head));
     if (!r) return;
     result = r;
     notes.textContent = notesLine(r);

@@ -15,8 +15,11 @@ EXPLORER_OPEN = "explorer/#mode=cross&view=grid&step=1&token=3"
 # The Explorer after a refusal: the error, and the kept view marked as not of the text.
 EXPLORER_ERROR = "explorer/#token=1"  # a view first; then REFUSED_HASH
 REFUSED_HASH = "#text=before%00after"  # a control character: refused, with a message
+# The question before a big download: articles draw SmolLM2 from the build's answers without it,
+# the Explorer's first view of it asks.
+EXPLORER_CONSENT = "explorer/#model=smollm2"
 # Pages that also run in the dark palette: those with the most of our own colours.
-BOTH_SCHEMES = {"", "explorer/", EXPLORER_OPEN, EXPLORER_ERROR}
+BOTH_SCHEMES = {"", "explorer/", EXPLORER_OPEN, EXPLORER_ERROR, EXPLORER_CONSENT}
 
 
 def site_pages() -> list[str]:
@@ -30,7 +33,7 @@ def site_pages() -> list[str]:
 
 
 def cases() -> list[tuple[str, str]]:
-    pages = [*site_pages(), EXPLORER_OPEN, EXPLORER_ERROR]
+    pages = [*site_pages(), EXPLORER_OPEN, EXPLORER_ERROR, EXPLORER_CONSENT]
     return [(p, "light") for p in pages] + [(p, "dark") for p in pages if p in BOTH_SCHEMES]
 
 
@@ -81,6 +84,8 @@ def test_page_has_no_serious_axe_violations(shared_page, root_server, axe_source
     expected = "slate" if scheme == "dark" else "default"
     page.wait_for_function("(s) => document.body.dataset.mdColorScheme === s", arg=expected)
     wait_for_widgets(page)
+    if path == EXPLORER_CONSENT:
+        page.wait_for_selector("[data-action=consent]")
     if path == EXPLORER_ERROR:  # refuse a text after a good view, so axe sees the error state
         page.evaluate("(h) => { location.hash = h; }", REFUSED_HASH)
         page.wait_for_selector(".av-explorer--stale .av-status--error")

@@ -291,15 +291,16 @@ REPEATED = "<|endoftext|> garden silver rocket window basket thunder garden silv
 
 @pytest.fixture(scope="module")
 def article(browser, root_server):
-    """The article with all its widgets drawn (SmolLM2's download agreed to once for the page)."""
+    """The article with all its widgets drawn: from the answers the build computed, so SmolLM2 (a
+    download the reader must agree to) is not downloaded, nor asked for, until a change needs it."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()
     watch = PageWatch(page, root_server.origin)
     page.goto(root_server.url + ARTICLE)
-    page.wait_for_selector("[data-action=consent]", timeout=120_000)
-    page.click("[data-action=consent]")
     page.wait_for_function("() => [...document.querySelectorAll('[data-attnviz=analysis]')]"
                            ".every((h) => h.dataset.ready === 'true')", timeout=300_000)
+    assert page.locator("[data-action=consent]").count() == 0
+    assert not [u for u in watch.requests if "/models/smollm2/" in u and "manifest" not in u]
     yield page, watch, root_server
     context.close()
 

@@ -104,10 +104,25 @@ function widgetsSettled(page, limit = 20000) {
 }
 
 /**
+ * Resolves once Python is ready in the worker (or has failed), or after `limit` ms at most.
+ * @param {AbortSignal} page @returns {Promise<void>}
+ */
+function pythonSettled(page, limit = 20000) {
+  return new Promise((resolve) => {
+    if (page.aborted) { resolve(); return; }
+    const done = () => { off(); clearTimeout(timer); resolve(); };
+    const off = getClient().subscribe((s) => (s.ready || s.fatal) && queueMicrotask(done), page);
+    const timer = setTimeout(done, limit);
+    page.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
  * Register the service worker (site root, so it covers every page, at any sub-path) once the
- * first page's widgets have drawn, so that its precache revalidates what the page downloaded
- * instead of competing with the first heatmap for bandwidth. (`mkdocs serve` builds have no sw.js.)
- * @param {Promise<void>} settled resolves when the page's widgets have drawn (widgetsSettled)
+ * first page has drawn and Python has started, so that its precache revalidates what the page
+ * downloaded instead of competing with them for bandwidth and the cores. (`mkdocs serve` builds
+ * have no sw.js.)
+ * @param {Promise<void>} settled resolves when the page has drawn and Python started (showPage)
  */
 async function registerServiceWorker(settled) {
   if (!("serviceWorker" in navigator)) return;
@@ -145,7 +160,10 @@ let pagesShown = 0;
 function showPage() {
   const page = nextPage();
   prefetchModels(modelsOfPage()).catch(() => {}); // a failure shows when a widget asks for the model
-  const settled = mountAll(page).then(() => widgetsSettled(page));
+  // Work for later (the offline copy, the search index, the next pages) waits until the widgets
+  // have drawn and Python has started: widgets drawn from the build's answers do so long before
+  // Python, and this work would slow its start on the cores they share.
+  const settled = mountAll(page).then(() => widgetsSettled(page)).then(() => pythonSettled(page));
   if (++pagesShown === 1) {
     settled.then(letSearchStart);
     registerServiceWorker(settled).then(preloadWidgets);

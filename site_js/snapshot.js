@@ -449,7 +449,8 @@ const IDLE_MS = 1000;
 
 /**
  * Takes this build's snapshot once, when the worker has had no request for IDLE_MS after a result
- * (the page has long painted it by then), or just before a request loads a model's weights into
+ * or after booting (a page whose widgets all drew from the build's answers asks nothing; the page
+ * has long painted by then), or just before a request loads a model's weights into
  * Python's memory (a page that opens with a real model, like the home page): past that the heap
  * is too big to keep, and meanwhile the weights are still on their way. The copy is taken then;
  * the check request's answer, when the worker is next idle, and only then is the snapshot stored.
@@ -470,6 +471,7 @@ export class SnapshotTaker {
   /** A normal boot is done: its runtime may be snapshotted. @param {any} pyodide @param {DynlibRecord[]} dynlibs @param {Function} handle */
   arm(pyodide, dynlibs, handle) {
     this.runtime = { pyodide, dynlibs, handle };
+    if (!this.busy) this.timer = setTimeout(() => this.take(), IDLE_MS);
   }
 
   requestStarted() {

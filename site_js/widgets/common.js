@@ -190,9 +190,9 @@ export function requester(host, status, onRefused = null) {
     const before = waiting.get(key);
     if (before) { waiting.delete(key); before.resolve(null); } // superseded by this one
     if (cutting && typeof request.text === "string" && !("kind" in request)) request = { ...request, truncate: true };
-    let entry;
+    let unagreedModel;
     try {
-      entry = await unagreed(request);
+      unagreedModel = await unagreed(request);
     } catch (err) {
       status.error(String(err.message || err), false); // the model list could not be read
       return null;
@@ -201,10 +201,10 @@ export function requester(host, status, onRefused = null) {
     status.setBusy(true, estimate(request));
     try {
       // Not agreed to: only an answer already here (the worker would download the model).
-      let result = entry ? await client.run(request, channel, onPartial, page, { answeredOnly: true }) : null;
-      if (entry && !result) {
+      let result = unagreedModel ? await client.run(request, channel, onPartial, page, { answeredOnly: true }) : null;
+      if (unagreedModel && !result) {
         status.setBusy(false);
-        if (!ask || !(await agrees(entry))) return null;
+        if (!ask || !(await agrees(unagreedModel))) return null;
         status.setBusy(true, estimate(request));
       }
       result = result || (await client.run(request, channel, onPartial, page));
@@ -224,8 +224,8 @@ export function requester(host, status, onRefused = null) {
       // A widget reading the first tokens says so (the note attnviz wrote), as not every widget
       // shows notes; one drawn from the build's answer of a model not downloaded says what a change costs.
       if (cutting && !onRefused) status.info((result.notes || []).join(" "));
-      else status.info(entry && result.built ? `Computed when this site was built; ${entry.label} is not downloaded yet. `
-        + `Changing anything asks to download it (${formatBytes(entry.base_bytes)}).` : "");
+      else status.info(unagreedModel && result.built ? `Computed when this site was built; ${unagreedModel.label} is not `
+        + `downloaded yet. Changing anything asks to download it (${formatBytes(unagreedModel.base_bytes)}).` : "");
       return result;
     } catch (err) {
       if (!(err instanceof Superseded)) status.error(String(err.message || err), false);

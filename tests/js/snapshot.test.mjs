@@ -61,6 +61,25 @@ describe("validate", () => {
     await assert.rejects(snapshot.validate(meta, flipped, "b"), /damaged/);
   });
 
+  test("the taker takes the snapshot once the worker has been idle after booting, or after its last request", async () => {
+    const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    /** Records when it would take a snapshot (the copy itself needs a real runtime: below). */
+    class Recording extends snapshot.SnapshotTaker {
+      take() { this.taken = (this.taken || 0) + 1; }
+    }
+    const idle = new Recording(() => {});
+    idle.arm({}, [], () => {}); // every widget drew from the build's answers: no request comes
+    const asked = new Recording(() => {});
+    asked.arm({}, [], () => {});
+    asked.requestStarted(); // the reader's request, before the worker was idle for long
+    await pause(1300);
+    assert.equal(idle.taken, 1, "taken once the booted worker had been idle");
+    assert.equal(asked.taken, undefined, "not while a request runs");
+    asked.requestFinished();
+    await pause(1300);
+    assert.equal(asked.taken, 1, "taken once idle after the request");
+  });
+
   test("checkVersion knows exactly one Pyodide", () => {
     snapshot.checkVersion("0.27.7");
     for (const other of ["0.27.6", "0.28.0", "0.27.7.dev0", ""]) assert.throws(() => snapshot.checkVersion(other), /0\.27\.7/);

@@ -27,7 +27,9 @@ Prints a table of medians and p95 over several runs and writes it as JSON (build
 - first visit  the home page (MiniLM live), an article (the built-in model) and the model page
                (article 8, all of MiniLM's heads), each opened cold: to its first heatmap, and over
                the served floor measured just before it (a model's weights download beside the
-               runtime);
+               runtime), and to Python ready; drawn from the answers the build computed
+               (attnviz/mkdocs/built_answers.py) and, alternated with it, computed by Python in
+               the page as without them (without_answers_*);
 - minilm       choosing the real model in the Explorer -> its first heatmap for a 12-word sentence,
                cold and cached, the model bytes each needed, and the forward pass in the browser
                for 16, 128 and 512 tokens (attnviz's own timing; "request" adds metrics and
@@ -46,7 +48,8 @@ Prints a table of medians and p95 over several runs and writes it as JSON (build
                WebAssembly memory and the page's JavaScript heap before and after (flat: no leak),
                the longest gap between frames, the session's time.
 - snapshot     revisits (a new tab, files in the HTTP cache): navigation -> first heatmap drawn from
-               the answers the first visit kept (site_js/kept-answers.js), and -> Python ready (from
+               the answers the first visit kept (site_js/kept-answers.js; the build's answers are
+               left out throughout, so Python draws the first visit's), and -> Python ready (from
                the snapshot) in that tab; then without kept answers, the first heatmap restored from
                the memory snapshot (site_js/snapshot.js), against the same revisit booting the
                normal way and against the floor; a cold first visit with
@@ -78,7 +81,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from attnviz.analysis import flow  # noqa: E402
-from tests.support.browser import CHROMIUM_ARGS, chromium_path, launch  # noqa: E402
+from tests.support.browser import CHROMIUM_ARGS, chromium_path, launch, without_built_answers  # noqa: E402
 from tests.support.server import SiteServer, SiteHandler  # noqa: E402
 
 SITE = ROOT / "site"
@@ -167,6 +170,14 @@ def quantiles(values: list[float]) -> dict:
 # Playwright's own wait would notice it only after the page's next long task.
 FIRST_MATCH = """new MutationObserver((_, observer) => {
     if (document.querySelector(SELECTOR)) { window.__firstMatch ??= performance.now(); observer.disconnect(); }
+}).observe(document, { subtree: true, childList: true, attributes: true });"""
+
+
+# Notes when a status line first says Python is ready (its state is "ready", or "model" while a
+# model's weights load after it), as the page saw it.
+PYTHON_READY_MARK = """new MutationObserver((_, observer) => {
+    if (document.querySelector(".av-status[data-state='ready'], .av-status[data-state='model']")) {
+        window.__pythonReady ??= performance.now(); observer.disconnect(); }
 }).observe(document, { subtree: true, childList: true, attributes: true });"""
 
 
@@ -268,6 +279,7 @@ def bench_snapshot(browser, server, runs: int) -> dict:
         floor.append(floor_ms(browser, server))
         for taking, firsts, nexts in ((True, first_with, next_with), (False, first_without, next_without)):
             context = browser.new_context(service_workers="block")
+            without_built_answers(context)  # Python's own first views: restored, booted, or kept from them
             if not taking:
                 context.route("**/js/snapshot.js", lambda route: route.fulfill(
                     body=never_take, headers={"Content-Type": "text/javascript"}))
@@ -435,21 +447,30 @@ FIRST_VISIT_PAGES = {"home_page": "", "article": "learn/03-scaled-dot-product/",
 
 def bench_first_visit(browser, server, runs: int) -> dict:
     """Each kind of page opened cold (empty caches): ms to its first heatmap, and over the floor
-    measured just before it."""
-    cold = {kind: [] for kind in FIRST_VISIT_PAGES}
-    ratio = {kind: [] for kind in FIRST_VISIT_PAGES}
-    for _ in range(runs):
-        for kind, path in FIRST_VISIT_PAGES.items():
-            floor = floor_ms(browser, server)
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            page = context.new_page()
-            cold[kind].append(first_heatmap_ms(page, server.url + path, FIRST_READY))
-            context.close()
-            ratio[kind].append(cold[kind][-1] / floor)
+    measured just before it, and to Python ready (a status line says so); its first views drawn
+    from the answers the build computed, and (without_answers_*) computed by Python in the page,
+    as without them. The two are alternated."""
     out = {}
-    for kind in FIRST_VISIT_PAGES:
-        out[f"first_visit_{kind}_first_heatmap_ms"] = quantiles(cold[kind])
-        out[f"first_visit_{kind}_over_floor"] = quantiles(ratio[kind])
+    for kind, path in FIRST_VISIT_PAGES.items():
+        runs_of = {ahead: {"heatmap": [], "ratio": [], "ready": []} for ahead in (True, False)}
+        for _ in range(runs):
+            floor = floor_ms(browser, server)
+            for ahead, measured in runs_of.items():
+                context = browser.new_context(viewport={"width": 1280, "height": 900})
+                if not ahead:
+                    without_built_answers(context)
+                page = context.new_page()
+                page.add_init_script(PYTHON_READY_MARK)
+                measured["heatmap"].append(first_heatmap_ms(page, server.url + path, FIRST_READY))
+                measured["ratio"].append(measured["heatmap"][-1] / floor)
+                page.wait_for_function("() => window.__pythonReady", timeout=120_000)
+                measured["ready"].append(page.evaluate("window.__pythonReady"))
+                context.close()
+        for ahead, measured in runs_of.items():
+            name = f"first_visit_{kind}_{'' if ahead else 'without_answers_'}"
+            out[name + "first_heatmap_ms"] = quantiles(measured["heatmap"])
+            out[name + "over_floor"] = quantiles(measured["ratio"])
+            out[name + "python_ready_ms"] = quantiles(measured["ready"])
     return out
 
 
@@ -768,13 +789,13 @@ def machine() -> dict:
 
 
 def print_table(results: dict, flush: bool = False) -> None:
-    print(f"{'measure':<38}{'median':>12}{'p95':>12}{'runs':>6}", flush=flush)
+    print(f"{'measure':<60}{'median':>12}{'p95':>12}{'runs':>6}", flush=flush)
     for name, q in results.items():
         if isinstance(q, dict) and "median" in q:
             fmt = (lambda v: f"{v / 1e6:.2f} MB") if name.endswith("bytes") else (lambda v: f"{v:.0f}") if name.endswith("count") else (
                 (lambda v: f"{v:.2f}x") if "_over_" in name else (
                     (lambda v: f"{v:g}") if name.endswith("per_visit") else (lambda v: f"{v:.1f} ms")))
-            print(f"{name:<38}{fmt(q['median']):>12}{fmt(q['p95']):>12}{q['runs']:>6}", flush=flush)
+            print(f"{name:<60}{fmt(q['median']):>12}{fmt(q['p95']):>12}{q['runs']:>6}", flush=flush)
 
 
 def main() -> int:
@@ -826,7 +847,7 @@ def main() -> int:
         shutil.rmtree(bench_dir, ignore_errors=True)
     print_table(results)
     for row, reason in results.get("analyses_refused", {}).items():
-        print(f"{row:<38} refused: {reason}")
+        print(f"{row:<60} refused: {reason}")
     print(json.dumps(results["machine"]))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))

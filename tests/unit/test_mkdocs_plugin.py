@@ -150,7 +150,8 @@ def test_the_built_wheel_carries_everything(tmp_path):
                    "attnviz/web/worker.js", "attnviz/web/widgets/model-view.js", "attnviz/web/widgets/head-view.js",
                    "attnviz/web/explorer/export.js", "attnviz/web/notebook/view.js", "attnviz/web/attnviz.css",
                    "attnviz/web/palette.css", "attnviz/web/notebook/notebook.css", "attnviz/pins/numpy-wheel-source.txt",
-                   "attnviz/licenses/Apache-2.0.txt", "attnviz/mkdocs/plugin.py", "attnviz/notebook/bundle.py"):
+                   "attnviz/licenses/Apache-2.0.txt", "attnviz/mkdocs/plugin.py", "attnviz/notebook/bundle.py",
+                   "attnviz/mkdocs/katex_render.cjs", "attnviz/mkdocs/first_requests.mjs", "attnviz/web/kept-answers.js"):
         assert needed in names, f"{needed} is not in the wheel"
     assert "attnviz = attnviz.mkdocs.plugin:AttnvizPlugin" in entry_points
     assert "attnviz = attnviz.__main__:main" in entry_points

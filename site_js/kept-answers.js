@@ -59,11 +59,6 @@ async function keyOf(request) {
   return KEY_BASE + (await requestHash(request));
 }
 
-/** Whether the build answered the request (then nothing need compute it ahead). @param {object} request */
-export async function isBuilt(request) {
-  return BUILT.size > 0 && BUILT.has(await requestHash(request));
-}
-
 /**
  * @typedef {{meta: string, buffers: Float32Array[], ms: number, built?: boolean}} Answer as the
  * worker sent it (its JSON and its arrays); built: computed when the site was built

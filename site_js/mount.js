@@ -63,6 +63,10 @@ function usesModel(host) {
  */
 async function mountAll(page) {
   const hosts = [...document.querySelectorAll("[data-attnviz]")];
+  // Every widget module the page needs loads at once: each mount below waits for its own only.
+  for (const name of new Set(hosts.map((h) => h.dataset.attnviz))) {
+    if (WIDGETS[name] && !loaded.has(name)) loadWidget(name).catch(() => {}); // a failure shows at its mount
+  }
   for (const host of [...hosts.filter((h) => !usesModel(h)), ...hosts.filter(usesModel)]) {
     const name = host.dataset.attnviz;
     if (!WIDGETS[name]) { showProblem(host, `Unknown widget "${name}".`); continue; }

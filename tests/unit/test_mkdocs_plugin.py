@@ -83,6 +83,18 @@ def test_a_page_without_policy_gets_one_with_its_hashes():
     assert hooks.with_policy(out) == out, "a page with a policy keeps it"
 
 
+def test_a_page_preloads_the_modules_of_its_widgets_once():
+    html = ('<html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="x"></head><body>'
+            '<div data-attnviz="heatmap" data-options=\'{}\'></div><div data-attnviz="no-such-widget"></div>'
+            '<div data-attnviz="model-view" data-options=\'{"model": "minilm"}\'></div><div data-attnviz="heatmap"></div></body></html>')
+    out = hooks.with_boot_script(html, "learn/x/")
+    preloads = re.findall(r'<link rel="modulepreload" href="([^"]+)">', out)
+    assert preloads == ["../../js/script-url.js", "../../js/client.js", "../../js/widgets/common.js",
+                        "../../js/widgets/heatmap.js", "../../js/widgets/model-view.js"]
+    assert out.index("modulepreload") < out.index("</head>")
+    assert hooks.with_boot_script("<p>no widget</p>", "") == "<p>no widget</p>"
+
+
 def test_the_charset_goes_first_in_head_however_long_the_tags_before_it():
     policy = '<meta http-equiv="Content-Security-Policy" content="script-src ' + "'sha256-x' " * 60 + '">'
     html = f'<!doctype html><html lang="en">\n  <head>\n    {policy}<script src="a.js"></script>\n  <meta charset="utf-8">\n  <title>t</title></head><body></body></html>'

@@ -223,6 +223,16 @@ def widget_models(html: str) -> list[str]:
     return names
 
 
+WIDGET_KIND = re.compile(r'<div data-attnviz="([a-z][a-z-]*)"')
+
+
+def widget_kinds(html: str) -> list[str]:
+    """The kinds of widget on the page that have a module, each once, in the page's order (an
+    unknown one is the page's error to show, not a file to fetch)."""
+    kinds = dict.fromkeys(WIDGET_KIND.findall(html))
+    return [kind for kind in kinds if (web_dir() / "widgets" / f"{kind}.js").is_file()]
+
+
 THEIR_SEARCH_WORKER = "assets/javascripts/workers/search.*.js"  # Material's, from the site's root
 MATERIAL_CONFIG = re.compile(r'<script id="__config" type="application/json">(.*?)</script>', re.S)
 
@@ -253,13 +263,17 @@ def with_boot_script(html: str, page_url: str) -> str:
         return html
     js = {name: get_relative_url(f"js/{name}.js", page_url) for name in ("start-worker", "script-url", "boot", "client")}
     models = widget_models(html)
+    # The page's widget modules load while it parses, not one after another once it has (a widget
+    # drawn from the build's answers waits for nothing else).
+    widgets = [get_relative_url(f"js/widgets/{kind}.js", page_url) for kind in ("common", *widget_kinds(html))]
     # start-worker.js and its one import start the worker; boot.js, with the client's larger module
     # graph, takes it over and starts the models' downloads.
     tags = ((f'<meta name="attnviz-models" content="{escape(" ".join(models))}">' if models else "")
             + f'<script type="module" async src="{js["start-worker"]}"></script>'
             f'<link rel="modulepreload" href="{js["script-url"]}">'
             f'<script type="module" async src="{js["boot"]}"></script>'
-            f'<link rel="modulepreload" href="{js["client"]}">')
+            f'<link rel="modulepreload" href="{js["client"]}">'
+            + "".join(f'<link rel="modulepreload" href="{url}">' for url in widgets))
     policy_end = html.index(">", html.index(CSP_META)) + 1
     return html[:policy_end] + tags + html[policy_end:]
 

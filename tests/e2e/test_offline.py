@@ -42,6 +42,7 @@ def test_reload_and_new_pages_work_with_the_network_off(new_page, server):
     assert chips[0].startswith("Offline") and chips[1].startswith("and"), chips
     page.goto(server.url + "learn/03-scaled-dot-product/")
     assert page.locator("h1").inner_text().strip()
+    page.wait_for_function(ALL_READY, timeout=60_000)  # its first views from the build's answers, precached
     page.context.set_offline(False)
     watch.assert_clean()
 

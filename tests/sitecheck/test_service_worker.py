@@ -33,6 +33,7 @@ def test_the_runtime_and_every_page_are_precached_and_the_model_is_not():
                    "pyodide/pyodide-lock.json", "pyodide/attnviz-0.1.0-cp312-none-any.whl"):
         assert needed in urls
     assert any(u.startswith("pyodide/numpy-") for u in urls)
+    assert len([u for u in urls if u.startswith("answers/")]) == len(list((SITE / "answers").iterdir())) > 0  # offline first views
     pages = {p.relative_to(SITE).as_posix().removesuffix("index.html") or "./" for p in SITE.rglob("index.html")}
     assert pages <= urls
     assert not [u for u in urls if u.startswith("models/") or u == "sw.js"]

@@ -49,8 +49,10 @@ def copy_tree(src: Path, dest: Path, *, skip: tuple[str, ...] = (), merge: bool 
 # Left out of the service worker's precache (cached on first use instead): optional files.
 # Patterns match paths relative to site/; model bundles have caches of their own
 # (site_js/model-files.js), and the model index is written into js/models.js. (sitemap.xml is
-# precached: instant navigation asks for it on every page, offline too.)
-LAZY = ("assets/javascripts/lunr/*", "answers/*", "vendor/katex/fonts/*.woff", "vendor/katex/fonts/*.ttf",
+# precached: instant navigation asks for it on every page, offline too; so are the build's
+# answers, answers/*.bin: a page first opened offline draws from them, and its first visit
+# fetched them before the service worker was there to keep them.)
+LAZY = ("assets/javascripts/lunr/*", "vendor/katex/fonts/*.woff", "vendor/katex/fonts/*.ttf",
         "pyodide/pyodide.js", "*.map", "*.gz")
 NOT_CACHED = ("sw.js", "models/*")
 

@@ -212,6 +212,9 @@ export function requester(host, status, onRefused = null) {
         status.error(result.error.message, false);
         if (onRefused) onRefused(result.error);
         else if (result.error.too_long) {
+          // Sent before the reader chose the first tokens (a widget's second view, answered after
+          // the first's offer was taken): it reads them too.
+          if (cutting && !request.truncate) return run(request, key, onPartial);
           const { limit } = result.error.too_long;
           status.offer(`Use the first ${limit} tokens`, readFirstTokens);
           return new Promise((resolve) => waiting.set(key, { resolve, request, onPartial }));

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from attnviz import api, models
-from attnviz.mkdocs import built_answers
+from attnviz.mkdocs import built_answers, hooks
 from tests.pyodide.golden import as_plain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +25,7 @@ def built_list() -> list[str]:
 
 
 def site_widgets() -> list[dict]:
-    return [w for page in sorted(SITE.rglob("*.html")) for w in built_answers.widgets_of(page.read_text())]
+    return [w for page in sorted(SITE.rglob("*.html")) for w in hooks.widgets_of(page.read_text())]
 
 
 def test_every_widget_but_the_explorer_is_answered_ahead():

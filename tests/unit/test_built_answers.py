@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("mkdocs")  # not inside Pyodide
 
 from attnviz import bridge  # noqa: E402
-from attnviz.mkdocs import built_answers  # noqa: E402
+from attnviz.mkdocs import built_answers, hooks  # noqa: E402
 from attnviz.notebook.assets import web_dir  # noqa: E402
 
 pytestmark = pytest.mark.cpython_only
@@ -34,7 +34,7 @@ def test_widgets_are_read_from_the_page_in_order():
             """<p>x</p><div data-attnviz="explorer"></div>"""
             """<div data-attnviz="softmax" data-options='not json'></div>"""
             """<div data-attnviz="variance" data-options='[1, 2]'></div>""")
-    assert built_answers.widgets_of(html) == [
+    assert hooks.widgets_of(html) == [
         {"kind": "heatmap", "options": {"text": "It's <b>", "head": 2}},
         {"kind": "explorer", "options": {}},
     ]

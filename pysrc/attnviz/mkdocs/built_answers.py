@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import shutil
 import subprocess
 import time
-from html import unescape
 from pathlib import Path
 
 import numpy as np
@@ -36,23 +34,6 @@ log = logging.getLogger("mkdocs.plugins.attnviz")
 SCRIPT = Path(__file__).with_name("first_requests.mjs")
 # As kept-answers.js's MAX_ANSWER_BYTES: a bigger answer is computed in the browser instead.
 MAX_BYTES = 2 ** 21
-WIDGET = re.compile(r"""<div data-attnviz="([^"]*)"(?: data-options='([^']*)')?\s*>""")
-
-
-def widgets_of(html: str) -> list[dict]:
-    """The page's widgets, [{kind, options}], in the page's order (options that are not a JSON
-    object are the page's error to show, not a request)."""
-    found = []
-    for kind, options in WIDGET.findall(html):
-        try:
-            parsed = json.loads(unescape(options)) if options else {}
-        except ValueError:
-            continue
-        if isinstance(parsed, dict):
-            found.append({"kind": kind, "options": parsed})
-    return found
-
-
 def first_requests(widgets: list[dict], index: dict) -> list[dict]:
     """[{hash, request}]: every widget's first requests, each once, from the widgets' own code."""
     node = shutil.which("node")

@@ -108,9 +108,9 @@ NOT_SERVED_JS = ("sw.js", "notebook")
 
 
 def copy_runtime(site: Path, served: Path, models: Path, index: Path, boot_bytes: int, katex: Path | None,
-                 answered: list[str]) -> None:
-    """Everything the widgets need into the built site (after MkDocs wrote the pages); answered:
-    the hashes of the requests the build answered (built_answers.py)."""
+                 answers_hash: str, answered: list[str]) -> None:
+    """Everything the widgets need into the built site (after MkDocs wrote the pages); answers_hash:
+    answers_build_hash's; answered: the hashes of the requests the build answered (built_answers.py)."""
     copy_tree(served, site / "pyodide", skip=("package.json",))
     copy_tree(web_dir(), site / "js", skip=NOT_SERVED_JS, merge=True)
     copy_tree(models, site / "models", skip=("*.tmp", "*.raw"))  # .raw: compressed files a test expanded
@@ -128,7 +128,7 @@ def copy_runtime(site: Path, served: Path, models: Path, index: Path, boot_bytes
         path = "../" + theirs[0].relative_to(site).as_posix()
         later.write_text(later.read_text().replace('"__THEIR_SEARCH_WORKER__"', json.dumps(path), 1))
     answers = site / "js" / "kept-answers.js"
-    answers.write_text(answers.read_text().replace("__ANSWERS_BUILD__", answers_build_hash(served, index), 1)
+    answers.write_text(answers.read_text().replace("__ANSWERS_BUILD__", answers_hash, 1)
                        .replace("/*__BUILT_ANSWERS__*/ []", json.dumps(answered), 1))
     if katex is not None:
         copy_tree(katex, site / "vendor" / "katex", skip=("contrib", "*.mjs", "katex.js", "katex.css", "README.md"))
@@ -212,27 +212,35 @@ def unify_csp(site: Path) -> None:
             path.write_text(new)
 
 
-WIDGET_OPTIONS = re.compile(r"""<div data-attnviz="[^"]*" data-options='([^']*)'>""")
+WIDGET = re.compile(r"""<div data-attnviz="([^"]*)"(?: data-options='([^']*)')?\s*>""")
+
+
+def widgets_of(html: str) -> list[dict]:
+    """The page's widgets, [{kind, options}], in the page's order (options that are not a JSON
+    object are the page's error to show, in the browser)."""
+    found = []
+    for kind, options in WIDGET.findall(html):
+        try:
+            parsed = json.loads(unescape(options)) if options else {}
+        except ValueError:
+            continue
+        if isinstance(parsed, dict):
+            found.append({"kind": kind, "options": parsed})
+    return found
 
 
 def widget_models(html: str) -> list[str]:
-    """The models the page's widgets name in their options, in the page's order."""
-    names: list[str] = []
-    for options in WIDGET_OPTIONS.findall(html):
-        model = json.loads(unescape(options)).get("model")
-        if isinstance(model, str) and model not in names:
-            names.append(model)
-    return names
-
-
-WIDGET_KIND = re.compile(r'<div data-attnviz="([a-z][a-z-]*)"')
+    """The models the page's widgets name in their options, each once, in the page's order."""
+    names = (w["options"].get("model") for w in widgets_of(html))
+    return list(dict.fromkeys(name for name in names if isinstance(name, str)))
 
 
 def widget_kinds(html: str) -> list[str]:
     """The kinds of widget on the page that have a module, each once, in the page's order (an
     unknown one is the page's error to show, not a file to fetch)."""
-    kinds = dict.fromkeys(WIDGET_KIND.findall(html))
-    return [kind for kind in kinds if (web_dir() / "widgets" / f"{kind}.js").is_file()]
+    kinds = dict.fromkeys(w["kind"] for w in widgets_of(html))
+    return [kind for kind in kinds if re.fullmatch(r"[a-z][a-z-]*", kind)
+            and (web_dir() / "widgets" / f"{kind}.js").is_file()]
 
 
 THEIR_SEARCH_WORKER = "assets/javascripts/workers/search.*.js"  # Material's, from the site's root

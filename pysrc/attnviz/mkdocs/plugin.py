@@ -121,7 +121,7 @@ class AttnvizPlugin(BasePlugin[AttnvizConfig]):
             raise PluginError(f"attnviz: {page.file.src_uri}: {err}") from err
 
     def on_post_page(self, output: str, *, page, config) -> str:
-        self.widgets += built_answers.widgets_of(output)
+        self.widgets += hooks.widgets_of(output)
         return hooks.post_page(output, page.url)
 
     def on_post_template(self, output_content: str, *, template_name: str, config) -> str:
@@ -134,7 +134,8 @@ class AttnvizPlugin(BasePlugin[AttnvizConfig]):
         index = self.models_dir / model_export.INDEX
         answers_hash = hooks.answers_build_hash(self.served, index)
         answered = built_answers.build(site, self.widgets, self.models_dir, index, self.cache / "answers" / answers_hash)
-        hooks.copy_runtime(site, self.served, self.models_dir, index, self.runtime.boot_bytes(), self.katex, answered)
+        hooks.copy_runtime(site, self.served, self.models_dir, index, self.runtime.boot_bytes(), self.katex,
+                           answers_hash, answered)
         if self.katex is not None:
             self.formulas.close()
             maths.write_stylesheet(site, self.formula_styles)

@@ -34,6 +34,8 @@ log = logging.getLogger("mkdocs.plugins.attnviz")
 SCRIPT = Path(__file__).with_name("first_requests.mjs")
 # As kept-answers.js's MAX_ANSWER_BYTES: a bigger answer is computed in the browser instead.
 MAX_BYTES = 2 ** 21
+
+
 def first_requests(widgets: list[dict], index: dict) -> list[dict]:
     """[{hash, request}]: every widget's first requests, each once, from the widgets' own code."""
     node = shutil.which("node")

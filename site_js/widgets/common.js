@@ -208,13 +208,13 @@ export function requester(host, status, onRefused = null) {
         status.setBusy(true, estimate(request));
       }
       result = result || (await client.run(request, channel, onPartial, page));
+      // Sent before the reader chose the first tokens (a widget's second view, answered after the
+      // first's offer was taken): it reads them too, with no error shown in between.
+      if (!result.ok && result.error.too_long && cutting && !request.truncate) return run(request, key, onPartial);
       if (!result.ok) {
         status.error(result.error.message, false);
         if (onRefused) onRefused(result.error);
         else if (result.error.too_long) {
-          // Sent before the reader chose the first tokens (a widget's second view, answered after
-          // the first's offer was taken): it reads them too.
-          if (cutting && !request.truncate) return run(request, key, onPartial);
           const { limit } = result.error.too_long;
           status.offer(`Use the first ${limit} tokens`, readFirstTokens);
           return new Promise((resolve) => waiting.set(key, { resolve, request, onPartial }));
